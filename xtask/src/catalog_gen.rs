@@ -1,0 +1,463 @@
+//! Reads the official specs and writes `generated/catalog.json`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::Path;
+
+use ghl_catalog::{
+    Body, BodyKind, Catalog, Group, LocationParam, Method, Operation, Param, ParamIn, Security,
+    ValueType,
+};
+use serde_json::Value;
+
+use crate::rules;
+
+pub fn run(specs: &Path, out: &Path, check: bool) -> Result<String, String> {
+    let catalog = build(specs)?;
+    let mut json = serde_json::to_string_pretty(&catalog).map_err(|e| e.to_string())?;
+    json.push('\n');
+    let count = catalog.operations.len();
+    if check {
+        let current = fs::read_to_string(out).unwrap_or_default();
+        if current != json {
+            return Err(format!(
+                "{} is stale: regenerating from {} changes it; run `cargo xtask catalog` and commit",
+                out.display(),
+                specs.display()
+            ));
+        }
+        Ok(format!("catalog up to date: {count} operations"))
+    } else {
+        fs::write(out, json).map_err(|e| format!("writing {}: {e}", out.display()))?;
+        Ok(format!("wrote {count} operations to {}", out.display()))
+    }
+}
+
+struct Spec {
+    doc: Value,
+    common: Value,
+}
+
+impl Spec {
+    /// Follow `$ref`s (local, or into `../common/common-schemas.json`) until a
+    /// concrete schema is reached.
+    fn resolve<'a>(&'a self, mut v: &'a Value) -> &'a Value {
+        for _ in 0..16 {
+            let Some(r) = v.get("$ref").and_then(Value::as_str) else {
+                return v;
+            };
+            let (doc, pointer) = match r.split_once('#') {
+                Some(("", p)) => (&self.doc, p),
+                Some((_, p)) => (&self.common, p),
+                None => return v,
+            };
+            match doc.pointer(pointer) {
+                Some(next) => v = next,
+                None => return v,
+            }
+        }
+        v
+    }
+
+    /// Top-level properties of an object schema (allOf merged), with the
+    /// names the schema requires.
+    fn properties(&self, schema: &Value) -> (Vec<(String, Value)>, Vec<String>) {
+        let s = self.resolve(schema);
+        let mut props = Vec::new();
+        let mut required: Vec<String> = s
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+            .unwrap_or_default();
+        if let Some(all) = s.get("allOf").and_then(Value::as_array) {
+            for part in all {
+                let (p, r) = self.properties(part);
+                props.extend(p);
+                required.extend(r);
+            }
+        }
+        if let Some(map) = s.get("properties").and_then(Value::as_object) {
+            for (k, v) in map {
+                props.push((k.clone(), v.clone()));
+            }
+        }
+        (props, required)
+    }
+
+    fn value_type(&self, schema: &Value) -> ValueType {
+        let s = self.resolve(schema);
+        match s.get("type").and_then(Value::as_str) {
+            Some("string") => ValueType::String,
+            Some("integer") => ValueType::Integer,
+            Some("number") => ValueType::Number,
+            Some("boolean") => ValueType::Boolean,
+            Some("array") => ValueType::Array,
+            Some("object") => ValueType::Object,
+            _ if s.get("properties").is_some() || s.get("allOf").is_some() => ValueType::Object,
+            _ => ValueType::Any,
+        }
+    }
+
+    fn param_from_schema(
+        &self,
+        name: &str,
+        location: ParamIn,
+        required: bool,
+        schema: &Value,
+        example: Option<&Value>,
+    ) -> Param {
+        let s = self.resolve(schema);
+        let value_type = self.value_type(s);
+        let items = (value_type == ValueType::Array)
+            .then(|| s.get("items").map(|i| self.value_type(i)))
+            .flatten();
+        let enum_source = s
+            .get("enum")
+            .or_else(|| s.get("items").map(|i| self.resolve(i)).and_then(|i| i.get("enum")));
+        let enum_values = enum_source
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| match x {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Null => None,
+                        other => Some(other.to_string()),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let example = example
+            .or_else(|| s.get("example"))
+            .filter(|e| is_small(e))
+            .cloned();
+        Param {
+            name: name.to_string(),
+            location,
+            value_type,
+            items,
+            required,
+            enum_values,
+            format: s.get("format").and_then(Value::as_str).map(String::from),
+            example,
+            declared: true,
+        }
+    }
+}
+
+/// Examples are kept only when they are short scalars: sample ids, dates and
+/// enums are facts; long sample documents are prose.
+fn is_small(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.len() <= 80 && !s.contains('\n'),
+        Value::Number(_) | Value::Bool(_) => true,
+        Value::Array(a) => a.len() <= 3 && a.iter().all(|x| !x.is_array() && !x.is_object() && is_small(x)),
+        _ => false,
+    }
+}
+
+fn method_of(m: &str) -> Option<Method> {
+    Some(match m {
+        "get" => Method::Get,
+        "post" => Method::Post,
+        "put" => Method::Put,
+        "patch" => Method::Patch,
+        "delete" => Method::Delete,
+        _ => return None,
+    })
+}
+
+fn placeholders(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let Some(end) = rest[start..].find('}') else { break };
+        out.push(rest[start + 1..start + end].to_string());
+        rest = &rest[start + end + 1..];
+    }
+    out
+}
+
+pub fn build(specs: &Path) -> Result<Catalog, String> {
+    let apps = specs.join("apps");
+    let common_path = specs.join("common/common-schemas.json");
+    let common: Value = read_json(&common_path)?;
+    let mut files: Vec<_> = fs::read_dir(&apps)
+        .map_err(|e| format!("reading {}: {e}", apps.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+
+    let mut groups = Vec::new();
+    let mut operations = Vec::new();
+    for file in files {
+        let group = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .ok_or("bad spec file name")?
+            .to_string();
+        let spec = Spec {
+            doc: read_json(&file)?,
+            common: common.clone(),
+        };
+        let title = spec
+            .doc
+            .pointer("/info/title")
+            .and_then(Value::as_str)
+            .unwrap_or(&group)
+            .to_string();
+        let mut group_ops = operations_of(&spec, &group)?;
+        groups.push(Group {
+            name: group.clone(),
+            title,
+            operations: group_ops.len(),
+        });
+        operations.append(&mut group_ops);
+    }
+    operations.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Catalog {
+        source: "GoHighLevel/highlevel-api-docs (shared/ghl-openapi)".into(),
+        groups,
+        operations,
+    })
+}
+
+fn read_json(path: &Path) -> Result<Value, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
+}
+
+fn operations_of(spec: &Spec, group: &str) -> Result<Vec<Operation>, String> {
+    let paths = spec
+        .doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .ok_or_else(|| format!("{group}: no paths"))?;
+    let mut ops = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (path, item) in paths {
+        let Some(item) = item.as_object() else { continue };
+        for (m, raw) in item {
+            let Some(method) = method_of(m) else { continue };
+            let op = operation(spec, group, path, method, raw);
+            *seen.entry(op.action.clone()).or_default() += 1;
+            ops.push(op);
+        }
+    }
+    // Actions must be unique within a group; the specs reuse a few
+    // operationIds, so those get their method (and path, if need be) appended.
+    for op in &mut ops {
+        if seen.get(&op.action).copied().unwrap_or(0) > 1 {
+            op.action = format!("{}-{}", op.action, op.method.as_str().to_ascii_lowercase());
+        }
+    }
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    for op in &ops {
+        *names.entry(op.action.clone()).or_default() += 1;
+    }
+    for op in &mut ops {
+        if names[&op.action] > 1 {
+            let tail = rules::kebab(&op.path.replace(['{', '}'], ""));
+            op.action = format!("{}-{}", op.action, tail);
+        }
+        op.name = format!("{group}.{}", op.action);
+    }
+    Ok(ops)
+}
+
+fn operation(spec: &Spec, group: &str, path: &str, method: Method, raw: &Value) -> Operation {
+    let operation_id = raw
+        .get("operationId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let action = if operation_id.is_empty() {
+        rules::kebab(&format!("{} {}", method.as_str(), path))
+    } else {
+        rules::kebab(&operation_id)
+    };
+    let mut version = None;
+    let mut params = Vec::new();
+    for p in raw.get("parameters").and_then(Value::as_array).into_iter().flatten() {
+        let p = spec.resolve(p);
+        let Some(name) = p.get("name").and_then(Value::as_str) else { continue };
+        let location = match p.get("in").and_then(Value::as_str) {
+            Some("path") => ParamIn::Path,
+            Some("query") => ParamIn::Query,
+            Some("header") => ParamIn::Header,
+            _ => continue,
+        };
+        let schema = p.get("schema").cloned().unwrap_or(Value::Null);
+        if location == ParamIn::Header && name.eq_ignore_ascii_case("version") {
+            let s = spec.resolve(&schema);
+            version = s
+                .get("enum")
+                .and_then(|e| e.get(0))
+                .or_else(|| s.get("default"))
+                .or_else(|| p.get("example"))
+                .or_else(|| s.get("example"))
+                .and_then(Value::as_str)
+                .map(String::from);
+            continue;
+        }
+        if location == ParamIn::Header && name.eq_ignore_ascii_case("authorization") {
+            continue;
+        }
+        let required = location == ParamIn::Path
+            || p.get("required").and_then(Value::as_bool).unwrap_or(false);
+        if params.iter().any(|x: &Param| x.name == name && x.location == location) {
+            continue;
+        }
+        params.push(spec.param_from_schema(name, location, required, &schema, p.get("example")));
+    }
+    for ph in placeholders(path) {
+        if !params.iter().any(|p| p.location == ParamIn::Path && p.name == ph) {
+            params.push(Param {
+                name: ph,
+                location: ParamIn::Path,
+                value_type: ValueType::String,
+                items: None,
+                required: true,
+                enum_values: Vec::new(),
+                format: None,
+                example: None,
+                declared: false,
+            });
+        }
+    }
+
+    let body = raw.get("requestBody").map(|rb| {
+        let rb = spec.resolve(rb);
+        let content = rb.get("content").and_then(Value::as_object);
+        let (kind, schema) = match content {
+            Some(c) if c.contains_key("multipart/form-data") => {
+                (BodyKind::Multipart, c.get("multipart/form-data"))
+            }
+            Some(c) if c.contains_key("application/x-www-form-urlencoded") => {
+                (BodyKind::Form, c.get("application/x-www-form-urlencoded"))
+            }
+            Some(c) => (BodyKind::Json, c.get("application/json").or_else(|| c.values().next())),
+            None => (BodyKind::Json, None),
+        };
+        let fields = schema
+            .and_then(|s| s.get("schema"))
+            .map(|s| {
+                let (props, required) = spec.properties(s);
+                props
+                    .iter()
+                    .map(|(name, ps)| {
+                        spec.param_from_schema(
+                            name,
+                            ParamIn::Body,
+                            required.contains(name),
+                            ps,
+                            None,
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Body {
+            kind,
+            required: rb.get("required").and_then(Value::as_bool).unwrap_or(false),
+            fields,
+        }
+    });
+
+    let mut security = Vec::new();
+    let mut scopes: Vec<String> = Vec::new();
+    for alt in raw.get("security").and_then(Value::as_array).into_iter().flatten() {
+        let Some(obj) = alt.as_object() else { continue };
+        for (scheme, list) in obj {
+            let s: Vec<String> = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect();
+            for x in &s {
+                if !scopes.contains(x) {
+                    scopes.push(x.clone());
+                }
+            }
+            security.push(Security {
+                scheme: scheme.clone(),
+                scopes: s,
+            });
+        }
+    }
+
+    let effect = rules::effect(group, &operation_id, method);
+    let body_fields: &[Param] = body.as_ref().map(|b| b.fields.as_slice()).unwrap_or(&[]);
+    let pagination = rules::pagination(group, &operation_id, path, &params, body_fields);
+    let location_param = location_param(&params, body_fields);
+
+    Operation {
+        location_param,
+        name: String::new(),
+        group: group.to_string(),
+        action,
+        idempotent: rules::idempotent(group, &operation_id, method, effect),
+        operation_id,
+        method,
+        path: path.to_string(),
+        version,
+        title: raw
+            .get("summary")
+            .and_then(Value::as_str)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default(),
+        tags: raw
+            .get("tags")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect())
+            .unwrap_or_default(),
+        params,
+        body,
+        security,
+        scopes,
+        pagination,
+        deprecated: raw.get("deprecated").and_then(Value::as_bool).unwrap_or(false),
+        effect,
+    }
+    
+}
+
+fn location_param(
+    params: &[Param],
+    body: &[Param],
+) -> Option<LocationParam> {
+    for p in params {
+        if matches!(p.name.as_str(), "locationId" | "location_id")
+            && matches!(p.location, ParamIn::Path | ParamIn::Query)
+        {
+            return Some(LocationParam {
+                name: p.name.clone(),
+                location: p.location,
+                alt: false,
+            });
+        }
+    }
+    if params.iter().any(|p| p.name == "altId") && params.iter().any(|p| p.name == "altType") {
+        return Some(LocationParam {
+            name: "altId".into(),
+            location: ParamIn::Query,
+            alt: true,
+        });
+    }
+    if body.iter().any(|p| p.name == "altId") && body.iter().any(|p| p.name == "altType") {
+        return Some(LocationParam {
+            name: "altId".into(),
+            location: ParamIn::Body,
+            alt: true,
+        });
+    }
+    if body.iter().any(|p| p.name == "locationId") {
+        return Some(LocationParam {
+            name: "locationId".into(),
+            location: ParamIn::Body,
+            alt: false,
+        });
+    }
+    None
+}

@@ -1,0 +1,43 @@
+//! Project chores. `cargo xtask catalog` regenerates the operation catalog from
+//! `../shared/ghl-openapi`; `cargo xtask catalog --check` fails when the
+//! committed catalog differs from what the specs give today.
+
+mod catalog_gen;
+mod rules;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    match args.first().map(String::as_str) {
+        Some("catalog") => {
+            let check = args.iter().any(|a| a == "--check");
+            let specs = args
+                .iter()
+                .position(|a| a == "--specs")
+                .and_then(|i| args.get(i + 1))
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root.join("../shared/ghl-openapi"));
+            let out = root.join("crates/ghl-catalog/generated/catalog.json");
+            match catalog_gen::run(&specs, &out, check) {
+                Ok(msg) => {
+                    println!("{msg}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("xtask catalog: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        _ => {
+            eprintln!("usage: cargo xtask catalog [--check] [--specs DIR]");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Judgements the specs do not state outright: what an operation does to the
+//! world (policy), whether it may be retried, and how it pages. Kept as plain
+//! lists so a reviewer can read and amend them.
+
+use ghl_catalog::{Effect, Method, Pagination, Param, ParamIn};
+
+/// POSTs that only read (searches and lookups): allowed under `--read-only`
+/// and safe to retry.
+const READ_POSTS: &[&str] = &[
+    "contacts/search-contacts-advanced",
+    "opportunities/search-opportunities-advanced",
+    "objects/search-object-records",
+    "locations/task-search",
+    "social-media-posting/get-posts",
+    "social-media-posting/get-tags-by-ids",
+    "social-media-posting/get-social-media-statistics",
+    "store/get-available-shipping-zones",
+    "users/filter-users-by-email",
+    "calendars/validate-groups-slug",
+    "ad-manager/google-get-keyword-ideas",
+];
+
+/// Operations that reach people or money: messages, invoices and documents
+/// sent, payments recorded or charged, ads and posts published.
+const OUTBOUND: &[&str] = &[
+    "conversations/send-a-new-message",
+    "conversations/send-review-reply",
+    "invoices/send-invoice",
+    "invoices/send-estimate",
+    "invoices/text2pay-invoice",
+    "invoices/record-invoice",
+    "invoices/schedule-invoice-schedule",
+    "invoices/update-and-schedule-invoice-schedule",
+    "invoices/auto-payment-invoice-schedule",
+    "payments/record-order-payment",
+    "marketplace/charge",
+    "proposals/send-documents-contracts",
+    "proposals/send-documents-contracts-template",
+    "social-media-posting/create-post",
+    "ad-manager/fb-publish-campaign",
+    "ad-manager/google-publish-ad",
+    "ad-manager/li-publish-campaign-group",
+    "agent-studio/promoteAndPublish",
+    "email-isv/verify-email",
+];
+
+/// Non-DELETE operations that destroy or cancel something.
+const DESTRUCTIVE: &[&str] = &[
+    "invoices/void-invoice",
+    "invoices/cancel-invoice-schedule",
+    "medias/bulk-delete-media-objects",
+    "social-media-posting/bulk-delete-social-planner-posts",
+    "payments/disconnect-config",
+    "saas-api/bulk-disable-saas",
+    "saas-api/bulk-disable-saas-deprecated",
+];
+
+/// POSTs that create-or-update by a natural key, so a repeat changes nothing.
+const IDEMPOTENT_POSTS: &[&str] = &["contacts/upsert-contact"];
+
+fn listed(list: &[&str], group: &str, operation_id: &str) -> bool {
+    list.iter()
+        .any(|e| e.split_once('/') == Some((group, operation_id)))
+}
+
+pub fn effect(group: &str, operation_id: &str, method: Method) -> Effect {
+    if listed(OUTBOUND, group, operation_id) {
+        Effect::Outbound
+    } else if method == Method::Delete || listed(DESTRUCTIVE, group, operation_id) {
+        Effect::Destructive
+    } else if method == Method::Get || listed(READ_POSTS, group, operation_id) {
+        Effect::Read
+    } else {
+        Effect::Write
+    }
+}
+
+pub fn idempotent(group: &str, operation_id: &str, method: Method, effect: Effect) -> bool {
+    match method {
+        Method::Get | Method::Put | Method::Delete => effect != Effect::Outbound,
+        Method::Post => effect == Effect::Read || listed(IDEMPOTENT_POSTS, group, operation_id),
+        Method::Patch => false,
+    }
+}
+
+/// The pagination style of an operation, from the names of its paging
+/// parameters. `body_fields` are the top-level JSON body fields.
+pub fn pagination(
+    group: &str,
+    operation_id: &str,
+    path: &str,
+    params: &[Param],
+    body_fields: &[Param],
+) -> Option<Pagination> {
+    let q = |n: &str| {
+        params
+            .iter()
+            .any(|p| p.name == n && p.location == ParamIn::Query)
+    };
+    let b = |n: &str| body_fields.iter().any(|p| p.name == n);
+    // POST /contacts/search declares an empty body, yet pages like opportunities.
+    if group == "contacts" && operation_id == "search-contacts-advanced" {
+        return Some(Pagination::BodyPage);
+    }
+    if b("page") && b("pageLimit") {
+        return Some(Pagination::BodyPage);
+    }
+    if b("skip") && b("limit") {
+        return Some(Pagination::SkipLimitBody);
+    }
+    if q("cursor") {
+        return Some(Pagination::Cursor {
+            param: "cursor".into(),
+            response: "nextCursor".into(),
+        });
+    }
+    if q("next") {
+        return Some(Pagination::Cursor {
+            param: "next".into(),
+            response: "next".into(),
+        });
+    }
+    for (param, response) in [
+        ("lastMessageId", "lastMessageId"),
+        ("lastFaqId", "lastFaqId"),
+        ("lastKnowledgeBaseId", "lastKnowledgeBaseId"),
+        ("lastDoc", "lastDoc"),
+    ] {
+        if q(param) {
+            return Some(Pagination::LastId {
+                param: param.into(),
+                response: response.into(),
+            });
+        }
+    }
+    if q("startAfterDate") {
+        return Some(Pagination::StartAfterDate);
+    }
+    if q("startAfter") && q("startAfterId") {
+        return Some(Pagination::StartAfter);
+    }
+    if q("startAfter") {
+        return Some(Pagination::LastId {
+            param: "startAfter".into(),
+            response: "startAfter".into(),
+        });
+    }
+    if q("page") {
+        for size in ["pageSize", "pageLength"] {
+            if q(size) {
+                return Some(Pagination::PageSize { size: size.into() });
+            }
+        }
+        if q("limit") {
+            return Some(Pagination::PageLimit);
+        }
+        // The social planner's OAuth start pages take a `page` that names a
+        // screen, not a page of records.
+        if !path.contains("/oauth/") {
+            return Some(Pagination::PageOnly);
+        }
+    }
+    if q("offset") && q("limit") {
+        return Some(Pagination::OffsetLimit {
+            limit: "limit".into(),
+        });
+    }
+    if q("skip") && q("limit") {
+        return Some(Pagination::SkipLimit {
+            limit: "limit".into(),
+        });
+    }
+    None
+}
+
+/// `getContactByID`, `get contact`, `get_contact` -> `get-contact-by-id`.
+pub fn kebab(s: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_alphanumeric() {
+            let boundary = c.is_ascii_uppercase()
+                && i > 0
+                && (chars[i - 1].is_ascii_lowercase()
+                    || chars[i - 1].is_ascii_digit()
+                    || (chars[i - 1].is_ascii_uppercase()
+                        && chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase())));
+            if boundary && !out.ends_with('-') {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kebab;
+
+    #[test]
+    fn kebab_cases() {
+        assert_eq!(kebab("getContactByID"), "get-contact-by-id");
+        assert_eq!(kebab("get-contact"), "get-contact");
+        assert_eq!(kebab("create-integration provider"), "create-integration-provider");
+        assert_eq!(kebab("fb_get_pages"), "fb-get-pages");
+    }
+}
