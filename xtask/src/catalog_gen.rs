@@ -67,7 +67,11 @@ impl Spec {
         let mut required: Vec<String> = s
             .get("required")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         if let Some(all) = s.get("allOf").and_then(Value::as_array) {
             for part in all {
@@ -107,13 +111,23 @@ impl Spec {
         example: Option<&Value>,
     ) -> Param {
         let s = self.resolve(schema);
-        let value_type = self.value_type(s);
+        let mut value_type = self.value_type(s);
+        // A few fields say `object` yet show a string example (`subType:
+        // "Email"`); the type is then unknowable, so accept any value.
+        if value_type == ValueType::Object
+            && s.get("properties").is_none()
+            && s.get("example").is_some_and(Value::is_string)
+        {
+            value_type = ValueType::Any;
+        }
         let items = (value_type == ValueType::Array)
             .then(|| s.get("items").map(|i| self.value_type(i)))
             .flatten();
-        let enum_source = s
-            .get("enum")
-            .or_else(|| s.get("items").map(|i| self.resolve(i)).and_then(|i| i.get("enum")));
+        let enum_source = s.get("enum").or_else(|| {
+            s.get("items")
+                .map(|i| self.resolve(i))
+                .and_then(|i| i.get("enum"))
+        });
         let enum_values = enum_source
             .and_then(Value::as_array)
             .map(|a| {
@@ -150,7 +164,11 @@ fn is_small(v: &Value) -> bool {
     match v {
         Value::String(s) => s.len() <= 80 && !s.contains('\n'),
         Value::Number(_) | Value::Bool(_) => true,
-        Value::Array(a) => a.len() <= 3 && a.iter().all(|x| !x.is_array() && !x.is_object() && is_small(x)),
+        Value::Array(a) => {
+            a.len() <= 3
+                && a.iter()
+                    .all(|x| !x.is_array() && !x.is_object() && is_small(x))
+        }
         _ => false,
     }
 }
@@ -170,7 +188,9 @@ fn placeholders(path: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = path;
     while let Some(start) = rest.find('{') {
-        let Some(end) = rest[start..].find('}') else { break };
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
         out.push(rest[start + 1..start + end].to_string());
         rest = &rest[start + end + 1..];
     }
@@ -236,7 +256,9 @@ fn operations_of(spec: &Spec, group: &str) -> Result<Vec<Operation>, String> {
     let mut ops = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (path, item) in paths {
-        let Some(item) = item.as_object() else { continue };
+        let Some(item) = item.as_object() else {
+            continue;
+        };
         for (m, raw) in item {
             let Some(method) = method_of(m) else { continue };
             let op = operation(spec, group, path, method, raw);
@@ -278,9 +300,16 @@ fn operation(spec: &Spec, group: &str, path: &str, method: Method, raw: &Value) 
     };
     let mut version = None;
     let mut params = Vec::new();
-    for p in raw.get("parameters").and_then(Value::as_array).into_iter().flatten() {
+    for p in raw
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let p = spec.resolve(p);
-        let Some(name) = p.get("name").and_then(Value::as_str) else { continue };
+        let Some(name) = p.get("name").and_then(Value::as_str) else {
+            continue;
+        };
         let location = match p.get("in").and_then(Value::as_str) {
             Some("path") => ParamIn::Path,
             Some("query") => ParamIn::Query,
@@ -305,13 +334,19 @@ fn operation(spec: &Spec, group: &str, path: &str, method: Method, raw: &Value) 
         }
         let required = location == ParamIn::Path
             || p.get("required").and_then(Value::as_bool).unwrap_or(false);
-        if params.iter().any(|x: &Param| x.name == name && x.location == location) {
+        if params
+            .iter()
+            .any(|x: &Param| x.name == name && x.location == location)
+        {
             continue;
         }
         params.push(spec.param_from_schema(name, location, required, &schema, p.get("example")));
     }
     for ph in placeholders(path) {
-        if !params.iter().any(|p| p.location == ParamIn::Path && p.name == ph) {
+        if !params
+            .iter()
+            .any(|p| p.location == ParamIn::Path && p.name == ph)
+        {
             params.push(Param {
                 name: ph,
                 location: ParamIn::Path,
@@ -336,7 +371,10 @@ fn operation(spec: &Spec, group: &str, path: &str, method: Method, raw: &Value) 
             Some(c) if c.contains_key("application/x-www-form-urlencoded") => {
                 (BodyKind::Form, c.get("application/x-www-form-urlencoded"))
             }
-            Some(c) => (BodyKind::Json, c.get("application/json").or_else(|| c.values().next())),
+            Some(c) => (
+                BodyKind::Json,
+                c.get("application/json").or_else(|| c.values().next()),
+            ),
             None => (BodyKind::Json, None),
         };
         let fields = schema
@@ -366,7 +404,12 @@ fn operation(spec: &Spec, group: &str, path: &str, method: Method, raw: &Value) 
 
     let mut security = Vec::new();
     let mut scopes: Vec<String> = Vec::new();
-    for alt in raw.get("security").and_then(Value::as_array).into_iter().flatten() {
+    for alt in raw
+        .get("security")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let Some(obj) = alt.as_object() else { continue };
         for (scheme, list) in obj {
             let s: Vec<String> = list
@@ -410,23 +453,26 @@ fn operation(spec: &Spec, group: &str, path: &str, method: Method, raw: &Value) 
         tags: raw
             .get("tags")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default(),
         params,
         body,
         security,
         scopes,
         pagination,
-        deprecated: raw.get("deprecated").and_then(Value::as_bool).unwrap_or(false),
+        deprecated: raw
+            .get("deprecated")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         effect,
     }
-    
 }
 
-fn location_param(
-    params: &[Param],
-    body: &[Param],
-) -> Option<LocationParam> {
+fn location_param(params: &[Param], body: &[Param]) -> Option<LocationParam> {
     for p in params {
         if matches!(p.name.as_str(), "locationId" | "location_id")
             && matches!(p.location, ParamIn::Path | ParamIn::Query)

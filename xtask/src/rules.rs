@@ -204,7 +204,10 @@ mod tests {
     fn kebab_cases() {
         assert_eq!(kebab("getContactByID"), "get-contact-by-id");
         assert_eq!(kebab("get-contact"), "get-contact");
-        assert_eq!(kebab("create-integration provider"), "create-integration-provider");
+        assert_eq!(
+            kebab("create-integration provider"),
+            "create-integration-provider"
+        );
         assert_eq!(kebab("fb_get_pages"), "fb-get-pages");
     }
 }

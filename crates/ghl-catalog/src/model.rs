@@ -244,7 +244,10 @@ impl Operation {
     }
 
     pub fn is_multipart(&self) -> bool {
-        matches!(self.body.as_ref().map(|b| b.kind), Some(BodyKind::Multipart))
+        matches!(
+            self.body.as_ref().map(|b| b.kind),
+            Some(BodyKind::Multipart)
+        )
     }
 
     pub fn changes_data(&self) -> bool {

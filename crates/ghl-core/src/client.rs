@@ -1,0 +1,318 @@
+//! The pipeline every entry point goes through: find the operation, apply
+//! policy, validate and build the request, confirm, send, follow pages.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use ghl_catalog::Operation;
+use serde_json::Value;
+
+use crate::args::CallArgs;
+use crate::error::{Error, ErrorCode, Result};
+use crate::pager;
+use crate::policy::Policy;
+use crate::request::{self, Defaults, Prepared};
+use crate::transport::Transport;
+
+/// How far to follow pages.
+#[derive(Debug, Clone, Copy)]
+pub struct PageOpts {
+    /// Follow every page.
+    pub all: bool,
+    /// Stop after this many records in all.
+    pub max: Option<usize>,
+    /// Records per page, when the operation takes a size.
+    pub page_size: Option<u64>,
+    /// Pages requested at once where the style allows it.
+    pub concurrency: usize,
+}
+
+impl Default for PageOpts {
+    fn default() -> Self {
+        PageOpts {
+            all: false,
+            max: None,
+            page_size: None,
+            concurrency: 4,
+        }
+    }
+}
+
+/// One page as it arrived.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub index: usize,
+    pub records: Vec<Value>,
+    pub body: Value,
+}
+
+/// The result of following pages.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub records: usize,
+    pub pages: usize,
+    pub total: Option<u64>,
+    /// Whether more records exist than were fetched (stopped by `--max` or
+    /// by not asking for `--all`).
+    pub more: bool,
+    /// The arguments that would fetch the next page, when `more`.
+    pub next: Option<CallArgs>,
+    /// Key of the records in each page body.
+    pub records_key: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    transport: Arc<Transport>,
+    policy: Policy,
+    defaults: Defaults,
+}
+
+impl Client {
+    pub fn new(transport: Arc<Transport>, policy: Policy, defaults: Defaults) -> Self {
+        Client {
+            transport,
+            policy,
+            defaults,
+        }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn defaults(&self) -> &Defaults {
+        &self.defaults
+    }
+
+    pub fn transport(&self) -> &Arc<Transport> {
+        &self.transport
+    }
+
+    /// A copy with another policy (e.g. confirmation granted for one call).
+    pub fn with_policy(&self, policy: Policy) -> Client {
+        Client {
+            transport: self.transport.clone(),
+            policy,
+            defaults: self.defaults.clone(),
+        }
+    }
+
+    pub fn operation(name: &str) -> Result<&'static Operation> {
+        ghl_catalog::find(name).ok_or_else(|| {
+            let near = ghl_catalog::suggest(name, 3);
+            let e = Error::new(
+                ErrorCode::UnknownOperation,
+                format!("no operation named {name}"),
+            );
+            if near.is_empty() {
+                e.with_hint("`ghl api list --search WORDS` finds operations")
+            } else {
+                e.with_hint(format!("did you mean {}?", near.join(", ")))
+            }
+        })
+    }
+
+    /// Policy and validation: everything short of sending.
+    pub fn prepare(&self, name: &str, args: &CallArgs) -> Result<Prepared> {
+        let op = Self::operation(name)?;
+        self.policy
+            .permits(op)
+            .map_err(|e| e.with_operation(name))?;
+        request::prepare(op, args, &self.defaults)
+    }
+
+    /// What `--dry-run` shows for a prepared request.
+    pub fn describe(&self, req: &Prepared) -> Value {
+        req.describe(self.transport.base_url())
+    }
+
+    /// Confirm (if needed) and send one prepared request. Under dry-run the
+    /// description is returned and nothing is sent.
+    pub async fn execute(&self, req: &Prepared) -> Result<Value> {
+        let preview = self.describe(req);
+        if self.policy.dry_run {
+            return Ok(preview);
+        }
+        self.policy.confirmed(req.op, &preview)?;
+        Ok(self.transport.send(req).await?.body)
+    }
+
+    /// Call one operation, one page.
+    pub async fn call(&self, name: &str, args: CallArgs) -> Result<Value> {
+        let req = self.prepare(name, &args)?;
+        self.execute(&req).await
+    }
+
+    /// Follow pages, handing each to `on_page` as it arrives, in order. A
+    /// failure midway is an error that says how many records came back.
+    pub async fn walk(
+        &self,
+        name: &str,
+        args: CallArgs,
+        opts: PageOpts,
+        mut on_page: impl FnMut(Page) -> Result<()>,
+    ) -> Result<Summary> {
+        let op = Self::operation(name)?;
+        let Some(style) = op.pagination.clone() else {
+            let body = self.call(name, args).await?;
+            let (records, key) = pager::records(&body);
+            let n = records.len();
+            on_page(Page {
+                index: 0,
+                records,
+                body,
+            })?;
+            return Ok(Summary {
+                records: n,
+                pages: 1,
+                records_key: key,
+                ..Summary::default()
+            });
+        };
+        let mut args = args;
+        let page_size = opts.page_size.unwrap_or(match opts.max {
+            Some(m) if !opts.all || (m as u64) < pager::DEFAULT_PAGE_SIZE => (m as u64).max(1),
+            _ => pager::DEFAULT_PAGE_SIZE,
+        });
+        pager::first_page(op, &style, &mut args, page_size);
+        let first = self.prepare(name, &args)?;
+        if self.policy.dry_run {
+            let body = self.describe(&first);
+            on_page(Page {
+                index: 0,
+                records: Vec::new(),
+                body,
+            })?;
+            return Ok(Summary::default());
+        }
+        let mut summary = Summary::default();
+        let cap = opts.max.unwrap_or(usize::MAX);
+        let body = self.execute(&first).await?;
+        let (mut records, key) = pager::records(&body);
+        summary.records_key = key;
+        summary.total = pager::total(&body);
+        let mut next = pager::next_page(op, &style, &first.args, &body);
+        truncate(&mut records, cap, &mut summary);
+        let got = records.len();
+        summary.records += got;
+        summary.pages = 1;
+        on_page(Page {
+            index: 0,
+            records,
+            body,
+        })?;
+        if !opts.all || summary.records >= cap {
+            summary.more = next.is_some();
+            summary.next = next;
+            return Ok(summary);
+        }
+
+        // Numbered styles with a known total: ask for later pages ahead.
+        if pager::numbered(&style)
+            && let Some(total) = summary.total
+            && next.is_some()
+        {
+            let pending = pager::remaining_pages(op, &style, &first.args, total, got as u64);
+            let mut prepared = Vec::with_capacity(pending.len());
+            for a in &pending {
+                prepared.push(self.prepare(name, a)?);
+            }
+            let mut stream = futures::stream::iter(prepared.into_iter().map(|req| {
+                let this = self.clone();
+                async move {
+                    let body = this.execute(&req).await;
+                    (req, body)
+                }
+            }))
+            .buffered(opts.concurrency.max(1));
+            while let Some((req, body)) = stream.next().await {
+                let body = body.map_err(|e| partial(e, summary.records))?;
+                let (mut records, _) = pager::records(&body);
+                let last = records.is_empty();
+                truncate(&mut records, cap - summary.records, &mut summary);
+                summary.records += records.len();
+                summary.pages += 1;
+                next = pager::next_page(op, &style, &req.args, &body);
+                on_page(Page {
+                    index: summary.pages - 1,
+                    records,
+                    body,
+                })?;
+                if summary.records >= cap || last {
+                    summary.more = summary.more || next.is_some();
+                    break;
+                }
+            }
+            return Ok(summary);
+        }
+
+        // Cursor styles are sequential by nature.
+        while let Some(a) = next.take() {
+            if summary.records >= cap {
+                summary.more = true;
+                summary.next = Some(a);
+                break;
+            }
+            let req = self
+                .prepare(name, &a)
+                .map_err(|e| partial(e, summary.records))?;
+            let body = self
+                .execute(&req)
+                .await
+                .map_err(|e| partial(e, summary.records))?;
+            let (mut records, _) = pager::records(&body);
+            next = pager::next_page(op, &style, &req.args, &body);
+            truncate(&mut records, cap - summary.records, &mut summary);
+            summary.records += records.len();
+            summary.pages += 1;
+            on_page(Page {
+                index: summary.pages - 1,
+                records,
+                body,
+            })?;
+        }
+        Ok(summary)
+    }
+
+    /// Follow pages and gather every record.
+    pub async fn collect(
+        &self,
+        name: &str,
+        args: CallArgs,
+        opts: PageOpts,
+    ) -> Result<(Vec<Value>, Summary)> {
+        let mut all = Vec::new();
+        let summary = self
+            .walk(name, args, opts, |page| {
+                all.extend(page.records);
+                Ok(())
+            })
+            .await?;
+        Ok((all, summary))
+    }
+}
+
+fn truncate(records: &mut Vec<Value>, room: usize, summary: &mut Summary) {
+    if records.len() > room {
+        records.truncate(room);
+        summary.more = true;
+    }
+}
+
+fn partial(mut e: Error, records: usize) -> Error {
+    if records == 0 {
+        return e;
+    }
+    let cause = e.code;
+    e.message = format!(
+        "stopped after {records} records: a later page failed ({cause}: {})",
+        e.message
+    );
+    e.code = ErrorCode::Partial;
+    e.records = Some(records);
+    e.hint = Some(format!(
+        "the result is incomplete; retry, or lower the rate with --max. Cause: {cause}"
+    ));
+    e
+}

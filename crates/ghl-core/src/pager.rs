@@ -1,0 +1,386 @@
+//! The eleven pagination styles: where a page's records are, how many there
+//! are in all, and what to ask for next.
+
+use ghl_catalog::{Operation, Pagination};
+use serde_json::{Map, Value, json};
+
+use crate::args::CallArgs;
+
+/// Default records per page when the caller names none.
+pub const DEFAULT_PAGE_SIZE: u64 = 100;
+
+/// Keys that never hold the records of a page.
+const NOT_RECORDS: &[&str] = &[
+    "meta",
+    "pagination",
+    "traceId",
+    "searchAfter",
+    "aggregations",
+];
+
+/// The records of one page and the key they were under.
+pub fn records(body: &Value) -> (Vec<Value>, Option<String>) {
+    match body {
+        Value::Array(a) => (a.clone(), None),
+        Value::Object(map) => {
+            if let Some((k, a)) = first_record_array(map) {
+                return (a.clone(), Some(k.to_string()));
+            }
+            // One level down: `{messages: {messages: [...], lastMessageId}}`.
+            for (k, v) in map {
+                if let Value::Object(inner) = v
+                    && let Some((k2, a)) = first_record_array(inner)
+                {
+                    return (a.clone(), Some(format!("{k}.{k2}")));
+                }
+            }
+            (Vec::new(), None)
+        }
+        _ => (Vec::new(), None),
+    }
+}
+
+fn first_record_array(map: &Map<String, Value>) -> Option<(&str, &Vec<Value>)> {
+    let arrays = map
+        .iter()
+        .filter(|(k, _)| !NOT_RECORDS.contains(&k.as_str()))
+        .filter_map(|(k, v)| v.as_array().map(|a| (k.as_str(), a)));
+    let mut fallback = None;
+    for (k, a) in arrays {
+        if a.first().is_some_and(Value::is_object) {
+            return Some((k, a));
+        }
+        fallback.get_or_insert((k, a));
+    }
+    fallback
+}
+
+/// The total count of records, where the response states it.
+pub fn total(body: &Value) -> Option<u64> {
+    let candidates = [
+        "/total",
+        "/totalCount",
+        "/count",
+        "/meta/total",
+        "/pagination/total",
+        "/messages/total",
+    ];
+    candidates.iter().find_map(|p| {
+        body.pointer(p)
+            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+    })
+}
+
+/// Where the page size goes, for styles that take one.
+pub fn size_param(p: &Pagination) -> Option<&str> {
+    match p {
+        Pagination::OffsetLimit { limit } | Pagination::SkipLimit { limit } => Some(limit),
+        Pagination::PageSize { size } => Some(size),
+        Pagination::SkipLimitBody | Pagination::PageLimit => Some("limit"),
+        Pagination::BodyPage => Some("pageLimit"),
+        Pagination::LastId { .. } | Pagination::Cursor { .. } | Pagination::StartAfterDate => {
+            Some("limit")
+        }
+        Pagination::StartAfter => Some("limit"),
+        Pagination::PageOnly => None,
+    }
+}
+
+/// Set the page size when the caller did not, and start numbered styles at
+/// their first page.
+pub fn first_page(op: &Operation, p: &Pagination, args: &mut CallArgs, page_size: u64) {
+    let in_body = matches!(p, Pagination::SkipLimitBody | Pagination::BodyPage);
+    if let Some(size) = size_param(p)
+        && (in_body || op.param(size).is_some())
+        && get(args, size, in_body).is_none()
+    {
+        let v = if op
+            .param(size)
+            .is_some_and(|x| x.value_type == ghl_catalog::ValueType::String)
+        {
+            json!(page_size.to_string())
+        } else {
+            json!(page_size)
+        };
+        put(args, size, v, in_body);
+    }
+    if matches!(p, Pagination::BodyPage)
+        && get(args, "page", true).is_none()
+        && get(args, "searchAfter", true).is_none()
+    {
+        put(args, "page", json!(1), true);
+    }
+}
+
+/// Arguments for the page after `body`, or `None` when it was the last.
+/// `sent` are the arguments of the page just fetched.
+pub fn next_page(
+    op: &Operation,
+    p: &Pagination,
+    sent: &CallArgs,
+    body: &Value,
+) -> Option<CallArgs> {
+    let (items, _) = records(body);
+    if items.is_empty() {
+        return None;
+    }
+    let n = items.len() as u64;
+    let mut next = sent.clone();
+    let size = size_param(p).and_then(|s| {
+        let in_body = matches!(p, Pagination::SkipLimitBody | Pagination::BodyPage);
+        get(sent, s, in_body).and_then(as_u64)
+    });
+    let short = size.is_some_and(|s| n < s);
+    let total = total(body);
+    match p {
+        Pagination::OffsetLimit { .. }
+        | Pagination::SkipLimit { .. }
+        | Pagination::SkipLimitBody => {
+            let key = if matches!(p, Pagination::OffsetLimit { .. }) {
+                "offset"
+            } else {
+                "skip"
+            };
+            let in_body = matches!(p, Pagination::SkipLimitBody);
+            let at = get(sent, key, in_body).and_then(as_u64).unwrap_or(0) + n;
+            if short || total.is_some_and(|t| at >= t) {
+                return None;
+            }
+            let v = if op
+                .param(key)
+                .is_some_and(|x| x.value_type == ghl_catalog::ValueType::String)
+            {
+                json!(at.to_string())
+            } else {
+                json!(at)
+            };
+            put(&mut next, key, v, in_body);
+        }
+        Pagination::PageSize { .. } | Pagination::PageOnly | Pagination::PageLimit => {
+            if short {
+                return None;
+            }
+            if let Pagination::PageLimit = p {
+                match body.pointer("/meta/nextPage") {
+                    Some(Value::Null) => return None,
+                    Some(v) if as_u64(v).is_some() => {
+                        put(&mut next, "page", json!(as_u64(v)?), false);
+                        return Some(next);
+                    }
+                    _ => {}
+                }
+            }
+            let page = get(sent, "page", false)
+                .and_then(as_u64)
+                .unwrap_or(first_page_number(op));
+            if let (Some(t), Some(s)) = (total, size) {
+                let first = first_page_number(op);
+                if (page + 1 - first) * s >= t {
+                    return None;
+                }
+            }
+            put(&mut next, "page", json!(page + 1), false);
+        }
+        Pagination::BodyPage => {
+            if short {
+                return None;
+            }
+            let last_sort = items
+                .last()
+                .and_then(|i| i.get("searchAfter"))
+                .filter(|v| v.is_array());
+            if let Some(sa) = last_sort {
+                put(&mut next, "searchAfter", sa.clone(), true);
+                remove(&mut next, "page", true);
+            } else {
+                let page = get(sent, "page", true).and_then(as_u64).unwrap_or(1);
+                if let (Some(t), Some(s)) = (total, size)
+                    && page * s >= t
+                {
+                    return None;
+                }
+                put(&mut next, "page", json!(page + 1), true);
+            }
+        }
+        Pagination::LastId { param, response } => {
+            if body.pointer("/nextPage") == Some(&Value::Bool(false))
+                || body.pointer("/messages/nextPage") == Some(&Value::Bool(false))
+                || short
+            {
+                return None;
+            }
+            let from_body = find_key(body, response).filter(|v| !v.is_null()).cloned();
+            let cursor = from_body.or_else(|| {
+                items
+                    .last()
+                    .and_then(|i| i.get("id").or_else(|| i.get("_id")))
+                    .cloned()
+            })?;
+            if get(sent, param, false) == Some(&cursor) {
+                return None;
+            }
+            put(&mut next, param, cursor, false);
+        }
+        Pagination::Cursor { param, response } => {
+            let cursor =
+                find_key(body, response).filter(|v| !v.is_null() && v.as_str() != Some(""))?;
+            put(&mut next, param, cursor.clone(), false);
+        }
+        Pagination::StartAfter => {
+            let meta = body.get("meta")?;
+            if meta
+                .get("nextPageUrl")
+                .is_some_and(|u| u.is_null() || u.as_str() == Some(""))
+                || short
+            {
+                return None;
+            }
+            let after = meta.get("startAfter").filter(|v| !v.is_null())?;
+            let after_id = meta.get("startAfterId").filter(|v| !v.is_null())?;
+            put(&mut next, "startAfter", after.clone(), false);
+            put(&mut next, "startAfterId", after_id.clone(), false);
+        }
+        Pagination::StartAfterDate => {
+            if short {
+                return None;
+            }
+            let last = items.last()?;
+            let date = ["lastMessageDate", "sort", "dateUpdated", "dateAdded"]
+                .iter()
+                .find_map(|k| last.get(*k).filter(|v| !v.is_null()))?;
+            let date = match date {
+                Value::Array(a) => a.first()?.clone(),
+                v => v.clone(),
+            };
+            put(&mut next, "startAfterDate", date, false);
+        }
+    }
+    Some(next)
+}
+
+/// Numbered styles whose later pages can be asked for before earlier ones
+/// answer, once the total is known.
+pub fn numbered(p: &Pagination) -> bool {
+    matches!(
+        p,
+        Pagination::OffsetLimit { .. }
+            | Pagination::SkipLimit { .. }
+            | Pagination::SkipLimitBody
+            | Pagination::PageSize { .. }
+            | Pagination::PageLimit
+    )
+}
+
+/// The arguments of every page after the first, computed from the total:
+/// used to fetch ahead concurrently.
+pub fn remaining_pages(
+    op: &Operation,
+    p: &Pagination,
+    first: &CallArgs,
+    total: u64,
+    got: u64,
+) -> Vec<CallArgs> {
+    let in_body = matches!(p, Pagination::SkipLimitBody);
+    let Some(size) = size_param(p)
+        .and_then(|s| get(first, s, in_body))
+        .and_then(as_u64)
+        .filter(|s| *s > 0)
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    match p {
+        Pagination::OffsetLimit { .. }
+        | Pagination::SkipLimit { .. }
+        | Pagination::SkipLimitBody => {
+            let key = if matches!(p, Pagination::OffsetLimit { .. }) {
+                "offset"
+            } else {
+                "skip"
+            };
+            let start = get(first, key, in_body).and_then(as_u64).unwrap_or(0);
+            let mut at = start + got;
+            while at < total {
+                let mut a = first.clone();
+                let v = if op
+                    .param(key)
+                    .is_some_and(|x| x.value_type == ghl_catalog::ValueType::String)
+                {
+                    json!(at.to_string())
+                } else {
+                    json!(at)
+                };
+                put(&mut a, key, v, in_body);
+                out.push(a);
+                at += size;
+            }
+        }
+        _ => {
+            let first_no = get(first, "page", false)
+                .and_then(as_u64)
+                .unwrap_or(first_page_number(op));
+            let pages = total.div_ceil(size);
+            let base = first_page_number(op);
+            for page in first_no + 1..base + pages {
+                let mut a = first.clone();
+                put(&mut a, "page", json!(page), false);
+                out.push(a);
+            }
+        }
+    }
+    out
+}
+
+/// 0 or 1, from the spec's own example of the `page` parameter.
+fn first_page_number(op: &Operation) -> u64 {
+    op.param("page")
+        .and_then(|p| p.example.as_ref())
+        .and_then(as_u64)
+        .filter(|n| *n <= 1)
+        .unwrap_or(1)
+}
+
+fn as_u64(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| v.as_str()?.trim().parse().ok())
+}
+
+fn find_key<'a>(body: &'a Value, key: &str) -> Option<&'a Value> {
+    let map = body.as_object()?;
+    if let Some(v) = map.get(key) {
+        return Some(v);
+    }
+    for k in ["meta", "pagination", "messages"] {
+        if let Some(v) = map.get(k).and_then(|m| m.get(key)) {
+            return Some(v);
+        }
+    }
+    None
+}
+
+fn get<'a>(args: &'a CallArgs, key: &str, in_body: bool) -> Option<&'a Value> {
+    if in_body {
+        args.params
+            .get(key)
+            .or_else(|| args.body.as_ref()?.get(key))
+    } else {
+        args.params.get(key)
+    }
+}
+
+fn put(args: &mut CallArgs, key: &str, v: Value, in_body: bool) {
+    if in_body
+        && let Some(Value::Object(b)) = args.body.as_mut()
+        && !args.params.contains_key(key)
+    {
+        b.insert(key.to_string(), v);
+        return;
+    }
+    args.params.insert(key.to_string(), v);
+}
+
+fn remove(args: &mut CallArgs, key: &str, in_body: bool) {
+    args.params.remove(key);
+    if in_body && let Some(Value::Object(b)) = args.body.as_mut() {
+        b.remove(key);
+    }
+}

@@ -1,0 +1,141 @@
+//! What a caller is allowed to do, decided before anything is sent.
+
+use std::sync::Arc;
+
+use ghl_catalog::{Effect, Operation};
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// How destructive and outbound operations are confirmed.
+#[derive(Clone, Default)]
+pub enum Confirm {
+    /// Refuse unless confirmed some other way (`--yes`): scripts, pipes.
+    #[default]
+    Refuse,
+    /// Already confirmed (`--yes`, an MCP confirmation token, `--no-confirm`).
+    Granted,
+    /// Ask a person; the callback returns whether they agreed.
+    Ask(Arc<dyn Fn(&Operation, &serde_json::Value) -> bool + Send + Sync>),
+}
+
+impl std::fmt::Debug for Confirm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Confirm::Refuse => "Refuse",
+            Confirm::Granted => "Granted",
+            Confirm::Ask(_) => "Ask",
+        })
+    }
+}
+
+/// An operation-name pattern: `contacts.*`, `*.delete-*`, or an exact name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern(String);
+
+impl Pattern {
+    pub fn new(p: &str) -> Self {
+        Pattern(p.trim().to_string())
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        glob(self.0.as_bytes(), name.as_bytes())
+    }
+}
+
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    match (p.first(), s.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => glob(&p[1..], s) || (!s.is_empty() && glob(p, &s[1..])),
+        (Some(a), Some(b)) if a == b => glob(&p[1..], &s[1..]),
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    pub read_only: bool,
+    /// When not empty, only matching operations may run.
+    pub allow: Vec<Pattern>,
+    pub deny: Vec<Pattern>,
+    pub confirm: Confirm,
+    /// Build and show the request, send nothing.
+    pub dry_run: bool,
+}
+
+impl Policy {
+    /// Checks that do not depend on the request itself.
+    pub fn permits(&self, op: &Operation) -> Result<()> {
+        if self.deny.iter().any(|p| p.matches(&op.name)) {
+            return Err(Error::new(
+                ErrorCode::Policy,
+                format!("{} is denied by --deny", op.name),
+            ));
+        }
+        if !self.allow.is_empty() && !self.allow.iter().any(|p| p.matches(&op.name)) {
+            return Err(Error::new(
+                ErrorCode::Policy,
+                format!("{} is not in the --allow list", op.name),
+            ));
+        }
+        if self.read_only && op.effect != Effect::Read {
+            return Err(Error::new(
+                ErrorCode::Policy,
+                format!(
+                    "{} changes data ({}) and read-only mode is on",
+                    op.name,
+                    effect_word(op.effect)
+                ),
+            )
+            .with_hint("drop --read-only (or GHL_READ_ONLY) to make changes"));
+        }
+        Ok(())
+    }
+
+    /// The confirmation step for destructive and outbound operations;
+    /// `preview` is what would be sent.
+    pub fn confirmed(&self, op: &Operation, preview: &serde_json::Value) -> Result<()> {
+        if !op.needs_confirmation() || self.dry_run {
+            return Ok(());
+        }
+        let ok = match &self.confirm {
+            Confirm::Granted => true,
+            Confirm::Refuse => false,
+            Confirm::Ask(ask) => ask(op, preview),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorCode::ConfirmationRequired,
+                format!(
+                    "{} is {} and was not confirmed",
+                    op.name,
+                    effect_word(op.effect)
+                ),
+            )
+            .with_hint("re-run with --yes to confirm, or --dry-run to see the request"))
+        }
+    }
+}
+
+pub fn effect_word(e: Effect) -> &'static str {
+    match e {
+        Effect::Read => "read-only",
+        Effect::Write => "a write",
+        Effect::Destructive => "destructive",
+        Effect::Outbound => "outbound (it reaches people or money)",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pattern;
+
+    #[test]
+    fn patterns() {
+        assert!(Pattern::new("contacts.*").matches("contacts.get-contact"));
+        assert!(Pattern::new("*.delete-*").matches("contacts.delete-contact"));
+        assert!(!Pattern::new("contacts.*").matches("calendars.get-slots"));
+        assert!(Pattern::new("calendars.get-slots").matches("calendars.get-slots"));
+    }
+}

@@ -1,0 +1,225 @@
+//! A per-location limiter that waits instead of provoking 429s.
+//!
+//! HighLevel allows a burst of 100 requests per 10 s and 200,000 a day per
+//! location. Each bucket keeps the send times of the last window; the
+//! `X-RateLimit-*` headers adjust the window and tell us how much of the
+//! budget others (other processes, other apps of the same install) used.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, ErrorCode, Result};
+
+#[derive(Debug, Clone, Copy)]
+pub struct RateConfig {
+    pub max: u32,
+    pub interval: Duration,
+}
+
+impl Default for RateConfig {
+    fn default() -> Self {
+        RateConfig {
+            max: 100,
+            interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the server said about the budget in its response headers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RateInfo {
+    pub max: Option<u32>,
+    pub remaining: Option<u32>,
+    pub interval_ms: Option<u64>,
+    pub daily_limit: Option<u64>,
+    pub daily_remaining: Option<u64>,
+}
+
+impl RateInfo {
+    pub fn from_headers(h: &reqwest::header::HeaderMap) -> Option<RateInfo> {
+        let num = |k: &str| {
+            h.get(k)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|s| s.trim().parse::<u64>().ok())
+        };
+        let info = RateInfo {
+            max: num("x-ratelimit-max").map(|v| v as u32),
+            remaining: num("x-ratelimit-remaining").map(|v| v as u32),
+            interval_ms: num("x-ratelimit-interval-milliseconds"),
+            daily_limit: num("x-ratelimit-limit-daily"),
+            daily_remaining: num("x-ratelimit-daily-remaining"),
+        };
+        (info != RateInfo::default()).then_some(info)
+    }
+}
+
+#[derive(Debug)]
+struct Bucket {
+    max: u32,
+    interval: Duration,
+    sent: VecDeque<Instant>,
+    daily_remaining: Option<u64>,
+    /// Not before this instant (after a 429).
+    blocked_until: Option<Instant>,
+}
+
+impl Bucket {
+    fn prune(&mut self, now: Instant) {
+        while let Some(&t) = self.sent.front() {
+            if now.duration_since(t) >= self.interval {
+                self.sent.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct RateLimiter {
+    config: RateConfig,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+impl RateLimiter {
+    pub fn new(config: RateConfig) -> Self {
+        RateLimiter {
+            config,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn with_bucket<T>(&self, key: &str, f: impl FnOnce(&mut Bucket) -> T) -> T {
+        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let b = map.entry(key.to_string()).or_insert_with(|| Bucket {
+            max: self.config.max,
+            interval: self.config.interval,
+            sent: VecDeque::new(),
+            daily_remaining: None,
+            blocked_until: None,
+        });
+        f(b)
+    }
+
+    /// Wait until one more request fits in `key`'s window, and claim it.
+    pub async fn acquire(&self, key: &str) -> Result<()> {
+        loop {
+            let wait = self.with_bucket(key, |b| {
+                let now = Instant::now();
+                if b.daily_remaining == Some(0) {
+                    return Err(Error::new(
+                        ErrorCode::RateLimited,
+                        "the daily request budget for this location is used up",
+                    )
+                    .with_hint(
+                        "HighLevel allows 200,000 requests a day per location; try again tomorrow",
+                    ));
+                }
+                if let Some(until) = b.blocked_until {
+                    if until > now {
+                        return Ok(Some(until - now));
+                    }
+                    b.blocked_until = None;
+                }
+                b.prune(now);
+                if (b.sent.len() as u32) < b.max {
+                    b.sent.push_back(now);
+                    if let Some(d) = b.daily_remaining.as_mut() {
+                        *d = d.saturating_sub(1);
+                    }
+                    Ok(None)
+                } else {
+                    let oldest = b.sent.front().copied().unwrap_or(now);
+                    Ok(Some(
+                        (oldest + b.interval).saturating_duration_since(now)
+                            + Duration::from_millis(5),
+                    ))
+                }
+            })?;
+            match wait {
+                None => return Ok(()),
+                Some(d) => tokio::time::sleep(d).await,
+            }
+        }
+    }
+
+    /// Learn from a response's headers.
+    pub fn observe(&self, key: &str, info: &RateInfo) {
+        self.with_bucket(key, |b| {
+            let now = Instant::now();
+            if let Some(ms) = info.interval_ms.filter(|ms| *ms > 0) {
+                b.interval = Duration::from_millis(ms);
+            }
+            if let Some(max) = info.max.filter(|m| *m > 0) {
+                // Never trust the server to raise us above what was configured.
+                b.max = max.min(self.config.max.max(1));
+            }
+            if let Some(d) = info.daily_remaining {
+                b.daily_remaining = Some(d);
+            }
+            b.prune(now);
+            if let (Some(max), Some(remaining)) = (info.max, info.remaining) {
+                // Requests the server counted that we did not send: others
+                // share this budget. Stand them in as sends made just now.
+                let server_used = max.saturating_sub(remaining) as usize;
+                let ours = b.sent.len();
+                for _ in ours..server_used.min(b.max as usize) {
+                    b.sent.push_back(now);
+                }
+            }
+        });
+    }
+
+    /// After a 429: hold the bucket for `for_` (or a whole window).
+    pub fn block(&self, key: &str, for_: Option<Duration>) {
+        self.with_bucket(key, |b| {
+            let d = for_.unwrap_or(b.interval);
+            b.blocked_until = Some(Instant::now() + d);
+        });
+    }
+
+    /// Requests claimed in `key`'s current window.
+    pub fn in_window(&self, key: &str) -> usize {
+        self.with_bucket(key, |b| {
+            b.prune(Instant::now());
+            b.sent.len()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn waits_for_the_window_to_roll() {
+        let rl = RateLimiter::new(RateConfig {
+            max: 3,
+            interval: Duration::from_secs(10),
+        });
+        let start = tokio::time::Instant::now();
+        for _ in 0..3 {
+            rl.acquire("loc").await.unwrap();
+        }
+        assert_eq!(rl.in_window("loc"), 3);
+        // Another location has its own budget.
+        rl.acquire("other").await.unwrap();
+        assert!(start.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn headers_report_others_usage() {
+        let rl = RateLimiter::new(RateConfig::default());
+        rl.observe(
+            "loc",
+            &RateInfo {
+                max: Some(100),
+                remaining: Some(40),
+                interval_ms: Some(10_000),
+                ..Default::default()
+            },
+        );
+        assert_eq!(rl.in_window("loc"), 60);
+    }
+}
