@@ -51,6 +51,8 @@ pub struct Response {
     pub rate: Option<RateInfo>,
     /// Attempts it took, the successful one included.
     pub attempts: u32,
+    /// Response headers (names lower-case), for checkers and diagnostics.
+    pub headers: Vec<(String, String)>,
 }
 
 pub struct Transport {
@@ -136,14 +138,33 @@ impl Transport {
                             .unwrap_or_default()
                     ));
                     if (200..300).contains(&status) {
+                        let headers = headers
+                            .iter()
+                            .map(|(k, v)| {
+                                (
+                                    k.as_str().to_string(),
+                                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                )
+                            })
+                            .collect();
                         return Ok(Response {
                             status,
                             body,
                             rate,
                             attempts: attempt,
+                            headers,
                         });
                     }
-                    let err = self.http_error(req, status, &body);
+                    let mut err = self.http_error(req, status, &body);
+                    if let Some(v) = headers.get("sl-violations").and_then(|v| v.to_str().ok()) {
+                        // Prism (the spec-validating mock) explains refusals here.
+                        let violations =
+                            serde_json::from_str(v).unwrap_or(Value::String(v.to_string()));
+                        err.details = Some(serde_json::json!({
+                            "body": err.details.take(),
+                            "sl-violations": violations,
+                        }));
+                    }
                     let failure = match status {
                         429 => {
                             let after = headers
