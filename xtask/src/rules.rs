@@ -100,10 +100,19 @@ pub fn pagination(
     let b = |n: &str| body_fields.iter().any(|p| p.name == n);
     // POST /contacts/search declares an empty body, yet pages like opportunities.
     if group == "contacts" && operation_id == "search-contacts-advanced" {
-        return Some(Pagination::BodyPage);
+        return Some(Pagination::BodyPage {
+            size: "pageLimit".into(),
+        });
     }
     if b("page") && b("pageLimit") {
-        return Some(Pagination::BodyPage);
+        return Some(Pagination::BodyPage {
+            size: "pageLimit".into(),
+        });
+    }
+    if b("page") && b("limit") && b("searchAfter") {
+        return Some(Pagination::BodyPage {
+            size: "limit".into(),
+        });
     }
     if b("skip") && b("limit") {
         return Some(Pagination::SkipLimitBody);

@@ -157,8 +157,9 @@ pub enum Pagination {
     StartAfter,
     /// `page` (1-based) + `limit`, answered in `meta.nextPage`.
     PageLimit,
-    /// `page` + `pageLimit` (+ `searchAfter`) in the JSON body.
-    BodyPage,
+    /// `page` + a size (`pageLimit` or `limit`), or `searchAfter`, in the
+    /// JSON body.
+    BodyPage { size: String },
     /// Opaque cursor: request `param`, response `response`.
     Cursor { param: String, response: String },
     /// `page` alone (1-based).
@@ -177,7 +178,7 @@ impl Pagination {
             Pagination::PageSize { .. } => "page_size",
             Pagination::StartAfter => "start_after",
             Pagination::PageLimit => "page_limit",
-            Pagination::BodyPage => "body_page",
+            Pagination::BodyPage { .. } => "body_page",
             Pagination::Cursor { .. } => "cursor",
             Pagination::PageOnly => "page_only",
             Pagination::StartAfterDate => "start_after_date",

@@ -77,7 +77,7 @@ pub fn size_param(p: &Pagination) -> Option<&str> {
         Pagination::OffsetLimit { limit } | Pagination::SkipLimit { limit } => Some(limit),
         Pagination::PageSize { size } => Some(size),
         Pagination::SkipLimitBody | Pagination::PageLimit => Some("limit"),
-        Pagination::BodyPage => Some("pageLimit"),
+        Pagination::BodyPage { size } => Some(size),
         Pagination::LastId { .. } | Pagination::Cursor { .. } | Pagination::StartAfterDate => {
             Some("limit")
         }
@@ -89,7 +89,7 @@ pub fn size_param(p: &Pagination) -> Option<&str> {
 /// Set the page size when the caller did not, and start numbered styles at
 /// their first page.
 pub fn first_page(op: &Operation, p: &Pagination, args: &mut CallArgs, page_size: u64) {
-    let in_body = matches!(p, Pagination::SkipLimitBody | Pagination::BodyPage);
+    let in_body = matches!(p, Pagination::SkipLimitBody | Pagination::BodyPage { .. });
     if let Some(size) = size_param(p)
         && (in_body || op.param(size).is_some())
         && get(args, size, in_body).is_none()
@@ -104,7 +104,7 @@ pub fn first_page(op: &Operation, p: &Pagination, args: &mut CallArgs, page_size
         };
         put(args, size, v, in_body);
     }
-    if matches!(p, Pagination::BodyPage)
+    if matches!(p, Pagination::BodyPage { .. })
         && get(args, "page", true).is_none()
         && get(args, "searchAfter", true).is_none()
     {
@@ -127,7 +127,7 @@ pub fn next_page(
     let n = items.len() as u64;
     let mut next = sent.clone();
     let size = size_param(p).and_then(|s| {
-        let in_body = matches!(p, Pagination::SkipLimitBody | Pagination::BodyPage);
+        let in_body = matches!(p, Pagination::SkipLimitBody | Pagination::BodyPage { .. });
         get(sent, s, in_body).and_then(as_u64)
     });
     let short = size.is_some_and(|s| n < s);
@@ -181,7 +181,7 @@ pub fn next_page(
             }
             put(&mut next, "page", json!(page + 1), false);
         }
-        Pagination::BodyPage => {
+        Pagination::BodyPage { .. } => {
             if short {
                 return None;
             }
