@@ -1,1 +1,272 @@
-//! placeholder
+//! `ghl-sandbox`: an embedded, stateful HTTP server that behaves like the
+//! HighLevel API v2, so users and tests need no account and no network.
+//!
+//! Every catalog operation is routed and validated (token, scopes, Version
+//! header, location, parameters, body); the main groups (contacts,
+//! opportunities, calendars, conversations, products, invoices...) are modelled
+//! with real state, the rest answer from a generic document store.
+
+mod auth;
+mod contact_store;
+mod error;
+mod faults;
+mod generic;
+mod ids;
+mod ratelimit;
+mod reply;
+mod router;
+mod routes;
+mod seed;
+mod server;
+mod store;
+mod tz;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use error::SandboxError;
+
+/// A private-integration-style token with every scope, bound to the demo
+/// location; valid in every sandbox database.
+pub const DEFAULT_TOKEN: &str = "pit-sandbox-0000-4000-8000-000000000000";
+
+/// The location every sandbox database has (also with `Seed::Empty`).
+pub const DEMO_LOCATION_ID: &str = "SbxDemoLoc0000000001";
+
+/// What a new (or reset) database starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seed {
+    /// A realistic demo account: contacts, pipelines, calendars, conversations...
+    Demo,
+    /// Just the location and the default token.
+    Empty,
+}
+
+impl FromStr for Seed {
+    type Err = SandboxError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "demo" => Ok(Seed::Demo),
+            "empty" => Ok(Seed::Empty),
+            other => Err(SandboxError::Invalid(format!(
+                "unknown seed `{other}` (expected `demo` or `empty`)"
+            ))),
+        }
+    }
+}
+
+/// The request budget per location: `max` requests in any `interval`, and
+/// `daily` per day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub max: u32,
+    pub interval: Duration,
+    pub daily: u32,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit {
+            max: 100,
+            interval: Duration::from_secs(10),
+            daily: 200_000,
+        }
+    }
+}
+
+impl FromStr for RateLimit {
+    type Err = SandboxError;
+    /// `MAX/INTERVAL`, the interval with a unit `ms`, `s`, `m` or `h`
+    /// (`100/10s`, `5/1s`, `1000/500ms`); the daily budget stays the default.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            SandboxError::Invalid(format!(
+                "rate limit `{s}`: expected MAX/INTERVAL such as 100/10s or 5/500ms"
+            ))
+        };
+        let (max, interval) = s.trim().split_once('/').ok_or_else(bad)?;
+        let max: u32 = max.trim().parse().map_err(|_| bad())?;
+        let interval = interval.trim();
+        let split = interval
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(interval.len());
+        let (num, unit) = interval.split_at(split);
+        let n: u64 = if num.is_empty() {
+            1
+        } else {
+            num.parse().map_err(|_| bad())?
+        };
+        let interval = match unit {
+            "ms" => Duration::from_millis(n),
+            "s" | "" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n * 60),
+            "h" => Duration::from_secs(n * 3600),
+            _ => return Err(bad()),
+        };
+        if max == 0 || interval.is_zero() {
+            return Err(bad());
+        }
+        Ok(RateLimit {
+            max,
+            interval,
+            ..RateLimit::default()
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    pub listen: SocketAddr,
+    pub db: PathBuf,
+    pub seed: Seed,
+    /// Added to every API response.
+    pub latency_ms: u64,
+    /// Share of API requests (0..=1) that fail at random: a 5xx, a dropped
+    /// connection or a 60 s hang, one third each.
+    pub fail_rate: f64,
+    pub rate_limit: RateLimit,
+}
+
+impl SandboxOptions {
+    pub fn new(db: PathBuf) -> Self {
+        SandboxOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            db,
+            seed: Seed::Demo,
+            latency_ms: 0,
+            fail_rate: 0.0,
+            rate_limit: RateLimit::default(),
+        }
+    }
+}
+
+/// A running sandbox server.
+pub struct Sandbox {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Sandbox {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop accepting, close open connections and wait for the loop to end.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Serve until the process ends (or the server stops).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Open (or create and seed) the database, bind, and serve in the background.
+pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
+    let db_path = opts.db.clone();
+    let seed_kind = opts.seed;
+    let db = tokio::task::spawn_blocking(move || -> Result<store::Db, SandboxError> {
+        let db = store::Db::open(&db_path)?;
+        db.with(|c| seed::init(c, seed_kind))??;
+        Ok(db)
+    })
+    .await
+    .map_err(|e| SandboxError::Internal(e.to_string()))??;
+
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(|source| SandboxError::Bind {
+            addr: opts.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+        addr: opts.listen,
+        source,
+    })?;
+    let state = Arc::new(server::State {
+        db: Arc::new(db),
+        router: router::Router::from_catalog(),
+        limiter: ratelimit::Limiter::new(opts.rate_limit),
+        stats: faults::Stats::default(),
+        tokens: auth::TokenCache::default(),
+        latency: Duration::from_millis(opts.latency_ms),
+        fail_rate: opts.fail_rate.clamp(0.0, 1.0),
+        base_url: format!("http://{addr}"),
+    });
+    let (stop, rx) = watch::channel(false);
+    let task = tokio::spawn(server::accept_loop(listener, state, rx));
+    Ok(Sandbox { addr, stop, task })
+}
+
+/// Empty the database, then seed it again (`Seed::Empty` keeps only the
+/// location and the default token).
+pub fn reset(db: &Path, seed: Seed) -> Result<(), SandboxError> {
+    let mut conn = store::open_conn(db)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    store::clear_all(&tx)?;
+    tx.commit()?;
+    seed::init(&mut conn, seed)?;
+    Ok(())
+}
+
+/// Create a token bound to `location_id` (default: the demo location) with
+/// `scopes` (`None`: all scopes), stored in the database.
+pub fn mint_token(
+    db: &Path,
+    scopes: Option<Vec<String>>,
+    location_id: Option<&str>,
+) -> Result<String, SandboxError> {
+    let conn = store::open_conn(db)?;
+    let token = format!("pit-sandbox-{}", uuid::Uuid::new_v4());
+    auth::insert(
+        &conn,
+        &token,
+        location_id.unwrap_or(DEMO_LOCATION_ID),
+        scopes.as_deref(),
+    )?;
+    Ok(token)
+}
+
+/// `$GHL_SANDBOX_DB`, else `<XDG data dir>/ghl/sandbox.db`.
+pub fn default_db_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("GHL_SANDBOX_DB").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    match directories::ProjectDirs::from("", "", "ghl") {
+        Some(d) => d.data_dir().join("sandbox.db"),
+        None => PathBuf::from("ghl-sandbox.db"),
+    }
+}
+
+/// Every scope any catalog operation names, sorted.
+pub fn all_scopes() -> Vec<String> {
+    let mut v: Vec<String> = ghl_catalog::operations()
+        .iter()
+        .flat_map(|op| op.security.iter().flat_map(|s| s.scopes.iter().cloned()))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Insert `n` synthetic contacts into the demo location with one bulk SQL
+/// transaction (for benchmarks). Returns how many were inserted.
+pub fn bulk_seed_contacts(db: &Path, n: usize) -> Result<usize, SandboxError> {
+    let mut conn = store::open_conn(db)?;
+    seed::bulk_contacts(&mut conn, DEMO_LOCATION_ID, n)?;
+    Ok(n)
+}

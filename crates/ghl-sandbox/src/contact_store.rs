@@ -1,0 +1,170 @@
+//! The contacts table. Contacts get their own table (not the generic document
+//! table) because they are the one collection large enough to need indexes:
+//! a lower-cased `search` column makes a query over 100k contacts one scan.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+
+fn s<'a>(c: &'a Value, k: &str) -> &'a str {
+    c.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The text a free-text contact query matches against.
+pub fn search_text(c: &Value) -> String {
+    format!(
+        "{} {}|{}|{}|{}",
+        s(c, "firstName"),
+        s(c, "lastName"),
+        s(c, "email"),
+        s(c, "phone"),
+        s(c, "companyName")
+    )
+    .to_lowercase()
+}
+
+pub fn put(conn: &Connection, c: &Value) -> rusqlite::Result<()> {
+    let email = s(c, "email").to_lowercase();
+    let phone = s(c, "phone");
+    conn.execute(
+        "INSERT INTO contacts(id, location_id, email_lower, phone, first_lower, last_lower, date_added, search, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(id) DO UPDATE SET email_lower = excluded.email_lower, phone = excluded.phone,
+           first_lower = excluded.first_lower, last_lower = excluded.last_lower,
+           search = excluded.search, data = excluded.data",
+        params![
+            s(c, "id"),
+            s(c, "locationId"),
+            (!email.is_empty()).then_some(email),
+            (!phone.is_empty()).then_some(phone),
+            s(c, "firstName").to_lowercase(),
+            s(c, "lastName").to_lowercase(),
+            s(c, "dateAdded"),
+            search_text(c),
+            c.to_string()
+        ],
+    )?;
+    Ok(())
+}
+
+fn parse(data: String) -> Value {
+    serde_json::from_str(&data).unwrap_or(Value::Null)
+}
+
+pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Value>> {
+    conn.query_row("SELECT data FROM contacts WHERE id = ?1", [id], |r| {
+        r.get::<_, String>(0)
+    })
+    .optional()
+    .map(|o| o.map(parse))
+}
+
+pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    Ok(conn.execute("DELETE FROM contacts WHERE id = ?1", [id])? > 0)
+}
+
+pub fn find_by_email(conn: &Connection, loc: &str, email: &str) -> rusqlite::Result<Option<Value>> {
+    conn.query_row(
+        "SELECT data FROM contacts WHERE location_id = ?1 AND email_lower = ?2 LIMIT 1",
+        params![loc, email.to_lowercase()],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()
+    .map(|o| o.map(parse))
+}
+
+/// Phones compare on their digits so `+1 (555) 010-2000` finds `+15550102000`.
+pub fn find_by_phone(conn: &Connection, loc: &str, phone: &str) -> rusqlite::Result<Option<Value>> {
+    let exact = conn
+        .query_row(
+            "SELECT data FROM contacts WHERE location_id = ?1 AND phone = ?2 LIMIT 1",
+            params![loc, phone],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?;
+    if let Some(d) = exact {
+        return Ok(Some(parse(d)));
+    }
+    let digits = normalize_phone(phone);
+    if digits.is_empty() {
+        return Ok(None);
+    }
+    let alt = format!("+{digits}");
+    conn.query_row(
+        "SELECT data FROM contacts WHERE location_id = ?1 AND phone = ?2 LIMIT 1",
+        params![loc, alt],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()
+    .map(|o| o.map(parse))
+}
+
+pub fn normalize_phone(p: &str) -> String {
+    let d: String = p.chars().filter(char::is_ascii_digit).collect();
+    if d.len() == 10 { format!("1{d}") } else { d }
+}
+
+/// Which column a sort field maps to.
+pub fn sort_column(field: &str) -> Option<&'static str> {
+    match field {
+        "dateAdded" | "date_added" => Some("date_added"),
+        "firstName" | "firstNameLowerCase" | "first_name" => Some("first_lower"),
+        "lastName" | "lastNameLowerCase" | "last_name" => Some("last_lower"),
+        _ => None,
+    }
+}
+
+pub struct Page {
+    pub rows: Vec<Value>,
+    pub total: u64,
+}
+
+/// Contacts of one location whose search text contains `query`, ordered by
+/// `col` (`asc`), with either an offset or a keyset cursor `(value, id)`.
+pub fn query(
+    conn: &Connection,
+    loc: &str,
+    query: Option<&str>,
+    col: &str,
+    asc: bool,
+    after: Option<(&str, &str)>,
+    offset: u64,
+    limit: Option<u64>,
+) -> rusqlite::Result<Page> {
+    let like = query
+        .filter(|q| !q.trim().is_empty())
+        .map(|q| format!("%{}%", escape_like(&q.trim().to_lowercase())));
+    let total: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM contacts WHERE location_id = ?1 AND (?2 IS NULL OR search LIKE ?2 ESCAPE '\\')",
+        params![loc, like],
+        |r| r.get(0),
+    )?;
+    let (dir, cmp) = if asc { ("ASC", ">") } else { ("DESC", "<") };
+    // `col` comes from `sort_column`, never from the request, so formatting it in is safe.
+    let sql = format!(
+        "SELECT data FROM contacts WHERE location_id = ?1 AND (?2 IS NULL OR search LIKE ?2 ESCAPE '\\')
+         AND (?3 IS NULL OR {col} {cmp} ?3 OR ({col} = ?3 AND id {cmp} ?4))
+         ORDER BY {col} {dir}, id {dir} LIMIT ?5 OFFSET ?6"
+    );
+    let (av, aid) = match after {
+        Some((v, id)) => (Some(v), Some(id)),
+        None => (None, None),
+    };
+    let lim = limit.map(|l| l as i64).unwrap_or(-1);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params![loc, like, av, aid, lim, offset as i64], |r| {
+            r.get::<_, String>(0)
+        })?
+        .map(|r| r.map(parse))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Page {
+        rows,
+        total: total.max(0) as u64,
+    })
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

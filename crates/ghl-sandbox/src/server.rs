@@ -1,0 +1,248 @@
+//! The HTTP side: our own accept loop (so a fault can drop a connection
+//! without answering) and the request pipeline every API call goes through:
+//! latency → fault → route → token → rate limit → scopes → Version →
+//! location → parameters/body → handler.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+use crate::auth::{self, TokenCache};
+use crate::faults::{self, Fault, Stats};
+use crate::ratelimit::Limiter;
+use crate::reply::ApiError;
+use crate::router::{Found, Router};
+use crate::routes;
+use crate::store::Db;
+use crate::validate::{self, Query};
+
+pub struct State {
+    pub db: Arc<Db>,
+    pub router: Router,
+    pub limiter: Limiter,
+    pub stats: Stats,
+    pub tokens: TokenCache,
+    pub latency: Duration,
+    pub fail_rate: f64,
+    pub base_url: String,
+}
+
+type Resp = Response<Full<Bytes>>;
+
+pub async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<State>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut stop = shutdown.clone();
+    loop {
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((s, _)) => s,
+                // Out of file descriptors and the like: back off, keep serving.
+                Err(_) => { tokio::time::sleep(Duration::from_millis(50)).await; continue; }
+            },
+            _ = stop.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let mut stop_conn = shutdown.clone();
+        tokio::spawn(async move {
+            // A handler notifies this to have the connection dropped unanswered.
+            let kill = Arc::new(Notify::new());
+            let k = kill.clone();
+            let svc = hyper::service::service_fn(move |req| handle(state.clone(), k.clone(), req));
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc);
+            tokio::select! {
+                _ = conn => {}
+                _ = kill.notified() => {}
+                _ = stop_conn.changed() => {}
+            }
+        });
+    }
+}
+
+fn json_response(status: u16, body: &Value, headers: &[(&'static str, String)]) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = r.headers_mut();
+    h.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    for (k, v) in headers {
+        if let Ok(v) = hyper::header::HeaderValue::from_str(v) {
+            h.insert(*k, v);
+        }
+    }
+    r
+}
+
+fn error_response(e: &ApiError, headers: &[(&'static str, String)]) -> Resp {
+    json_response(e.status, &e.body(), headers)
+}
+
+fn header<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn handle(
+    state: Arc<State>,
+    kill: Arc<Notify>,
+    req: Request<Incoming>,
+) -> Result<Resp, Infallible> {
+    let path = req.uri().path().to_string();
+    match path.as_str() {
+        "/health" => {
+            return Ok(json_response(
+                200,
+                &json!({"ok": true, "service": "ghl-sandbox"}),
+                &[],
+            ));
+        }
+        "/_sandbox/stats" => return Ok(json_response(200, &state.stats.json(), &[])),
+        _ => {}
+    }
+    Stats::bump(&state.stats.requests);
+    if !state.latency.is_zero() {
+        tokio::time::sleep(state.latency).await;
+    }
+    if let Some(f) = faults::roll(state.fail_rate) {
+        Stats::bump(&state.stats.failures_injected);
+        match f {
+            Fault::ServerError(code) => {
+                let e = ApiError::new(code, "Internal server error (injected by the sandbox)");
+                return Ok(error_response(&e, &[]));
+            }
+            Fault::Drop => {
+                kill.notify_one();
+                std::future::pending::<()>().await;
+            }
+            Fault::Hang(d) => {
+                tokio::time::sleep(d).await;
+                kill.notify_one();
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+    Ok(api(state, req, path).await)
+}
+
+async fn api(state: Arc<State>, req: Request<Incoming>, path: String) -> Resp {
+    let method = req.method().as_str().to_string();
+    let bearer = auth::bearer(header(&req, "authorization")).map(str::to_string);
+
+    // Who is calling decides the rate-limit bucket; unknown callers share one.
+    let token = match &bearer {
+        Some(t) => resolve_token(&state, t).await,
+        None => None,
+    };
+    let bucket = token
+        .as_ref()
+        .map(|t| t.location_id.clone())
+        .unwrap_or_else(|| "-".into());
+    let decision = state.limiter.check(&bucket);
+    let rl = decision.headers;
+
+    let matched = match state.router.find(&method, &path) {
+        Found::Op(m) => m,
+        Found::WrongMethod | Found::None => {
+            let e = ApiError::new(404, format!("Cannot {method} {path}"));
+            return error_response(&e, &rl);
+        }
+    };
+    let Some(token) = token else {
+        return error_response(&auth::invalid_token(), &rl);
+    };
+    if !decision.allowed {
+        Stats::bump(&state.stats.rate_limited);
+        return error_response(&ApiError::new(429, "Too many requests"), &rl);
+    }
+    let op = matched.op;
+    if let Err(e) = auth::check_scopes(op, &token) {
+        return error_response(&e, &rl);
+    }
+    if let Err(e) = validate::version(op, header(&req, "version")) {
+        return error_response(&e, &rl);
+    }
+    let query = Query::parse(req.uri().query());
+    let content_type = header(&req, "content-type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let raw = match req.into_body().collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => return error_response(&ApiError::bad("Could not read the request body"), &rl),
+    };
+    let body = match parse_body(&content_type, &raw) {
+        Ok(b) => b,
+        Err(e) => return error_response(&e, &rl),
+    };
+    if let Err(e) = validate::location(op, &matched.params, &query, &body, &token.location_id) {
+        return error_response(&e, &rl);
+    }
+    if let Err(e) = validate::query(op, &query).and_then(|_| validate::body(op, &body)) {
+        return error_response(&e, &rl);
+    }
+    let ctx = routes::Ctx {
+        op,
+        path: matched.params,
+        query,
+        body,
+        location_id: token.location_id.clone(),
+        base_url: state.base_url.clone(),
+        raw_path: path,
+    };
+    let db = state.db.clone();
+    let out = tokio::task::spawn_blocking(move || db.with(|conn| routes::run(conn, &ctx))).await;
+    match out {
+        Ok(Ok(Ok((status, v)))) => json_response(status, &v, &rl),
+        Ok(Ok(Err(e))) => error_response(&e, &rl),
+        Ok(Err(e)) => error_response(&ApiError::from(e), &rl),
+        Err(_) => error_response(&ApiError::new(500, "Internal server error"), &rl),
+    }
+}
+
+async fn resolve_token(state: &Arc<State>, token: &str) -> Option<Arc<auth::Token>> {
+    if let Some(t) = state.tokens.cached(token) {
+        return Some(t);
+    }
+    let db = state.db.clone();
+    let key = token.to_string();
+    let found = tokio::task::spawn_blocking(move || db.with(|c| auth::lookup(c, &key)))
+        .await
+        .ok()?
+        .ok()?
+        .ok()??;
+    let t = Arc::new(found);
+    state.tokens.remember(token, t.clone());
+    Some(t)
+}
+
+fn parse_body(content_type: &str, raw: &[u8]) -> Result<Value, ApiError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    if content_type.contains("multipart/") {
+        // Uploads: the sandbox does not keep files; the handler sees no fields.
+        return Ok(Value::Object(Default::default()));
+    }
+    if content_type.contains("application/x-www-form-urlencoded") {
+        let map: HashMap<String, String> = form_urlencoded::parse(raw)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        return Ok(json!(map));
+    }
+    serde_json::from_slice(raw)
+        .map_err(|e| ApiError::bad(format!("Request body is not valid JSON: {e}")))
+}
