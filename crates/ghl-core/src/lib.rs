@@ -14,6 +14,7 @@
 pub mod args;
 pub mod client;
 pub mod config;
+pub mod custom_fields;
 pub mod error;
 pub mod pager;
 pub mod policy;

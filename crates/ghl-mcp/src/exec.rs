@@ -1,0 +1,290 @@
+//! Run a plan through `ghl_core::Client`: server policy, custom fields by
+//! key, the two-step confirmation, paging and compact results.
+
+use ghl_catalog::Operation;
+use ghl_core::custom_fields::Resolver;
+use ghl_core::{Client, Error, ErrorCode, PageOpts};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::compact::{self, Cursor};
+use crate::confirm::ConfirmStore;
+use crate::options::{MAX_PAGE_SIZE, ServerOptions};
+use crate::tools::Plan;
+
+/// Arguments every tool may carry besides its own.
+#[derive(Debug, Default, Deserialize)]
+pub struct Common {
+    pub confirm: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    pub fields: Option<Vec<String>>,
+}
+
+pub struct Executor {
+    /// Confirmation refused: destructive and outbound calls can only run
+    /// through `granted`, after a token was redeemed.
+    pub client: Client,
+    /// The same client with confirmation granted.
+    pub granted: Client,
+    pub options: ServerOptions,
+    pub confirm: ConfirmStore,
+    pub fields: Resolver,
+}
+
+impl Executor {
+    /// The server's own allow list, on top of the client's policy.
+    pub fn permitted(&self, op: &Operation) -> Result<(), Error> {
+        if !self.options.allow.is_empty() && !self.options.allow.iter().any(|p| p.matches(&op.name))
+        {
+            return Err(Error::new(
+                ErrorCode::Policy,
+                format!("{} is not in this MCP server's --allow list", op.name),
+            ));
+        }
+        self.client.policy().permits(op)
+    }
+
+    pub async fn run(
+        &self,
+        tool: &str,
+        force_confirm: bool,
+        mut plan: Plan,
+        common: &Common,
+    ) -> Result<Value, Error> {
+        let op = Client::operation(&plan.op)?;
+        self.permitted(op).map_err(|e| e.with_operation(&op.name))?;
+        let location = self.location(&plan);
+        if let Some(field) = plan.location_in_body {
+            let loc = location.clone().ok_or_else(|| {
+                Error::validation(format!("{} needs a location", op.name))
+                    .with_hint("configure a location: `ghl setup` or --location")
+            })?;
+            let body = plan.args.body.get_or_insert_with(|| json!({}));
+            if let Value::Object(m) = body {
+                m.entry(field).or_insert(json!(loc));
+            }
+        }
+        if let Some((input, model)) = plan.custom_fields.take() {
+            let loc = location.clone().ok_or_else(|| {
+                Error::validation("custom fields by key need a location")
+                    .with_hint("configure a location: `ghl setup` or --location")
+            })?;
+            let resolved = self
+                .fields
+                .resolve(&self.client, &loc, &input, Some(model))
+                .await?;
+            plan.args.set("customFields", resolved);
+        }
+        if self.client.policy().dry_run {
+            let req = self.client.prepare(&plan.op, &plan.args)?;
+            return Ok(self.client.describe(&req));
+        }
+        let fields = common.fields.clone().unwrap_or_default();
+        if plan.list {
+            return self.list(op, plan, common, &fields, location).await;
+        }
+        self.single(tool, force_confirm, op, plan, common, &fields, location)
+            .await
+    }
+
+    fn location(&self, plan: &Plan) -> Option<String> {
+        ["locationId", "location_id", "altId"]
+            .iter()
+            .find_map(|k| plan.args.params.get(*k).and_then(Value::as_str))
+            .map(String::from)
+            .or_else(|| self.client.defaults().location_id.clone())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn single(
+        &self,
+        tool: &str,
+        force_confirm: bool,
+        op: &'static Operation,
+        plan: Plan,
+        common: &Common,
+        fields: &[String],
+        location: Option<String>,
+    ) -> Result<Value, Error> {
+        let req = self.client.prepare(&plan.op, &plan.args)?;
+        let needs = op.needs_confirmation() || force_confirm;
+        let body = if needs && self.options.confirm {
+            let mut preview = self.client.describe(&req);
+            if let Value::Object(m) = &mut preview {
+                m.remove("dry_run");
+            }
+            let binding = format!("{tool}\n{}", canonical(&preview));
+            match common.confirm.as_deref().filter(|t| !t.trim().is_empty()) {
+                None => {
+                    let token = self.confirm.issue(binding);
+                    let secs = self.confirm.ttl().as_secs();
+                    return Ok(json!({
+                        "status": "confirmation_required",
+                        "sent": false,
+                        "effect": ghl_core::policy::effect_word(op.effect),
+                        "preview": preview,
+                        "confirm": token,
+                        "expiresInSeconds": secs,
+                        "next": format!(
+                            "Nothing was sent. Show the user this request. Only if they agree, call {tool} again with the same arguments plus confirm=\"{token}\" (single use, {secs} s)."
+                        ),
+                    }));
+                }
+                Some(token) => {
+                    self.confirm.redeem(token, &binding).map_err(|r| {
+                        Error::new(ErrorCode::ConfirmationRequired, r.explain()).with_hint(format!(
+                            "nothing was sent; call {tool} again without confirm to get a fresh preview and token"
+                        ))
+                    })?;
+                    self.granted.execute(&req).await?
+                }
+            }
+        } else if self.options.confirm {
+            self.client.execute(&req).await?
+        } else {
+            // --no-confirm: the operator switched the two-step off.
+            self.granted.execute(&req).await?
+        };
+        let mut body = body;
+        self.annotate(&mut body, location.as_deref()).await;
+        let mut out = compact::select_single(&body, fields);
+        compact::prune(&mut out);
+        if out.is_null() {
+            out = json!({"ok": true});
+        }
+        Ok(out)
+    }
+
+    async fn list(
+        &self,
+        op: &'static Operation,
+        mut plan: Plan,
+        common: &Common,
+        fields: &[String],
+        location: Option<String>,
+    ) -> Result<Value, Error> {
+        let limit = common
+            .limit
+            .map(|l| l as usize)
+            .unwrap_or(self.options.page_size)
+            .clamp(1, MAX_PAGE_SIZE);
+        let (mut seen, mut skip) = (0, 0);
+        if let Some(c) = common.cursor.as_deref().filter(|c| !c.trim().is_empty()) {
+            let c = Cursor::decode(c)?;
+            if c.op != op.name {
+                return Err(Error::validation(format!(
+                    "the cursor continues {}, not {}",
+                    c.op, op.name
+                ))
+                .with_hint("pass the cursor to the tool that returned it"));
+            }
+            plan.args = c.args;
+            seen = c.seen;
+            skip = c.skip;
+        }
+        let (mut records, total, next) = if op.pagination.is_some() {
+            let opts = PageOpts {
+                all: false,
+                max: Some(limit),
+                page_size: Some(limit as u64),
+                concurrency: 1,
+            };
+            let (records, summary) = self.client.collect(&op.name, plan.args, opts).await?;
+            let n = records.len();
+            let next = summary.next.filter(|_| summary.more).map(|args| Cursor {
+                op: op.name.clone(),
+                args,
+                seen: seen + n,
+                skip: 0,
+            });
+            (records, summary.total, next)
+        } else {
+            // Unpaged lists come whole; page them here so a long one does
+            // not flood the context.
+            let (all, _) = self
+                .client
+                .collect(&op.name, plan.args.clone(), PageOpts::default())
+                .await?;
+            let total = all.len();
+            let page: Vec<Value> = all.into_iter().skip(skip).take(limit).collect();
+            let next = (skip + page.len() < total).then(|| Cursor {
+                op: op.name.clone(),
+                args: plan.args.clone(),
+                seen: seen + page.len(),
+                skip: skip + limit,
+            });
+            (page, Some(total as u64), next)
+        };
+        let mut wrapped = Value::Array(std::mem::take(&mut records));
+        self.annotate(&mut wrapped, location.as_deref()).await;
+        let records = match wrapped {
+            Value::Array(a) => a,
+            _ => Vec::new(),
+        };
+        Ok(compact::listing(
+            records,
+            fields,
+            total,
+            seen,
+            next.as_ref(),
+        ))
+    }
+
+    /// Show custom field keys and names next to their ids. Best effort: a
+    /// token without the custom-fields scope still gets its result.
+    async fn annotate(&self, body: &mut Value, location: Option<&str>) {
+        if !mentions_custom_fields(body) {
+            return;
+        }
+        let Some(loc) = location.map(String::from).or_else(|| find_location(body)) else {
+            return;
+        };
+        if let Ok(set) = self.fields.fields(&self.client, &loc).await {
+            set.annotate(body);
+        }
+    }
+}
+
+fn mentions_custom_fields(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| (k == "customFields" && v.is_array()) || mentions_custom_fields(v)),
+        Value::Array(a) => a.iter().any(mentions_custom_fields),
+        _ => false,
+    }
+}
+
+fn find_location(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(m) => m
+            .get("locationId")
+            .and_then(Value::as_str)
+            .map(String::from)
+            .or_else(|| m.values().find_map(find_location)),
+        Value::Array(a) => a.iter().find_map(find_location),
+        _ => None,
+    }
+}
+
+/// JSON with object keys sorted, so the same request binds the same token
+/// whatever order the model wrote its arguments in.
+pub fn canonical(v: &Value) -> String {
+    fn sort(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                let mut out = Map::new();
+                for k in keys {
+                    out.insert(k.clone(), sort(&m[k]));
+                }
+                Value::Object(out)
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    sort(v).to_string()
+}

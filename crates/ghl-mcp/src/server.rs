@@ -1,0 +1,189 @@
+//! The MCP server handler: lists the tools this instance allows and routes
+//! each call to the executor.
+
+use std::sync::Arc;
+
+use ghl_catalog::Effect;
+use ghl_core::custom_fields::Resolver;
+use ghl_core::{Client, Confirm, Error};
+use rmcp::ErrorData as McpError;
+use rmcp::handler::server::ServerHandler;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use serde_json::Value;
+
+use crate::compact::Cursor;
+use crate::confirm::ConfirmStore;
+use crate::discovery;
+use crate::errors::{invalid_arguments, tool_error};
+use crate::exec::{Common, Executor};
+use crate::options::ServerOptions;
+use crate::tools::{self, Kind, ToolDef};
+
+const INSTRUCTIONS: &str = "HighLevel CRM tools for one sub-account (location). \
+Listings return 20 records by default: pass `cursor` from a result to continue, `fields` to keep only some fields. \
+Tools that send messages, spend money or delete return a preview and a `confirm` token and do nothing: \
+show the user, and only if they agree call again with the same arguments plus `confirm`. \
+For anything else use find_operations, describe_operation, then call_operation.";
+
+/// The `ghl` MCP server. Cheap to clone (one per HTTP session).
+#[derive(Clone)]
+pub struct GhlMcp {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    exec: Executor,
+    defs: Vec<ToolDef>,
+    listed: Vec<Tool>,
+}
+
+impl GhlMcp {
+    /// `client` carries the caller's policy; `options` may only restrict
+    /// it further (read-only is OR'ed, deny lists merged).
+    pub fn new(client: Client, options: ServerOptions) -> Self {
+        let mut policy = client.policy().clone();
+        policy.read_only |= options.read_only;
+        policy.deny.extend(options.deny.iter().cloned());
+        // A model's call is confirmed by a token (or --no-confirm), never by
+        // the CLI's global --yes: the assistant is not the operator.
+        policy.confirm = Confirm::Refuse;
+        let client = client.with_policy(policy.clone());
+        policy.confirm = Confirm::Granted;
+        let granted = client.with_policy(policy);
+        let exec = Executor {
+            client,
+            granted,
+            confirm: ConfirmStore::new(options.confirm_ttl),
+            fields: Resolver::new(),
+            options,
+        };
+        let defs: Vec<ToolDef> = tools::all()
+            .into_iter()
+            .filter(|d| exec.options.toolset_enabled(d.toolset))
+            .filter(|d| {
+                d.op.and_then(ghl_catalog::find)
+                    .is_none_or(|op| exec.permitted(op).is_ok())
+            })
+            .collect();
+        let listed = defs.iter().map(describe_tool).collect();
+        GhlMcp {
+            inner: Arc::new(Inner { exec, defs, listed }),
+        }
+    }
+
+    /// The tools this instance lists.
+    pub fn tools(&self) -> &[Tool] {
+        &self.inner.listed
+    }
+
+    /// Call a tool directly (what `tools/call` does), for tests and benches.
+    pub async fn call(&self, name: &str, arguments: Value) -> CallToolResult {
+        let Some(def) = self.inner.defs.iter().find(|d| d.name == name) else {
+            return tool_error(
+                &Error::new(
+                    ghl_core::ErrorCode::UnknownOperation,
+                    format!("no tool named {name} on this server"),
+                )
+                .with_hint("tools/list shows the tools this server allows"),
+            );
+        };
+        match self.dispatch(def, arguments).await {
+            Ok(v) => CallToolResult::success(vec![ContentBlock::text(v.to_string())]),
+            Err(e) => tool_error(&e),
+        }
+    }
+
+    async fn dispatch(&self, def: &ToolDef, arguments: Value) -> Result<Value, Error> {
+        let exec = &self.inner.exec;
+        let arguments = match arguments {
+            Value::Null => Value::Object(Default::default()),
+            v @ Value::Object(_) => v,
+            _ => return Err(invalid_arguments(def.name, "arguments must be an object")),
+        };
+        let common: Common = serde_json::from_value(arguments.clone())
+            .map_err(|e| invalid_arguments(def.name, e))?;
+        let plan = match &def.kind {
+            Kind::FindOperations => return discovery::find(arguments),
+            Kind::DescribeOperation => return discovery::describe(arguments, &exec.client),
+            Kind::CallOperation | Kind::Curated(_) if common.cursor.is_some() => {
+                // A continuation: the cursor carries the arguments.
+                let c = Cursor::decode(common.cursor.as_deref().unwrap_or_default())?;
+                if let Some(op) = def.op
+                    && op != c.op
+                {
+                    return Err(Error::validation(format!(
+                        "this cursor belongs to {}, not {}",
+                        c.op, def.name
+                    )));
+                }
+                let mut plan = tools::Plan::list(&c.op, c.args);
+                plan.list = true;
+                plan
+            }
+            Kind::CallOperation => discovery::call_plan(arguments)?,
+            Kind::Curated(f) => f(arguments)?,
+        };
+        exec.run(def.name, def.force_confirm, plan, &common).await
+    }
+}
+
+/// The MCP description of a tool, its hints taken from the catalog.
+fn describe_tool(def: &ToolDef) -> Tool {
+    let op = def.op.and_then(ghl_catalog::find);
+    let hints = match (&def.kind, op) {
+        (Kind::FindOperations | Kind::DescribeOperation, _) => ToolAnnotations::new()
+            .read_only(true)
+            .destructive(false)
+            .idempotent(true)
+            .open_world(false),
+        (_, Some(op)) => ToolAnnotations::new()
+            .read_only(op.effect == Effect::Read)
+            // Outbound calls cannot be taken back either: a sent SMS is as
+            // final as a deletion.
+            .destructive(def.force_confirm || op.needs_confirmation())
+            .idempotent(op.idempotent)
+            .open_world(true),
+        _ => ToolAnnotations::new()
+            .read_only(false)
+            .destructive(true)
+            .idempotent(false)
+            .open_world(true),
+    };
+    Tool::new(def.name, def.description, def.schema.clone())
+        .with_title(def.title)
+        .annotate(hints)
+}
+
+impl ServerHandler for GhlMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("ghl", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(self.inner.listed.clone()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
+        Ok(self.call(&request.name, args).await.into())
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.inner.listed.iter().find(|t| t.name == name).cloned()
+    }
+}
