@@ -1,0 +1,76 @@
+//! State survives restarts; two sandboxes on one database lose no writes.
+
+mod common;
+
+use common::{LOC, env};
+use ghl_sandbox::{DEFAULT_TOKEN, SandboxOptions, Seed};
+use serde_json::json;
+
+async fn count_contacts(base: &str, http: &reqwest::Client) -> u64 {
+    let r: serde_json::Value = http
+        .post(format!("{base}/contacts/search"))
+        .bearer_auth(DEFAULT_TOKEN)
+        .header("Version", "2021-07-28")
+        .json(&json!({"locationId": LOC, "pageLimit": 1}))
+        .send().await.unwrap().json().await.unwrap();
+    r["total"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn restart_keeps_state_and_reset_empties() {
+    let e = env().await;
+    let r = e.op("contacts.create-contact", &[], &[], Some(json!({"locationId": LOC, "firstName": "Persisted", "email": "p@example.org"}))).await;
+    let id = r.body["contact"]["id"].as_str().unwrap().to_string();
+    let db = e.db();
+    let dir = e.dir;
+    e.sb.shutdown().await;
+    let sb = ghl_sandbox::start(SandboxOptions::new(db.clone())).await.unwrap();
+    let http = reqwest::Client::new();
+    let r: serde_json::Value = http.get(format!("{}/contacts/{id}", sb.base_url())).bearer_auth(DEFAULT_TOKEN)
+        .header("Version", "2021-07-28").send().await.unwrap().json().await.unwrap();
+    assert_eq!(r["contact"]["firstName"], "Persisted");
+    assert_eq!(count_contacts(&sb.base_url(), &http).await, 201, "not reseeded on restart");
+    sb.shutdown().await;
+    ghl_sandbox::reset(&db, Seed::Empty).unwrap();
+    let sb = ghl_sandbox::start(SandboxOptions::new(db.clone())).await.unwrap();
+    assert_eq!(count_contacts(&sb.base_url(), &http).await, 0);
+    sb.shutdown().await;
+    ghl_sandbox::reset(&db, Seed::Demo).unwrap();
+    let sb = ghl_sandbox::start(SandboxOptions::new(db)).await.unwrap();
+    assert_eq!(count_contacts(&sb.base_url(), &http).await, 200);
+    sb.shutdown().await;
+    drop(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_one_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shared.db");
+    let mut o1 = SandboxOptions::new(db.clone());
+    o1.rate_limit.max = 100_000;
+    let o2 = o1.clone();
+    let (a, b) = tokio::join!(ghl_sandbox::start(o1), ghl_sandbox::start(o2));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let http = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for (k, base) in [a.base_url(), b.base_url()].into_iter().enumerate() {
+        for i in 0..200 {
+            let http = http.clone();
+            let base = base.clone();
+            tasks.push(tokio::spawn(async move {
+                http.post(format!("{base}/contacts/"))
+                    .bearer_auth(DEFAULT_TOKEN)
+                    .header("Version", "2021-07-28")
+                    .json(&json!({"locationId": LOC, "firstName": format!("Conc{k}"), "email": format!("conc{k}-{i}@example.org")}))
+                    .send().await.unwrap().status().as_u16()
+            }));
+        }
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 201);
+    }
+    assert_eq!(count_contacts(&a.base_url(), &http).await, 600);
+    assert_eq!(count_contacts(&b.base_url(), &http).await, 600);
+    a.shutdown().await;
+    b.shutdown().await;
+}
