@@ -433,7 +433,13 @@ fn operation(spec: &Spec, group: &str, path: &str, method: Method, raw: &Value) 
     let effect = rules::effect(group, &operation_id, method);
     let body_fields: &[Param] = body.as_ref().map(|b| b.fields.as_slice()).unwrap_or(&[]);
     let pagination = rules::pagination(group, &operation_id, path, &params, body_fields);
-    let location_param = location_param(&params, body_fields);
+    let location_param = location_param(&params, body_fields).or_else(|| {
+        rules::undeclared_body_location(group, &operation_id).then(|| LocationParam {
+            name: "locationId".into(),
+            location: ParamIn::Body,
+            alt: false,
+        })
+    });
 
     Operation {
         location_param,

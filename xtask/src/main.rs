@@ -2,6 +2,7 @@
 //! `../shared/ghl-openapi`; `cargo xtask catalog --check` fails when the
 //! committed catalog differs from what the specs give today.
 
+mod bench_cli;
 mod catalog_gen;
 mod rules;
 
@@ -35,8 +36,28 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some("bench-cli") => {
+            let runs = args
+                .iter()
+                .position(|a| a == "--runs")
+                .and_then(|i| args.get(i + 1))
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(50);
+            match bench_cli::run(&root, runs) {
+                Ok(report) => {
+                    print!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("xtask bench-cli: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         _ => {
-            eprintln!("usage: cargo xtask catalog [--check] [--specs DIR]");
+            eprintln!(
+                "usage: cargo xtask catalog [--check] [--specs DIR] | cargo xtask bench-cli [--runs N]"
+            );
             ExitCode::from(2)
         }
     }

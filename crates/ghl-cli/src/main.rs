@@ -1,1 +1,5 @@
-fn main() {}
+//! `ghl`: a thin binary over the `ghl-cli` library.
+
+fn main() {
+    ghl_cli::main();
+}

@@ -45,6 +45,80 @@ pub struct Profile {
     pub location_name: Option<String>,
 }
 
+/// `token_store` value for a token kept in the OS keyring.
+pub const STORE_KEYRING: &str = "keyring";
+
+impl ConfigFile {
+    /// Add or replace a profile; it becomes the default when there is none
+    /// yet (or the old default no longer exists). Returns whether it did.
+    pub fn set_profile(&mut self, name: &str, profile: Profile) -> bool {
+        self.profiles.insert(name.to_string(), profile);
+        let needs_default = match &self.default_profile {
+            None => true,
+            Some(d) => !self.profiles.contains_key(d),
+        };
+        if needs_default {
+            self.default_profile = Some(name.to_string());
+        }
+        needs_default
+    }
+
+    /// Remove a profile; the default is cleared when it was this one.
+    pub fn remove_profile(&mut self, name: &str) -> Option<Profile> {
+        let removed = self.profiles.remove(name)?;
+        if self.default_profile.as_deref() == Some(name) {
+            self.default_profile = None;
+        }
+        Some(removed)
+    }
+
+    /// Make an existing profile the default.
+    pub fn use_profile(&mut self, name: &str) -> Result<()> {
+        if !self.profiles.contains_key(name) {
+            return Err(unknown_profile(name, self));
+        }
+        self.default_profile = Some(name.to_string());
+        Ok(())
+    }
+}
+
+impl Profile {
+    /// Whether the token lives in the OS keyring rather than this file.
+    pub fn in_keyring(&self) -> bool {
+        self.token_store.as_deref() == Some(STORE_KEYRING)
+    }
+}
+
+fn unknown_profile(name: &str, file: &ConfigFile) -> Error {
+    let known: Vec<&str> = file.profiles.keys().map(String::as_str).collect();
+    Error::config(format!("no profile named {name}")).with_hint(if known.is_empty() {
+        "run `ghl setup` to create one".to_string()
+    } else {
+        format!("known profiles: {}", known.join(", "))
+    })
+}
+
+/// Profile names are keys in the file and in the keyring: letters, digits,
+/// `-`, `_` and `.`, up to 64 characters.
+pub fn validate_profile_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            Error::validation(format!("{name:?} is not a usable profile name")).with_hint(
+                "use letters, digits, '-', '_' or '.', up to 64 characters (e.g. acme-dental)",
+            ),
+        )
+    }
+}
+
 /// Where the OS keyring is reached; tests and headless boxes use none.
 pub trait TokenStore {
     fn get(&self, profile: &str) -> Option<Secret>;
@@ -352,6 +426,23 @@ mod tests {
             ..Default::default()
         };
         assert!(resolve(&bad, &env, Some(&f), &NoKeyring).is_err());
+    }
+
+    #[test]
+    fn profile_helpers_keep_the_default_sound() {
+        let mut f = ConfigFile::default();
+        assert!(f.set_profile("a", Profile::default()));
+        assert!(!f.set_profile("b", Profile::default()));
+        assert_eq!(f.default_profile.as_deref(), Some("a"));
+        f.use_profile("b").unwrap();
+        assert!(f.use_profile("zzz").is_err());
+        assert!(f.remove_profile("b").is_some());
+        assert_eq!(f.default_profile, None);
+        assert!(f.set_profile("c", Profile::default()));
+        assert!(validate_profile_name("acme-dental_2.x").is_ok());
+        for bad in ["", "..", "a b", "a/b", "é"] {
+            assert!(validate_profile_name(bad).is_err(), "{bad}");
+        }
     }
 
     #[cfg(unix)]

@@ -104,6 +104,21 @@ pub fn first_page(op: &Operation, p: &Pagination, args: &mut CallArgs, page_size
         };
         put(args, size, v, in_body);
     }
+    // Some operations declare the starting offset as required.
+    for start in ["offset", "skip"] {
+        let declared = op.param(start).is_some() || op.body_field(start).is_some();
+        if declared && get(args, start, in_body).is_none() {
+            let v = if op
+                .param(start)
+                .is_some_and(|x| x.value_type == ghl_catalog::ValueType::String)
+            {
+                json!("0")
+            } else {
+                json!(0)
+            };
+            put(args, start, v, in_body);
+        }
+    }
     if matches!(p, Pagination::BodyPage { .. })
         && get(args, "page", true).is_none()
         && get(args, "searchAfter", true).is_none()

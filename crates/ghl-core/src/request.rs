@@ -205,6 +205,8 @@ fn prepare_inner(op: &'static Operation, args: &CallArgs, defaults: &Defaults) -
     }
     let mut prepared = finish(op, params, body_obj.map(Value::Object), args, defaults)?;
     prepared.location = location;
+    // Pagers ask for the next page by changing the caller's own arguments.
+    prepared.args = args.clone();
     Ok(prepared)
 }
 

@@ -1,0 +1,161 @@
+//! The command line: global options and the fixed commands. Friendly
+//! `<noun> <verb>` commands and the skill-compatible names are generated from
+//! declarations (see `friendly` and `compat`) and added at start-up.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ghl",
+    version,
+    about = "Your AI assistant's safe handle on HighLevel (GoHighLevel / LeadConnector)",
+    long_about = "Run your HighLevel CRM from the shell or an AI assistant: every API v2 operation through validated commands, rate limits respected, no duplicated messages or payments.\n\nNew here? Try `ghl --sandbox contacts search Jane` (no account needed), then `ghl setup`.",
+    propagate_version = true,
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Json,
+    Table,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalArgs {
+    /// Output format [default: table on a terminal, json otherwise]
+    #[arg(long, short = 'o', global = true, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Print the exact request (token redacted) and send nothing
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Refuse any operation that changes data
+    #[arg(long, global = true, env = "GHL_READ_ONLY", value_parser = clap::builder::BoolishValueParser::new())]
+    pub read_only: bool,
+    /// Confirm destructive or outbound operations (deletes, voids, sending messages, payments)
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+    /// Location (sub-account) id to act on
+    #[arg(long, global = true, value_name = "ID")]
+    pub location: Option<String>,
+    /// Profile from the config file
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// API base URL (for proxies, mocks and the sandbox)
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Run against the embedded sandbox: a demo CRM on loopback, no account needed
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+    /// Read the token from standard input instead of the environment or profile
+    #[arg(long, global = true)]
+    pub token_stdin: bool,
+    /// Log each request and response to stderr (token redacted)
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Every HighLevel API v2 operation: list, describe, call
+    #[command(subcommand)]
+    Api(ApiCommand),
+    /// The embedded HighLevel sandbox
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+    /// Serve the CRM to AI assistants over MCP (stdio by default)
+    Mcp(ghl_mcp::McpArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ApiCommand {
+    /// List operations
+    List {
+        /// Only this group (e.g. contacts, calendars)
+        #[arg(long)]
+        group: Option<String>,
+        /// Only operations matching all these words
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// Show an operation's parameters, scopes, pagination and safety class
+    Describe { name: String },
+    /// Call an operation: ghl api call NAME [param=value ...] [--body JSON|@FILE]
+    Call(CallArgs),
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct CallArgs {
+    /// Operation name, as `ghl api list` shows it (e.g. contacts.get-contact)
+    pub name: String,
+    /// Parameters as name=value (name:=json for raw JSON)
+    pub params: Vec<String>,
+    #[command(flatten)]
+    pub paging: PagingArgs,
+    /// JSON body, or @FILE to read it from a file
+    #[arg(long)]
+    pub body: Option<String>,
+    /// Attach a file to a multipart upload: FIELD=PATH
+    #[arg(long, value_name = "FIELD=PATH")]
+    pub file: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct PagingArgs {
+    /// Follow every page
+    #[arg(long)]
+    pub all: bool,
+    /// Stop after N records in all
+    #[arg(long, value_name = "N")]
+    pub max: Option<usize>,
+    /// Records per page
+    #[arg(long, value_name = "N")]
+    pub page_size: Option<u64>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SandboxCommand {
+    /// Serve the sandbox until interrupted
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8040")]
+        listen: std::net::SocketAddr,
+        /// SQLite database [default: <data dir>/ghl/sandbox.db]
+        #[arg(long)]
+        db: Option<std::path::PathBuf>,
+        /// Data for a new database
+        #[arg(long, default_value = "demo", value_parser = ["demo", "empty"])]
+        seed: String,
+        /// Delay every response by N ms
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Share of requests (0..1) that fail: 5xx, dropped connection or timeout
+        #[arg(long, default_value_t = 0.0)]
+        fail_rate: f64,
+        /// Requests per window per location, e.g. 100/10s
+        #[arg(long, default_value = "100/10s")]
+        rate_limit: String,
+    },
+    /// Empty the sandbox database, or reseed it
+    Reset {
+        #[arg(long)]
+        db: Option<std::path::PathBuf>,
+        #[arg(long, default_value = "demo", value_parser = ["demo", "empty"])]
+        seed: String,
+    },
+    /// Mint a sandbox token (all scopes unless --scopes); printed alone on the last line
+    Token {
+        /// Comma-separated scopes, e.g. contacts.readonly,contacts.write
+        #[arg(long)]
+        scopes: Option<String>,
+        #[arg(long)]
+        db: Option<std::path::PathBuf>,
+    },
+}

@@ -1,0 +1,129 @@
+//! `ghl api list|describe|call`: the whole catalog, by operation name.
+
+use ghl_catalog::{Operation, ParamIn};
+use ghl_core::{CallArgs, Error};
+use serde_json::{Value, json};
+
+use crate::cli::{self, ApiCommand, OutputFormat};
+use crate::commands::invoke;
+use crate::context;
+use crate::output;
+
+pub async fn run(
+    cmd: ApiCommand,
+    global: &cli::GlobalArgs,
+    fmt: OutputFormat,
+) -> Result<(), Error> {
+    let io = |e: std::io::Error| {
+        Error::new(
+            ghl_core::ErrorCode::Network,
+            format!("cannot write output: {e}"),
+        )
+    };
+    match cmd {
+        ApiCommand::List { group, search } => {
+            if let Some(g) = &group
+                && !ghl_catalog::catalog()
+                    .groups
+                    .iter()
+                    .any(|x| x.name.eq_ignore_ascii_case(g))
+            {
+                let groups: Vec<&str> = ghl_catalog::catalog()
+                    .groups
+                    .iter()
+                    .map(|g| g.name.as_str())
+                    .collect();
+                return Err(Error::validation(format!("no group named {g}"))
+                    .with_hint(format!("groups: {}", groups.join(", "))));
+            }
+            let ops: Vec<Value> = ghl_catalog::search(search.as_deref(), group.as_deref())
+                .map(summary)
+                .collect();
+            output::records(fmt, &ops).map_err(io)
+        }
+        ApiCommand::Describe { name } => {
+            let op = ghl_core::Client::operation(&name)?;
+            output::body(fmt, &describe(op)).map_err(io)
+        }
+        ApiCommand::Call(call) => {
+            let mut args = CallArgs::from_pairs(&call.params)?;
+            if let Some(b) = &call.body {
+                args.body = Some(CallArgs::parse_body(b)?);
+            }
+            for f in &call.file {
+                let (field, path) = f
+                    .split_once('=')
+                    .ok_or_else(|| Error::validation(format!("--file {f}: write FIELD=PATH")))?;
+                args.files.push((field.to_string(), path.into()));
+            }
+            // Validate before touching credentials or the network.
+            ghl_core::Client::operation(&call.name)?;
+            let ctx = context::build(global).await?;
+            invoke::run(&ctx.client, &call.name, args, call.paging, fmt).await
+        }
+    }
+}
+
+/// One line of `ghl api list`.
+pub fn summary(op: &Operation) -> Value {
+    json!({
+        "name": op.name,
+        "group": op.group,
+        "method": op.method.as_str(),
+        "path": op.path,
+        "version": op.version,
+        "scopes": op.scopes,
+        "effect": op.effect,
+        "title": op.title,
+    })
+}
+
+/// Everything a caller needs to call an operation right.
+pub fn describe(op: &Operation) -> Value {
+    let param = |p: &ghl_catalog::Param| {
+        let mut v = json!({
+            "name": p.name,
+            "in": p.location,
+            "type": p.value_type.as_str(),
+            "required": p.required,
+        });
+        if let Some(i) = p.items {
+            v["items"] = json!(i.as_str());
+        }
+        if !p.enum_values.is_empty() {
+            v["enum"] = json!(p.enum_values);
+        }
+        if let Some(f) = &p.format {
+            v["format"] = json!(f);
+        }
+        if let Some(e) = &p.example {
+            v["example"] = e.clone();
+        }
+        v
+    };
+    let location = op.location_param.as_ref().map(|l| {
+        json!({"name": l.name, "in": l.location, "alt": l.alt, "filled_from": "--location / HIGHLEVEL_LOCATION_ID / profile"})
+    });
+    json!({
+        "name": op.name,
+        "title": op.title,
+        "method": op.method.as_str(),
+        "path": op.path,
+        "version": op.version,
+        "effect": op.effect,
+        "idempotent": op.idempotent,
+        "needs_confirmation": op.needs_confirmation(),
+        "deprecated": op.deprecated,
+        "scopes": op.scopes,
+        "security": op.security.iter().map(|s| s.scheme.as_str()).collect::<Vec<_>>(),
+        "pagination": op.pagination.as_ref().map(|p| p.style_name()),
+        "location": location,
+        "params": op.params.iter().filter(|p| p.location != ParamIn::Body).map(param).collect::<Vec<_>>(),
+        "body": op.body.as_ref().map(|b| json!({
+            "kind": b.kind,
+            "required": b.required,
+            "fields": b.fields.iter().map(param).collect::<Vec<_>>(),
+        })),
+        "example": format!("ghl api call {}{}", op.name, op.params.iter().filter(|p| p.required).map(|p| format!(" {}=…", p.name)).collect::<String>()),
+    })
+}

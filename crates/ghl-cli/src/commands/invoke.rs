@@ -1,0 +1,86 @@
+//! Call one catalog operation for a command and render the result. Every
+//! command that talks to HighLevel ends here.
+
+use ghl_core::{CallArgs, Client, Error, PageOpts};
+use serde_json::Value;
+
+use crate::cli::{OutputFormat, PagingArgs};
+use crate::output;
+
+pub async fn run(
+    client: &Client,
+    op_name: &str,
+    args: CallArgs,
+    paging: PagingArgs,
+    fmt: OutputFormat,
+) -> Result<(), Error> {
+    let op = Client::operation(op_name)?;
+    let io = |e: std::io::Error| {
+        Error::new(
+            ghl_core::ErrorCode::Network,
+            format!("cannot write output: {e}"),
+        )
+    };
+    if op.pagination.is_none() || client.policy().dry_run {
+        if op.pagination.is_none() && (paging.all || paging.max.is_some()) {
+            output::note(
+                fmt,
+                &format!("note: {op_name} returns one page; --all/--max ignored"),
+            );
+        }
+        let body = match op.pagination {
+            Some(_) => {
+                let mut shown = Value::Null;
+                client
+                    .walk(op_name, args, page_opts(paging), |p| {
+                        shown = p.body;
+                        Ok(())
+                    })
+                    .await?;
+                shown
+            }
+            None => client.call(op_name, args).await?,
+        };
+        return output::body(fmt, &body).map_err(io);
+    }
+    let opts = page_opts(paging);
+    // JSON Lines streams page by page, so a 10,000-record export never sits
+    // in memory whole; the other formats need every record first.
+    if fmt == OutputFormat::Jsonl {
+        let summary = client
+            .walk(op_name, args, opts, |page| {
+                output::records(fmt, &page.records).map_err(io)
+            })
+            .await?;
+        report(fmt, &summary);
+        return Ok(());
+    }
+    let (records, summary) = client.collect(op_name, args, opts).await?;
+    output::records(fmt, &records).map_err(io)?;
+    report(fmt, &summary);
+    Ok(())
+}
+
+fn page_opts(p: PagingArgs) -> PageOpts {
+    PageOpts {
+        all: p.all,
+        max: p.max,
+        page_size: p.page_size,
+        ..PageOpts::default()
+    }
+}
+
+fn report(fmt: OutputFormat, s: &ghl_core::Summary) {
+    let total = s.total.map(|t| format!(" of {t}")).unwrap_or_default();
+    if s.more {
+        output::note(
+            fmt,
+            &format!(
+                "{} records{total} shown; more exist: add --all, or --max N",
+                s.records
+            ),
+        );
+    } else if fmt == OutputFormat::Table {
+        output::note(fmt, &format!("{} records{total}", s.records));
+    }
+}

@@ -1,0 +1,8 @@
+//! One module per command family. Every family ends in `invoke`, the single
+//! path from a parsed command to the `ghl_core::Client` pipeline.
+
+pub mod api;
+pub mod compat;
+pub mod friendly;
+pub mod invoke;
+pub mod sandbox;

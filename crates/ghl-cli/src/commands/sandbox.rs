@@ -1,0 +1,99 @@
+//! `ghl sandbox serve|reset|token`.
+
+use ghl_core::Error;
+
+use crate::cli::SandboxCommand;
+use crate::sandbox_link;
+
+fn sandbox_err(e: impl std::fmt::Display) -> Error {
+    Error::config(format!("sandbox: {e}"))
+}
+
+pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
+    match cmd {
+        SandboxCommand::Serve {
+            listen,
+            db,
+            seed,
+            latency_ms,
+            fail_rate,
+            rate_limit,
+        } => {
+            if !(0.0..=1.0).contains(&fail_rate) {
+                return Err(Error::validation(
+                    "--fail-rate takes a share between 0 and 1",
+                ));
+            }
+            let mut opts =
+                ghl_sandbox::SandboxOptions::new(db.unwrap_or_else(ghl_sandbox::default_db_path));
+            opts.listen = listen;
+            opts.seed = seed.parse().map_err(sandbox_err)?;
+            opts.latency_ms = latency_ms;
+            opts.fail_rate = fail_rate;
+            opts.rate_limit = rate_limit.parse().map_err(|e| {
+                Error::validation(format!("--rate-limit {rate_limit}: {e}"))
+                    .with_hint("write it as COUNT/WINDOW, e.g. 100/10s")
+            })?;
+            let db_path = opts.db.clone();
+            let server = ghl_sandbox::start(opts).await.map_err(sandbox_err)?;
+            let addr_file = sandbox_link::addr_file();
+            if let Some(dir) = addr_file.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = std::fs::write(&addr_file, server.addr().to_string());
+            eprintln!(
+                "ghl sandbox listening on {} (database {})",
+                server.base_url(),
+                db_path.display()
+            );
+            eprintln!(
+                "token: the default sandbox token (all scopes); location {}",
+                ghl_sandbox::DEMO_LOCATION_ID
+            );
+            eprintln!(
+                "try: GHL_BASE_URL={} HIGHLEVEL_TOKEN={} HIGHLEVEL_LOCATION_ID={} ghl contacts search Jane",
+                server.base_url(),
+                ghl_sandbox::DEFAULT_TOKEN,
+                ghl_sandbox::DEMO_LOCATION_ID
+            );
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = server.wait() => {}
+            }
+            let _ = std::fs::remove_file(&addr_file);
+            Ok(())
+        }
+        SandboxCommand::Reset { db, seed } => {
+            let path = db.unwrap_or_else(ghl_sandbox::default_db_path);
+            ghl_sandbox::reset(&path, seed.parse().map_err(sandbox_err)?).map_err(sandbox_err)?;
+            eprintln!("sandbox at {} reset ({seed})", path.display());
+            Ok(())
+        }
+        SandboxCommand::Token { scopes, db } => {
+            let path = db.unwrap_or_else(ghl_sandbox::default_db_path);
+            let scopes = scopes.map(|s| {
+                s.split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect::<Vec<_>>()
+            });
+            if let Some(list) = &scopes {
+                let known = ghl_sandbox::all_scopes();
+                if let Some(bad) = list.iter().find(|s| !known.contains(s)) {
+                    return Err(Error::validation(format!("unknown scope {bad}"))
+                        .with_hint("scopes look like contacts.readonly or contacts.write"));
+                }
+            }
+            let token =
+                ghl_sandbox::mint_token(&path, scopes.clone(), None).map_err(sandbox_err)?;
+            eprintln!(
+                "sandbox token with {} (use it with HIGHLEVEL_TOKEN=... ghl --sandbox ...):",
+                scopes
+                    .map(|s| s.join(", "))
+                    .unwrap_or_else(|| "all scopes".into())
+            );
+            println!("{token}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Turns global options, environment and config into a ready `Client`:
+//! credentials, the sandbox when asked, policy, and the request log.
+
+use std::io::{IsTerminal, Read};
+use std::sync::Arc;
+
+use ghl_core::config::{self, Overrides, Resolved, Source};
+use ghl_core::{Client, Confirm, Defaults, Error, Policy, Secret, Transport, TransportConfig};
+
+use crate::cli::GlobalArgs;
+use crate::sandbox_link;
+
+/// Everything a command needs to run.
+pub struct Context {
+    pub client: Client,
+    pub resolved: Resolved,
+    /// Keeps an in-process sandbox alive for the length of the command.
+    pub _sandbox: Option<sandbox_link::Running>,
+}
+
+/// Read settings the way every command does; no network.
+pub fn resolve(global: &GlobalArgs) -> Result<Resolved, Error> {
+    let token = if global.token_stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Error::config(format!("cannot read the token from stdin: {e}")))?;
+        let t = text.trim().to_string();
+        if t.is_empty() {
+            return Err(Error::config("--token-stdin got an empty token"));
+        }
+        Some(Secret::new(t))
+    } else {
+        None
+    };
+    let flags = Overrides {
+        token,
+        location_id: global.location.clone(),
+        base_url: global.base_url.clone(),
+        profile: global.profile.clone(),
+    };
+    let path = config::config_path();
+    let file = config::load(&path)?;
+    let env = |k: &str| std::env::var(k).ok();
+    config::resolve(
+        &flags,
+        &env,
+        file.as_ref(),
+        &crate::keyring_store::OsKeyring,
+    )
+}
+
+pub async fn build(global: &GlobalArgs) -> Result<Context, Error> {
+    let mut resolved = resolve(global)?;
+    let mut sandbox = None;
+    if global.sandbox {
+        let running = sandbox_link::connect_or_start().await?;
+        if !matches!(resolved.sources.get("base_url"), Some(Source::Flag)) {
+            resolved.base_url = running.base_url.clone();
+            resolved.sources.insert("base_url", Source::Flag);
+        }
+        // A token or location given explicitly is used, so restricted
+        // sandbox tokens can be tried; profile values belong to the real API.
+        let explicit =
+            |r: &Resolved, k: &str| matches!(r.sources.get(k), Some(Source::Flag | Source::Env(_)));
+        if !explicit(&resolved, "token") {
+            resolved.token = Some(Secret::new(ghl_sandbox::DEFAULT_TOKEN));
+            resolved.sources.insert("token", Source::Default);
+        }
+        if !explicit(&resolved, "location_id") {
+            resolved.location_id = Some(ghl_sandbox::DEMO_LOCATION_ID.to_string());
+            resolved.sources.insert("location_id", Source::Default);
+        }
+        sandbox = Some(running);
+    }
+    let client = client_for(global, &resolved)?;
+    Ok(Context {
+        client,
+        resolved,
+        _sandbox: sandbox,
+    })
+}
+
+pub fn client_for(global: &GlobalArgs, resolved: &Resolved) -> Result<Client, Error> {
+    let token = resolved.token.clone().ok_or_else(|| {
+        Error::config("no HighLevel token is configured")
+            .with_hint("run `ghl setup`, set HIGHLEVEL_TOKEN, or practise with `--sandbox`")
+    })?;
+    let mut tc = TransportConfig::new(resolved.base_url.clone(), token);
+    if global.verbose {
+        tc.logger = Some(Arc::new(|line: &str| eprintln!("{line}")));
+    }
+    let transport = Transport::new(tc)?;
+    Ok(Client::new(
+        Arc::new(transport),
+        policy(global),
+        Defaults {
+            location_id: resolved.location_id.clone(),
+        },
+    ))
+}
+
+fn policy(global: &GlobalArgs) -> Policy {
+    let confirm = if global.yes {
+        Confirm::Granted
+    } else if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        Confirm::Ask(Arc::new(crate::output::ask_confirmation))
+    } else {
+        Confirm::Refuse
+    };
+    Policy {
+        read_only: global.read_only,
+        allow: Vec::new(),
+        deny: Vec::new(),
+        confirm,
+        dry_run: global.dry_run,
+    }
+}

@@ -1,0 +1,113 @@
+//! The `ghl` command line: clap front end, command declarations and
+//! rendering over the `ghl-core` pipeline. `main.rs` only calls [`main`].
+
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod keyring_store;
+pub mod output;
+pub mod sandbox_link;
+
+use clap::{CommandFactory, FromArgMatches, Subcommand};
+use ghl_core::Error;
+
+use cli::{Cli, Command, GlobalArgs};
+use commands::{api, compat, friendly, invoke};
+
+/// Run `ghl` with the process arguments and exit.
+pub fn main() {
+    let code = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(run()),
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+/// The full command tree, friendly and compatible commands included.
+pub fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    for c in friendly::commands(friendly::COMMANDS) {
+        cmd = cmd.subcommand(c);
+    }
+    for c in friendly::commands(compat::COMMANDS) {
+        cmd = cmd.subcommand(c.hide(true));
+    }
+    cmd.subcommand(
+        clap::Command::new(compat::LIST_COURSES)
+            .hide(true)
+            .about("Not available: HighLevel API v2 has no course listing"),
+    )
+}
+
+async fn run() -> i32 {
+    let matches = match command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+                _ => 2,
+            };
+        }
+    };
+    let global = match GlobalArgs::from_arg_matches(&matches) {
+        Ok(g) => g,
+        Err(e) => {
+            let _ = e.print();
+            return 2;
+        }
+    };
+    let fmt = output::format(global.output);
+    match dispatch(&matches, &global, fmt).await {
+        Ok(()) => 0,
+        Err(e) => {
+            output::error(fmt, &e);
+            e.exit_code()
+        }
+    }
+}
+
+async fn dispatch(
+    matches: &clap::ArgMatches,
+    global: &GlobalArgs,
+    fmt: cli::OutputFormat,
+) -> Result<(), Error> {
+    let Some((name, _)) = matches.subcommand() else {
+        return Err(Error::validation("no command given").with_hint("see `ghl --help`"));
+    };
+    if Command::has_subcommand(name) {
+        let cmd =
+            Command::from_arg_matches(matches).map_err(|e| Error::validation(e.to_string()))?;
+        return match cmd {
+            Command::Api(c) => api::run(c, global, fmt).await,
+            Command::Sandbox(c) => commands::sandbox::run(c).await,
+            Command::Mcp(args) => {
+                let ctx = context::build(global).await?;
+                ghl_mcp::run(args, ctx.client.clone(), global.sandbox).await
+            }
+        };
+    }
+    if name == compat::LIST_COURSES {
+        return Err(Error::new(ghl_core::ErrorCode::UnknownOperation, "HighLevel API v2 has no operation that lists courses")
+            .with_hint("courses can only be imported: `ghl courses import JSON`; `ghl api list --group courses` shows what exists"));
+    }
+    let (decl, sub) = friendly::lookup(friendly::COMMANDS, matches)
+        .or_else(|| friendly::lookup(compat::COMMANDS, matches))
+        .ok_or_else(|| {
+            Error::validation(format!("unknown command {name}")).with_hint("see `ghl --help`")
+        })?;
+    // Parse and check the user's input before credentials or the network.
+    let args = friendly::call_args(decl, sub)?;
+    let paging = friendly::paging(sub);
+    let ctx = context::build(global).await?;
+    invoke::run(&ctx.client, decl.op, args, paging, fmt).await
+}
