@@ -27,6 +27,9 @@ use rmcp::ServiceExt;
 
 pub use args::{McpArgs, McpCommand, TransportKind};
 pub use options::{ServerOptions, Toolset};
+/// The MCP SDK this crate is built on, for clients in tests (ghl-cli has no
+/// direct dependency on it).
+pub use rmcp;
 pub use server::GhlMcp;
 pub use snippets::config_snippet;
 
