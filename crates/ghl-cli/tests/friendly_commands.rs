@@ -43,10 +43,11 @@ fn argv(f: &Friendly) -> Vec<String> {
         match p {
             Pos::Param(n, _) | Pos::Opt(n, _) | Pos::List(n, _) => {
                 given.push(n);
-                let v = if n.to_ascii_lowercase().contains("date") {
-                    "2025-03-01".to_string()
-                } else {
-                    "abc123".to_string()
+                let declared = op.param(n).or_else(|| op.body_field(n));
+                let v = match declared.and_then(|d| d.enum_values.first()) {
+                    Some(e) => e.clone(),
+                    None if n.to_ascii_lowercase().contains("date") => "2025-03-01".to_string(),
+                    None => "abc123".to_string(),
                 };
                 argv.push(v);
             }

@@ -79,6 +79,8 @@ pub const fn with(
 }
 
 const ID: &str = "the record's id";
+/// Internal id of `--body`, apart from a positional that may be named `body`.
+const BODY_FLAG: &str = "--body";
 
 pub const COMMANDS: &[Friendly] = &[
     // Contacts
@@ -527,7 +529,12 @@ fn leaf(name: &'static str, f: &Friendly) -> Command {
             .action(ArgAction::Append),
     );
     if op.is_some_and(|o| o.body.is_some()) {
-        c = c.arg(Arg::new("body").long("body").help("JSON body, or @FILE"));
+        c = c.arg(
+            Arg::new(BODY_FLAG)
+                .long("body")
+                .value_name("JSON")
+                .help("JSON body, or @FILE"),
+        );
     }
     if op.is_some_and(|o| o.pagination.is_some()) {
         c = c
@@ -579,7 +586,7 @@ pub fn call_args(f: &Friendly, m: &ArgMatches) -> Result<CallArgs, Error> {
         .map(|v| v.cloned().collect())
         .unwrap_or_default();
     let mut args = CallArgs::from_pairs(&extra)?;
-    if let Ok(Some(b)) = m.try_get_one::<String>("body") {
+    if let Ok(Some(b)) = m.try_get_one::<String>(BODY_FLAG) {
         args.body = Some(CallArgs::parse_body(b)?);
     }
     for p in f.args {
