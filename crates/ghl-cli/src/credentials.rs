@@ -14,7 +14,9 @@ use crate::keyring_store::OsKeyring;
 pub enum Placement {
     Keyring,
     /// In the config file; `why` says why the keyring was not used.
-    File { why: String },
+    File {
+        why: String,
+    },
 }
 
 impl Placement {
@@ -54,7 +56,11 @@ pub fn place_token(name: &str, profile: &mut Profile, token: &Secret) -> Placeme
 
 /// Remove profile `name`'s token from wherever it is. Returns where it was,
 /// or `None` when it had none.
-pub fn remove_token(name: &str, profile: &mut Profile, path: &Path) -> Result<Option<String>, Error> {
+pub fn remove_token(
+    name: &str,
+    profile: &mut Profile,
+    path: &Path,
+) -> Result<Option<String>, Error> {
     let mut removed = None;
     if profile.in_keyring() {
         match OsKeyring::delete(name) {

@@ -76,7 +76,11 @@ struct Probe {
     params: &'static [(&'static str, i64)],
 }
 
-const fn probe(group: &'static str, op: &'static str, params: &'static [(&'static str, i64)]) -> Probe {
+const fn probe(
+    group: &'static str,
+    op: &'static str,
+    params: &'static [(&'static str, i64)],
+) -> Probe {
     Probe { group, op, params }
 }
 
@@ -84,11 +88,19 @@ const fn probe(group: &'static str, op: &'static str, params: &'static [(&'stati
 const PROBES: &[Probe] = &[
     probe("locations", "locations.get-location", &[]),
     probe("contacts", "contacts.search-contacts-advanced", &[]),
-    probe("conversations", "conversations.search-conversation", &[("limit", 1)]),
+    probe(
+        "conversations",
+        "conversations.search-conversation",
+        &[("limit", 1)],
+    ),
     probe("calendars", "calendars.get-calendars", &[]),
     probe("opportunities", "opportunities.get-pipelines", &[]),
     probe("workflows", "workflows.get-workflow", &[]),
-    probe("invoices", "invoices.list-invoices", &[("limit", 1), ("offset", 0)]),
+    probe(
+        "invoices",
+        "invoices.list-invoices",
+        &[("limit", 1), ("offset", 0)],
+    ),
     probe("products", "products.list-invoices", &[("limit", 1)]),
     probe("payments", "payments.list-orders", &[("limit", 1)]),
     probe("custom-fields", "locations.get-custom-fields", &[]),
@@ -152,7 +164,11 @@ async fn send(client: &Client, p: &'static Probe, location: &str) -> Outcome {
 
 pub async fn run(args: DoctorArgs, global: &GlobalArgs, fmt: OutputFormat) -> Result<(), Error> {
     let probes = select_probes(&args.groups)?;
-    let checks = diagnose(global, &probes).await;
+    // The location read always runs (it checks token and location); its
+    // scope is judged only when the locations group is wanted.
+    let judge_first =
+        args.groups.is_empty() || args.groups.iter().any(|g| g.trim() == PROBES[0].group);
+    let checks = diagnose(global, &probes, judge_first).await;
     render(fmt, &checks)?;
     let failed: Vec<&Check> = checks.iter().filter(|c| c.status == Status::Fail).collect();
     if failed.is_empty() {
@@ -173,7 +189,10 @@ pub async fn run(args: DoctorArgs, global: &GlobalArgs, fmt: OutputFormat) -> Re
 fn select_probes(groups: &[String]) -> Result<Vec<&'static Probe>, Error> {
     let all: Vec<&str> = PROBES.iter().map(|p| p.group).collect();
     if groups.iter().any(|g| g == "list") {
-        return Err(Error::validation(format!("scope groups: {}", all.join(", "))));
+        return Err(Error::validation(format!(
+            "scope groups: {}",
+            all.join(", ")
+        )));
     }
     let mut chosen = vec![&PROBES[0]];
     for g in groups {
@@ -192,7 +211,7 @@ fn select_probes(groups: &[String]) -> Result<Vec<&'static Probe>, Error> {
     Ok(chosen)
 }
 
-async fn diagnose(global: &GlobalArgs, probes: &[&'static Probe]) -> Vec<Check> {
+async fn diagnose(global: &GlobalArgs, probes: &[&'static Probe], judge_first: bool) -> Vec<Check> {
     let mut checks = Vec::new();
     let token_in = if global.token_stdin {
         match session::read_stdin_token() {
@@ -213,7 +232,10 @@ async fn diagnose(global: &GlobalArgs, probes: &[&'static Probe]) -> Vec<Check> 
             return checks;
         }
     };
-    checks.push(config_file_check(&session.path, session.file_error.as_ref()));
+    checks.push(config_file_check(
+        &session.path,
+        session.file_error.as_ref(),
+    ));
     if let Err(e) = session.attach_sandbox(global).await {
         checks.push(from_error("sandbox", &e));
         return checks;
@@ -244,7 +266,15 @@ async fn diagnose(global: &GlobalArgs, probes: &[&'static Probe]) -> Vec<Check> 
             return checks;
         }
     };
-    network_checks(&client, &session, &location, probes, &mut checks).await;
+    network_checks(
+        &client,
+        &session,
+        &location,
+        probes,
+        judge_first,
+        &mut checks,
+    )
+    .await;
     checks
 }
 
@@ -300,7 +330,9 @@ fn source_of(session: &Session, key: &str) -> String {
         .sources
         .get(key)
         .map(|s| match s {
-            Source::Default if key == "token" || key == "location_id" => "sandbox default".to_string(),
+            Source::Default if key == "token" || key == "location_id" => {
+                "sandbox default".to_string()
+            }
             other => other.to_string(),
         })
         .unwrap_or_else(|| "unset".into())
@@ -329,7 +361,10 @@ fn token_check(session: &Session) -> Option<Check> {
         Some(t) => {
             let mut where_ = source_of(session, "token");
             if let (Some(name), Some(file)) = (&r.profile, &session.file)
-                && matches!(r.sources.get("token"), Some(Source::Profile(_) | Source::Keyring(_)))
+                && matches!(
+                    r.sources.get("token"),
+                    Some(Source::Profile(_) | Source::Keyring(_))
+                )
                 && let Some(p) = file.profiles.get(name)
             {
                 where_ = credentials::where_stored(p, &session.path);
@@ -349,9 +384,15 @@ fn token_check(session: &Session) -> Option<Check> {
                 .map(|_| " (the profile's token should be in the OS keyring, which has none)")
                 .unwrap_or("");
             Some(
-                check("token present", Status::Fail, format!("no token found{keyring_hint}"))
-                    .fix("run `ghl setup` (or `ghl auth rotate`), set HIGHLEVEL_TOKEN, or add --sandbox")
-                    .code(ErrorCode::Config),
+                check(
+                    "token present",
+                    Status::Fail,
+                    format!("no token found{keyring_hint}"),
+                )
+                .fix(
+                    "run `ghl setup` (or `ghl auth rotate`), set HIGHLEVEL_TOKEN, or add --sandbox",
+                )
+                .code(ErrorCode::Config),
             )
         }
     }
@@ -373,7 +414,9 @@ fn location_check(session: &Session) -> Result<(Check, String), Check> {
             ),
             id,
         )),
-        Err(e) => Err(check("location", Status::Fail, e.message).fix(fix).code(ErrorCode::Validation)),
+        Err(e) => Err(check("location", Status::Fail, e.message)
+            .fix(fix)
+            .code(ErrorCode::Validation)),
     }
 }
 
@@ -382,6 +425,7 @@ async fn network_checks(
     session: &Session,
     location: &str,
     probes: &[&'static Probe],
+    judge_first: bool,
     checks: &mut Vec<Check>,
 ) {
     let base = &session.resolved.base_url;
@@ -390,16 +434,28 @@ async fn network_checks(
     match &first.result {
         Err(e) if matches!(e.code, ErrorCode::Network | ErrorCode::Timeout) => {
             checks.push(
-                check("api reachable", Status::Fail, format!("{base}: {}", e.message))
-                    .fix("check the network, a proxy, or --base-url / GHL_BASE_URL")
-                    .code(e.code),
+                check(
+                    "api reachable",
+                    Status::Fail,
+                    format!("{base}: {}", e.message),
+                )
+                .fix("check the network, a proxy, or --base-url / GHL_BASE_URL")
+                .code(e.code),
             );
             return;
         }
         _ => {
             let ms = first.elapsed.as_millis();
-            let status = if ms > 3000 { Status::Warn } else { Status::Pass };
-            let mut c = check("api reachable", status, format!("{base} answered in {ms} ms"));
+            let status = if ms > 3000 {
+                Status::Warn
+            } else {
+                Status::Pass
+            };
+            let mut c = check(
+                "api reachable",
+                status,
+                format!("{base} answered in {ms} ms"),
+            );
             if status == Status::Warn {
                 c = c.fix("a slow network or proxy; commands still work, only slower");
             }
@@ -432,9 +488,13 @@ async fn network_checks(
         Err(e) if e.code == ErrorCode::NotFound => {
             checks.push(check("token valid", Status::Pass, "accepted by the API"));
             checks.push(
-                check("location access", Status::Fail, format!("no location {location} (404)"))
-                    .fix("check the Location ID (Settings > Business Profile)")
-                    .code(e.code),
+                check(
+                    "location access",
+                    Status::Fail,
+                    format!("no location {location} (404)"),
+                )
+                .fix("check the Location ID (Settings > Business Profile)")
+                .code(e.code),
             );
             return;
         }
@@ -446,8 +506,10 @@ async fn network_checks(
         outcomes.push(send(client, p, location).await);
     }
     checks.push(location_access(&outcomes, location));
-    for o in &outcomes {
-        checks.push(scope_check(o));
+    for (i, o) in outcomes.iter().enumerate() {
+        if i > 0 || judge_first {
+            checks.push(scope_check(o));
+        }
     }
     checks.push(rate_check(&outcomes));
     checks.push(clock_check(&outcomes));
@@ -461,12 +523,27 @@ fn location_access(outcomes: &[Outcome], location: &str) -> Check {
             .get("name")
             .and_then(Value::as_str)
             .unwrap_or("(unnamed)");
-        return check("location access", Status::Pass, format!("{name} ({location})"));
+        return check(
+            "location access",
+            Status::Pass,
+            format!("{name} ({location})"),
+        );
     }
-    if let Some(e) = outcomes.iter().filter_map(|o| o.result.as_ref().err()).find(|e| e.code == ErrorCode::LocationForbidden) {
-        return check("location access", Status::Fail, format!("the token has no access to location {location}: {}", e.message))
-            .fix("use the location the token was created in (--location ID)")
-            .code(e.code);
+    if let Some(e) = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().err())
+        .find(|e| e.code == ErrorCode::LocationForbidden)
+    {
+        return check(
+            "location access",
+            Status::Fail,
+            format!(
+                "the token has no access to location {location}: {}",
+                e.message
+            ),
+        )
+        .fix("use the location the token was created in (--location ID)")
+        .code(e.code);
     }
     if outcomes.iter().skip(1).any(|o| o.result.is_ok()) {
         return check(
@@ -498,7 +575,9 @@ fn scope_check(o: &Outcome) -> Check {
                 Status::Fail,
                 format!("missing scope {scopes} ({} was refused)", o.probe.op),
             )
-            .fix(format!("add {scopes} in {WHERE_TO_ADD_SCOPES} (or skip this group: --groups)"))
+            .fix(format!(
+                "add {scopes} to the integration ({WHERE_TO_ADD_SCOPES}), or leave the group out with --groups"
+            ))
             .code(ErrorCode::MissingScope)
         }
         Err(e) => check(
@@ -555,12 +634,20 @@ fn rate_check(outcomes: &[Outcome]) -> Check {
 fn clock_check(outcomes: &[Outcome]) -> Check {
     let found = outcomes.iter().find_map(|o| {
         let r = o.result.as_ref().ok()?;
-        let date = r.headers.iter().find(|(k, _)| k == "date").map(|(_, v)| v)?;
+        let date = r
+            .headers
+            .iter()
+            .find(|(k, _)| k == "date")
+            .map(|(_, v)| v)?;
         Some((parse_http_date(date)?, o.midpoint))
     });
     let Some((server, local)) = found else {
-        return check("clock", Status::Warn, "no Date header in the responses to compare with")
-            .fix("make sure the system clock is synchronised (NTP)");
+        return check(
+            "clock",
+            Status::Warn,
+            "no Date header in the responses to compare with",
+        )
+        .fix("make sure the system clock is synchronised (NTP)");
     };
     let skew = (local - server).whole_seconds();
     let detail = match skew {
@@ -595,9 +682,14 @@ fn parse_http_date(s: &str) -> Option<time::OffsetDateTime> {
 fn render(fmt: OutputFormat, checks: &[Check]) -> Result<(), Error> {
     let io = |e: std::io::Error| Error::config(format!("cannot write output: {e}"));
     match fmt {
-        OutputFormat::Json => crate::output::json(&serde_json::to_value(checks).unwrap_or(Value::Null)).map_err(io),
+        OutputFormat::Json => {
+            crate::output::json(&serde_json::to_value(checks).unwrap_or(Value::Null)).map_err(io)
+        }
         OutputFormat::Jsonl | OutputFormat::Csv => {
-            let rows: Vec<Value> = checks.iter().filter_map(|c| serde_json::to_value(c).ok()).collect();
+            let rows: Vec<Value> = checks
+                .iter()
+                .filter_map(|c| serde_json::to_value(c).ok())
+                .collect();
             crate::output::records(fmt, &rows).map_err(io)
         }
         OutputFormat::Table => {
@@ -616,11 +708,13 @@ fn render(fmt: OutputFormat, checks: &[Check]) -> Result<(), Error> {
                     writeln!(w, "      {:<width$}  fix: {f}", "").map_err(io)?;
                 }
             }
-            let (p, wn, f) = checks.iter().fold((0, 0, 0), |(p, w, f), c| match c.status {
-                Status::Pass => (p + 1, w, f),
-                Status::Warn => (p, w + 1, f),
-                Status::Fail => (p, w, f + 1),
-            });
+            let (p, wn, f) = checks
+                .iter()
+                .fold((0, 0, 0), |(p, w, f), c| match c.status {
+                    Status::Pass => (p + 1, w, f),
+                    Status::Warn => (p, w + 1, f),
+                    Status::Fail => (p, w, f + 1),
+                });
             writeln!(w, "\n{p} passed, {wn} warnings, {f} failed").map_err(io)
         }
     }
@@ -634,7 +728,7 @@ mod tests {
     fn every_probe_is_a_read_in_the_catalog() {
         for p in PROBES {
             let op = Client::operation(p.op).expect(p.op);
-            assert_eq!(op.effect, ghl_catalog::model::Effect::Read, "{}", p.op);
+            assert_eq!(op.effect, ghl_catalog::Effect::Read, "{}", p.op);
             assert!(!op.scopes.is_empty(), "{} names no scope", p.op);
         }
     }
@@ -650,7 +744,10 @@ mod tests {
     fn groups_are_checked_by_name() {
         assert_eq!(select_probes(&[]).unwrap().len(), PROBES.len());
         let only = select_probes(&["contacts".into()]).unwrap();
-        assert_eq!(only.iter().map(|p| p.group).collect::<Vec<_>>(), ["locations", "contacts"]);
+        assert_eq!(
+            only.iter().map(|p| p.group).collect::<Vec<_>>(),
+            ["locations", "contacts"]
+        );
         assert!(select_probes(&["nope".into()]).is_err());
     }
 }

@@ -101,7 +101,8 @@ pub const SCOPE_SETS: &[ScopeSet] = &[
 ];
 
 /// Where scopes are added to an existing integration (doctor and errors).
-pub const WHERE_TO_ADD_SCOPES: &str = "HighLevel > Settings > Private Integrations > your integration > Edit > Scopes";
+pub const WHERE_TO_ADD_SCOPES: &str =
+    "HighLevel > Settings > Private Integrations > your integration > Edit > Scopes";
 
 /// The steps to create a Private Integration, for one scope set.
 pub fn steps(set: &ScopeSet) -> String {
@@ -109,7 +110,9 @@ pub fn steps(set: &ScopeSet) -> String {
     out.push_str("Create a Private Integration in HighLevel:\n");
     out.push_str("  1. Log in to HighLevel and switch to the sub-account (location) to connect.\n");
     out.push_str("  2. Open Settings > Private Integrations.\n");
-    out.push_str("     Not in the menu? Turn it on first: Settings > Labs > \"Private Integrations\",\n");
+    out.push_str(
+        "     Not in the menu? Turn it on first: Settings > Labs > \"Private Integrations\",\n",
+    );
     out.push_str("     then reload the page (agency admins: Agency Settings > Labs).\n");
     out.push_str("  3. Click \"Create new Integration\"; name it (e.g. \"ghl CLI\").\n");
     out.push_str(&format!(

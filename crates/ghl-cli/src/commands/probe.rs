@@ -74,10 +74,18 @@ fn location_name(body: &Value) -> Option<String> {
 
 /// One line per contact: name, email, phone.
 pub fn contact_line(c: &Value) -> String {
-    let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").trim().to_string();
+    let s = |k: &str| {
+        c.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
     let mut name = s("contactName");
     if name.is_empty() {
-        name = format!("{} {}", s("firstName"), s("lastName")).trim().to_string();
+        name = format!("{} {}", s("firstName"), s("lastName"))
+            .trim()
+            .to_string();
     }
     if name.is_empty() {
         name = "(no name)".into();

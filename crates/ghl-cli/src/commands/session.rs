@@ -37,11 +37,15 @@ pub fn read_stdin_token() -> Result<Secret, Error> {
         return Err(Error::validation("--token-stdin got an empty token")
             .with_hint("pipe the token in: `printf %s \"$TOKEN\" | ghl ... --token-stdin`"));
     }
-    if token.expose().chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::validation(
-            "the token read from stdin contains spaces or line breaks",
-        )
-        .with_hint("pipe exactly one token"));
+    if token
+        .expose()
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(
+            Error::validation("the token read from stdin contains spaces or line breaks")
+                .with_hint("pipe exactly one token"),
+        );
     }
     Ok(token)
 }
@@ -80,7 +84,11 @@ pub fn open(global: &GlobalArgs, token: Option<Secret>, mode: Mode) -> Result<Se
         }
         std::env::var(k).ok()
     };
-    let from_file = if mode == Mode::NoProfiles { None } else { file.as_ref() };
+    let from_file = if mode == Mode::NoProfiles {
+        None
+    } else {
+        file.as_ref()
+    };
     let resolved = config::resolve(&flags, &env, from_file, &OsKeyring)?;
     Ok(Session {
         path,
@@ -104,9 +112,8 @@ impl Session {
             r.base_url = running.base_url.clone();
             r.sources.insert("base_url", Source::Flag);
         }
-        let explicit = |r: &Resolved, k: &str| {
-            matches!(r.sources.get(k), Some(Source::Flag | Source::Env(_)))
-        };
+        let explicit =
+            |r: &Resolved, k: &str| matches!(r.sources.get(k), Some(Source::Flag | Source::Env(_)));
         if !explicit(r, "token") {
             r.token = Some(Secret::new(ghl_sandbox::DEFAULT_TOKEN));
             r.sources.insert("token", Source::Default);

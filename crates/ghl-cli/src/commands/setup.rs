@@ -49,10 +49,14 @@ pub fn parse_location_input(input: &str) -> Result<String, Error> {
         text
     };
     let ok = (6..=64).contains(&id.len())
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !ok {
-        return Err(Error::validation(format!("{id:?} does not look like a Location ID"))
-            .with_hint("a Location ID is letters and digits, like ve9EPM428h8vShlRW1KT"));
+        return Err(
+            Error::validation(format!("{id:?} does not look like a Location ID"))
+                .with_hint("a Location ID is letters and digits, like ve9EPM428h8vShlRW1KT"),
+        );
     }
     Ok(id.to_string())
 }
@@ -199,7 +203,12 @@ async fn interactive(global: &GlobalArgs) -> Result<(), Error> {
                 .with_help_message("↑↓ to move, Enter to pick")
                 .prompt(),
             )?;
-            if let Some(set) = SCOPE_SETS.iter().zip(&options).find(|(_, o)| **o == choice).map(|(s, _)| s) {
+            if let Some(set) = SCOPE_SETS
+                .iter()
+                .zip(&options)
+                .find(|(_, o)| **o == choice)
+                .map(|(s, _)| s)
+            {
                 println!();
                 println!("{}", guide::steps(set));
             }
@@ -350,7 +359,11 @@ fn print_saved(s: &Saved, session: &Session) {
         "✓ {} profile \"{}\"{} in {}.",
         if s.replaced { "Updated" } else { "Saved" },
         s.name,
-        if s.made_default { " (now the default profile)" } else { "" },
+        if s.made_default {
+            " (now the default profile)"
+        } else {
+            ""
+        },
         session.path.display()
     );
     println!("  Token stored in: {}", s.placement.describe(&session.path));
@@ -362,7 +375,9 @@ fn print_saved(s: &Saved, session: &Session) {
     } else {
         format!(" --profile {}", s.name)
     };
-    println!("Next: ghl{flag} contacts search Jane   ·   ghl{flag} doctor   ·   ghl{flag} auth status");
+    println!(
+        "Next: ghl{flag} contacts search Jane   ·   ghl{flag} doctor   ·   ghl{flag} auth status"
+    );
 }
 
 // --------------------------------------------------------- non-interactive
@@ -374,8 +389,9 @@ async fn non_interactive(global: &GlobalArgs, fmt: OutputFormat) -> Result<(), E
         .clone()
         .or_else(|| env_value(config::ENV_LOCATION))
         .ok_or_else(|| {
-            Error::validation("--location ID is required with --token-stdin")
-                .with_hint("printf %s \"$TOKEN\" | ghl setup --token-stdin --location ID --profile NAME")
+            Error::validation("--location ID is required with --token-stdin").with_hint(
+                "printf %s \"$TOKEN\" | ghl setup --token-stdin --location ID --profile NAME",
+            )
         })?;
     let location = parse_location_input(&raw_location)?;
     let name = global
@@ -433,7 +449,14 @@ mod tests {
             p("app.gohighlevel.com/v2/location/ve9EPM428h8vShlRW1KT?x=1").unwrap(),
             "ve9EPM428h8vShlRW1KT"
         );
-        for bad in ["", "https://app.gohighlevel.com/v2/dashboard", "ab", "has space", "a/b", "x/location//y"] {
+        for bad in [
+            "",
+            "https://app.gohighlevel.com/v2/dashboard",
+            "ab",
+            "has space",
+            "a/b",
+            "x/location//y",
+        ] {
             assert!(p(bad).is_err(), "{bad}");
         }
     }
