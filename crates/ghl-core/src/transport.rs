@@ -327,6 +327,12 @@ impl Transport {
             .with_hint(
                 "the token does not cover this location: check --location or HIGHLEVEL_LOCATION_ID",
             ),
+            // HighLevel answers some lookups of a missing id with 400
+            // "Contact not found"; it is still a not-found to the caller.
+            400 if scrubbed.to_ascii_lowercase().contains("not found") => {
+                Error::new(ErrorCode::NotFound, format!("not found: {scrubbed}"))
+                    .with_hint("check the id; search first if you only know a name or email")
+            }
             404 => Error::new(ErrorCode::NotFound, format!("not found: {scrubbed}"))
                 .with_hint("check the id; `ghl api describe` shows what each parameter is"),
             409 => Error::new(ErrorCode::Conflict, format!("conflict: {scrubbed}")),

@@ -591,6 +591,16 @@ pub fn call_args(f: &Friendly, m: &ArgMatches) -> Result<CallArgs, Error> {
     }
     for p in f.args {
         match p {
+            // `ghl opportunities search status=won`: a parameter typed where
+            // an optional positional sits is a parameter, not a query.
+            Opt(n, _) if m.get_one::<String>(n).is_some_and(|v| looks_like_pair(v)) => {
+                if let Some(v) = m.get_one::<String>(n) {
+                    let pair = CallArgs::from_pairs([v])?;
+                    for (k, v) in pair.params {
+                        args.params.entry(k).or_insert(v);
+                    }
+                }
+            }
             Param(n, _) | Opt(n, _) => {
                 if let Some(v) = m.get_one::<String>(n) {
                     args.params.entry(n.to_string()).or_insert(json!(v));
@@ -634,6 +644,16 @@ pub fn call_args(f: &Friendly, m: &ArgMatches) -> Result<CallArgs, Error> {
         }
     }
     Ok(args)
+}
+
+fn looks_like_pair(v: &str) -> bool {
+    v.split_once('=').is_some_and(|(name, _)| {
+        let name = name.strip_suffix(':').unwrap_or(name);
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    })
 }
 
 pub fn paging(m: &ArgMatches) -> crate::cli::PagingArgs {
