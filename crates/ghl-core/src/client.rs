@@ -209,8 +209,8 @@ impl Client {
         }
 
         // Numbered styles with a known total: ask for later pages ahead.
-        if pager::numbered(&style)
-            && let Some(total) = summary.total
+        if let Some(total) = summary.total
+            && pager::numbered(&style, total)
             && next.is_some()
         {
             let pending = pager::remaining_pages(op, &style, &first.args, total, got as u64);

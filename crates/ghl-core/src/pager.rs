@@ -273,17 +273,22 @@ pub fn next_page(
     Some(next)
 }
 
+/// Page-numbered searches in the body reach this many records at most;
+/// beyond it HighLevel wants `searchAfter`, which is sequential.
+pub const BODY_PAGE_WINDOW: u64 = 10_000;
+
 /// Numbered styles whose later pages can be asked for before earlier ones
 /// answer, once the total is known.
-pub fn numbered(p: &Pagination) -> bool {
-    matches!(
-        p,
+pub fn numbered(p: &Pagination, total: u64) -> bool {
+    match p {
         Pagination::OffsetLimit { .. }
-            | Pagination::SkipLimit { .. }
-            | Pagination::SkipLimitBody
-            | Pagination::PageSize { .. }
-            | Pagination::PageLimit
-    )
+        | Pagination::SkipLimit { .. }
+        | Pagination::SkipLimitBody
+        | Pagination::PageSize { .. }
+        | Pagination::PageLimit => true,
+        Pagination::BodyPage { .. } => total <= BODY_PAGE_WINDOW,
+        _ => false,
+    }
 }
 
 /// The arguments of every page after the first, computed from the total:
@@ -295,7 +300,7 @@ pub fn remaining_pages(
     total: u64,
     got: u64,
 ) -> Vec<CallArgs> {
-    let in_body = matches!(p, Pagination::SkipLimitBody);
+    let in_body = matches!(p, Pagination::SkipLimitBody | Pagination::BodyPage { .. });
     let Some(size) = size_param(p)
         .and_then(|s| get(first, s, in_body))
         .and_then(as_u64)
@@ -331,14 +336,12 @@ pub fn remaining_pages(
             }
         }
         _ => {
-            let first_no = get(first, "page", false)
-                .and_then(as_u64)
-                .unwrap_or(first_page_number(op));
+            let base = if in_body { 1 } else { first_page_number(op) };
+            let first_no = get(first, "page", in_body).and_then(as_u64).unwrap_or(base);
             let pages = total.div_ceil(size);
-            let base = first_page_number(op);
             for page in first_no + 1..base + pages {
                 let mut a = first.clone();
-                put(&mut a, "page", json!(page), false);
+                put(&mut a, "page", json!(page), in_body);
                 out.push(a);
             }
         }
