@@ -3,6 +3,7 @@
 //! committed catalog differs from what the specs give today.
 
 mod bench_cli;
+mod bench_export;
 mod catalog_gen;
 mod rules;
 
@@ -54,9 +55,29 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some("bench-export") => {
+            let num = |flag: &str, default: u64| {
+                args.iter()
+                    .position(|a| a == flag)
+                    .and_then(|i| args.get(i + 1))
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(default)
+            };
+            let records = num("--records", 10_000) as usize;
+            match bench_export::run(&root, records, num("--latency-ms", 150)) {
+                Ok(report) => {
+                    print!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("xtask bench-export: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask catalog [--check] [--specs DIR] | cargo xtask bench-cli [--runs N]"
+                "usage: cargo xtask catalog [--check] [--specs DIR] | bench-cli [--runs N] | bench-export [--records N] [--latency-ms MS]"
             );
             ExitCode::from(2)
         }
