@@ -25,7 +25,8 @@ impl OsKeyring {
         }
         match keyring::Entry::store_status() {
             Ok(()) => None,
-            Err(e) => Some(describe(e)),
+            Err(keyring::Error::NoDefaultStore) => Some("no OS keyring on this system".into()),
+            Err(e) => Some(format!("no OS keyring is reachable ({})", describe(e))),
         }
     }
 

@@ -36,9 +36,12 @@ fn io(e: std::io::Error) -> Error {
     Error::config(format!("cannot write output: {e}"))
 }
 
-fn describe_source(s: Option<&Source>, sandbox: bool) -> String {
+fn describe_source(key: &str, s: Option<&Source>, sandbox: bool) -> String {
     match s {
-        Some(Source::Default) if sandbox => "sandbox default".to_string(),
+        Some(Source::Default) if key == "profile" => {
+            "default_profile in the config file".to_string()
+        }
+        Some(Source::Default) if sandbox && key != "base_url" => "sandbox default".to_string(),
         Some(s) => s.to_string(),
         None => "unset".to_string(),
     }
@@ -55,7 +58,7 @@ async fn status(global: &GlobalArgs, fmt: OutputFormat) -> Result<(), Error> {
     let mut s = session::open(global, token, Mode::Strict)?;
     s.attach_sandbox(global).await?;
     let r = &s.resolved;
-    let src = |k: &str| describe_source(r.sources.get(k), global.sandbox);
+    let src = |k: &str| describe_source(k, r.sources.get(k), global.sandbox);
     let stored = stored_in(&s);
     let mut report = json!({
         "profile": r.profile,

@@ -333,6 +333,7 @@ fn source_of(session: &Session, key: &str) -> String {
             Source::Default if key == "token" || key == "location_id" => {
                 "sandbox default".to_string()
             }
+            Source::Default if key == "profile" => "default_profile in the config file".to_string(),
             other => other.to_string(),
         })
         .unwrap_or_else(|| "unset".into())

@@ -90,9 +90,10 @@ fn list(fmt: OutputFormat) -> Result<(), Error> {
     crate::output::records(fmt, &rows).map_err(io)
 }
 
-fn source_name(s: Option<&Source>) -> Value {
+fn source_name(key: &str, s: Option<&Source>) -> Value {
     match s {
         None => Value::Null,
+        Some(Source::Default) if key == "profile" => json!("default_profile"),
         Some(Source::Flag) => json!("flag"),
         Some(Source::Env(v)) => json!(format!("environment ({v})")),
         Some(Source::Profile(p)) => json!(format!("profile ({p})")),
@@ -119,7 +120,7 @@ async fn show(name: Option<String>, global: &GlobalArgs, fmt: OutputFormat) -> R
     let mut s = session::open(&g, token, Mode::Strict)?;
     s.attach_sandbox(&g).await?;
     let r = &s.resolved;
-    let field = |value: Value, key: &str| json!({"value": value, "source": source_name(r.sources.get(key))});
+    let field = |value: Value, key: &str| json!({"value": value, "source": source_name(key, r.sources.get(key))});
     let profile = r
         .profile
         .as_ref()
