@@ -73,6 +73,17 @@ pub enum Command {
     Sandbox(SandboxCommand),
     /// Serve the CRM to AI assistants over MCP (stdio by default)
     Mcp(ghl_mcp::McpArgs),
+    /// Connect a HighLevel sub-account: a guided wizard, or
+    /// `--token-stdin --location ID --profile NAME` without questions
+    Setup,
+    /// Check config, token, location, scopes, rate limits and clock; say how to fix each
+    Doctor(crate::commands::doctor::DoctorArgs),
+    /// The token of the profile in use: status, rotate, logout
+    #[command(subcommand)]
+    Auth(crate::commands::auth::AuthCommand),
+    /// Profiles, one per location: list, show, use, remove
+    #[command(subcommand)]
+    Profiles(crate::commands::profiles::ProfilesCommand),
 }
 
 #[derive(Subcommand, Debug)]

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod credentials;
 pub mod keyring_store;
 pub mod output;
 pub mod sandbox_link;
@@ -90,6 +91,10 @@ async fn dispatch(
         return match cmd {
             Command::Api(c) => api::run(c, global, fmt).await,
             Command::Sandbox(c) => commands::sandbox::run(c).await,
+            Command::Setup => commands::setup::run(global, fmt).await,
+            Command::Doctor(args) => commands::doctor::run(args, global, fmt).await,
+            Command::Auth(c) => commands::auth::run(c, global, fmt).await,
+            Command::Profiles(c) => commands::profiles::run(c, global, fmt).await,
             Command::Mcp(args) => {
                 let ctx = context::build(global).await?;
                 ghl_mcp::run(args, ctx.client.clone(), global.sandbox).await

@@ -6,3 +6,11 @@ pub mod compat;
 pub mod friendly;
 pub mod invoke;
 pub mod sandbox;
+// Setup, doctor, auth and profiles.
+pub mod auth;
+pub mod doctor;
+pub mod guide;
+pub mod probe;
+pub mod profiles;
+pub mod session;
+pub mod setup;
