@@ -130,18 +130,28 @@ pub fn query(
     offset: u64,
     limit: Option<u64>,
 ) -> rusqlite::Result<Page> {
-    let like = query
-        .filter(|q| !q.trim().is_empty())
-        .map(|q| format!("%{}%", escape_like(&q.trim().to_lowercase())));
+    let q = query
+        .map(|q| q.trim().to_lowercase())
+        .filter(|q| !q.is_empty());
+    // Three characters or more use the trigram index; shorter ones scan with LIKE.
+    let (like, fts) = match q {
+        Some(q) if q.chars().count() >= 3 => {
+            (None, Some(format!("\"{}\"", q.replace('"', "\"\""))))
+        }
+        Some(q) => (Some(format!("%{}%", escape_like(&q))), None),
+        None => (None, None),
+    };
+    let filter = "location_id = ?1 AND (?2 IS NULL OR search LIKE ?2 ESCAPE '\\')
+         AND (?7 IS NULL OR rowid IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?7))";
     let total: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM contacts WHERE location_id = ?1 AND (?2 IS NULL OR search LIKE ?2 ESCAPE '\\')",
-        params![loc, like],
+        &format!("SELECT COUNT(*) FROM contacts WHERE {filter} AND ?3 IS NULL AND ?4 IS NULL AND ?5 IS NULL AND ?6 IS NULL"),
+        params![loc, like, None::<&str>, None::<&str>, None::<i64>, None::<i64>, fts],
         |r| r.get(0),
     )?;
     let (dir, cmp) = if asc { ("ASC", ">") } else { ("DESC", "<") };
     // `col` comes from `sort_column`, never from the request, so formatting it in is safe.
     let sql = format!(
-        "SELECT data FROM contacts WHERE location_id = ?1 AND (?2 IS NULL OR search LIKE ?2 ESCAPE '\\')
+        "SELECT data FROM contacts WHERE {filter}
          AND (?3 IS NULL OR {col} {cmp} ?3 OR ({col} = ?3 AND id {cmp} ?4))
          ORDER BY {col} {dir}, id {dir} LIMIT ?5 OFFSET ?6"
     );
@@ -152,7 +162,7 @@ pub fn query(
     let lim = limit.map(|l| l as i64).unwrap_or(-1);
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
-        .query_map(params![loc, like, av, aid, lim, offset as i64], |r| {
+        .query_map(params![loc, like, av, aid, lim, offset as i64, fts], |r| {
             r.get::<_, String>(0)
         })?
         .map(|r| r.map(parse))

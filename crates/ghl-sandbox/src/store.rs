@@ -30,6 +30,16 @@ CREATE INDEX IF NOT EXISTS contacts_first ON contacts(location_id, first_lower, 
 CREATE INDEX IF NOT EXISTS contacts_last ON contacts(location_id, last_lower, id);
 CREATE INDEX IF NOT EXISTS contacts_email ON contacts(location_id, email_lower);
 CREATE INDEX IF NOT EXISTS contacts_phone ON contacts(location_id, phone);
+-- Substring search over 100k contacts: a trigram index kept in step by triggers.
+-- (External content keyed by rowid; the sandbox never VACUUMs, so rowids stay put.)
+CREATE VIRTUAL TABLE IF NOT EXISTS contacts_fts USING fts5(search, content='contacts', content_rowid='rowid', tokenize='trigram');
+CREATE TRIGGER IF NOT EXISTS contacts_ai AFTER INSERT ON contacts BEGIN
+  INSERT INTO contacts_fts(rowid, search) VALUES (new.rowid, new.search); END;
+CREATE TRIGGER IF NOT EXISTS contacts_ad AFTER DELETE ON contacts BEGIN
+  INSERT INTO contacts_fts(contacts_fts, rowid, search) VALUES ('delete', old.rowid, old.search); END;
+CREATE TRIGGER IF NOT EXISTS contacts_au AFTER UPDATE ON contacts BEGIN
+  INSERT INTO contacts_fts(contacts_fts, rowid, search) VALUES ('delete', old.rowid, old.search);
+  INSERT INTO contacts_fts(rowid, search) VALUES (new.rowid, new.search); END;
 ";
 
 pub fn open_conn(path: &Path) -> Result<Connection, SandboxError> {

@@ -12,27 +12,55 @@ async fn count_contacts(base: &str, http: &reqwest::Client) -> u64 {
         .bearer_auth(DEFAULT_TOKEN)
         .header("Version", "2021-07-28")
         .json(&json!({"locationId": LOC, "pageLimit": 1}))
-        .send().await.unwrap().json().await.unwrap();
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     r["total"].as_u64().unwrap()
 }
 
 #[tokio::test]
 async fn restart_keeps_state_and_reset_empties() {
     let e = env().await;
-    let r = e.op("contacts.create-contact", &[], &[], Some(json!({"locationId": LOC, "firstName": "Persisted", "email": "p@example.org"}))).await;
+    let r = e
+        .op(
+            "contacts.create-contact",
+            &[],
+            &[],
+            Some(json!({"locationId": LOC, "firstName": "Persisted", "email": "p@example.org"})),
+        )
+        .await;
     let id = r.body["contact"]["id"].as_str().unwrap().to_string();
     let db = e.db();
     let dir = e.dir;
     e.sb.shutdown().await;
-    let sb = ghl_sandbox::start(SandboxOptions::new(db.clone())).await.unwrap();
+    let sb = ghl_sandbox::start(SandboxOptions::new(db.clone()))
+        .await
+        .unwrap();
     let http = reqwest::Client::new();
-    let r: serde_json::Value = http.get(format!("{}/contacts/{id}", sb.base_url())).bearer_auth(DEFAULT_TOKEN)
-        .header("Version", "2021-07-28").send().await.unwrap().json().await.unwrap();
+    let r: serde_json::Value = http
+        .get(format!("{}/contacts/{id}", sb.base_url()))
+        .bearer_auth(DEFAULT_TOKEN)
+        .header("Version", "2021-07-28")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["contact"]["firstName"], "Persisted");
-    assert_eq!(count_contacts(&sb.base_url(), &http).await, 201, "not reseeded on restart");
+    assert_eq!(
+        count_contacts(&sb.base_url(), &http).await,
+        201,
+        "not reseeded on restart"
+    );
     sb.shutdown().await;
     ghl_sandbox::reset(&db, Seed::Empty).unwrap();
-    let sb = ghl_sandbox::start(SandboxOptions::new(db.clone())).await.unwrap();
+    let sb = ghl_sandbox::start(SandboxOptions::new(db.clone()))
+        .await
+        .unwrap();
     assert_eq!(count_contacts(&sb.base_url(), &http).await, 0);
     sb.shutdown().await;
     ghl_sandbox::reset(&db, Seed::Demo).unwrap();

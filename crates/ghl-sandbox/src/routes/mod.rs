@@ -13,7 +13,7 @@ mod users;
 
 use std::collections::HashMap;
 
-use ghl_catalog::{Method, Operation};
+use ghl_catalog::{Effect, Method, Operation};
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::Value;
 
@@ -62,7 +62,8 @@ impl Ctx {
 /// Run the operation in a transaction: IMMEDIATE when it may write, so
 /// read-modify-write sequences from two processes serialise cleanly.
 pub fn run(conn: &mut Connection, ctx: &Ctx) -> Reply {
-    let behavior = if ctx.op.method == Method::Get {
+    // Reads (including POST searches) must not take the write lock.
+    let behavior = if ctx.op.method == Method::Get || ctx.op.effect == Effect::Read {
         TransactionBehavior::Deferred
     } else {
         TransactionBehavior::Immediate

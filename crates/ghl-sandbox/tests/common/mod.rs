@@ -33,7 +33,13 @@ pub async fn env_with(f: impl FnOnce(&mut SandboxOptions)) -> Env {
     f(&mut opts);
     let sb = ghl_sandbox::start(opts).await.expect("start sandbox");
     let base = sb.base_url();
-    Env { sb, dir, http: reqwest::Client::new(), base, token: DEFAULT_TOKEN.to_string() }
+    Env {
+        sb,
+        dir,
+        http: reqwest::Client::new(),
+        base,
+        token: DEFAULT_TOKEN.to_string(),
+    }
 }
 
 pub async fn empty_env() -> Env {
@@ -46,22 +52,54 @@ impl Env {
     }
 
     /// Call operation `name`, filling `{placeholders}` from `path`.
-    pub async fn op(&self, name: &str, path: &[(&str, &str)], query: &[(&str, &str)], body: Option<Value>) -> Resp {
+    pub async fn op(
+        &self,
+        name: &str,
+        path: &[(&str, &str)],
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Resp {
         self.op_as(&self.token, name, path, query, body).await
     }
 
-    pub async fn op_as(&self, token: &str, name: &str, path: &[(&str, &str)], query: &[(&str, &str)], body: Option<Value>) -> Resp {
+    pub async fn op_as(
+        &self,
+        token: &str,
+        name: &str,
+        path: &[(&str, &str)],
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Resp {
         let op = ghl_catalog::find(name).unwrap_or_else(|| panic!("no op {name}"));
         let mut p = op.path.clone();
         for (k, v) in path {
             p = p.replace(&format!("{{{k}}}"), v);
         }
-        self.raw(token, op.method.as_str(), &p, op.version.as_deref(), query, body).await
+        self.raw(
+            token,
+            op.method.as_str(),
+            &p,
+            op.version.as_deref(),
+            query,
+            body,
+        )
+        .await
     }
 
-    pub async fn raw(&self, token: &str, method: &str, path: &str, version: Option<&str>, query: &[(&str, &str)], body: Option<Value>) -> Resp {
+    pub async fn raw(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        version: Option<&str>,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Resp {
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut rb = self.http.request(m, format!("{}{}", self.base, path)).query(query);
+        let mut rb = self
+            .http
+            .request(m, format!("{}{}", self.base, path))
+            .query(query);
         if !token.is_empty() {
             rb = rb.bearer_auth(token);
         }
@@ -76,7 +114,11 @@ impl Env {
         let headers = r.headers().clone();
         let text = r.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Resp { status, body, headers }
+        Resp {
+            status,
+            body,
+            headers,
+        }
     }
 }
 
