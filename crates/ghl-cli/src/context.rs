@@ -1,7 +1,7 @@
 //! Turns global options, environment and config into a ready `Client`:
 //! credentials, the sandbox when asked, policy, and the request log.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use ghl_core::config::{self, Overrides, Resolved, Source};
@@ -21,15 +21,7 @@ pub struct Context {
 /// Read settings the way every command does; no network.
 pub fn resolve(global: &GlobalArgs) -> Result<Resolved, Error> {
     let token = if global.token_stdin {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Error::config(format!("cannot read the token from stdin: {e}")))?;
-        let t = text.trim().to_string();
-        if t.is_empty() {
-            return Err(Error::config("--token-stdin got an empty token"));
-        }
-        Some(Secret::new(t))
+        Some(crate::commands::session::read_stdin_token()?)
     } else {
         None
     };
@@ -50,29 +42,35 @@ pub fn resolve(global: &GlobalArgs) -> Result<Resolved, Error> {
     )
 }
 
+/// `--sandbox`: point `resolved` at a sandbox (reused or started here), with
+/// its default token and location unless a flag or the environment gave
+/// them, so restricted sandbox tokens can be tried. Profile values belong to
+/// the real API and are replaced.
+pub async fn attach_sandbox(resolved: &mut Resolved) -> Result<sandbox_link::Running, Error> {
+    let running = sandbox_link::connect_or_start().await?;
+    if !matches!(resolved.sources.get("base_url"), Some(Source::Flag)) {
+        resolved.base_url = running.base_url.clone();
+        resolved.sources.insert("base_url", Source::Flag);
+    }
+    let explicit =
+        |r: &Resolved, k: &str| matches!(r.sources.get(k), Some(Source::Flag | Source::Env(_)));
+    if !explicit(resolved, "token") {
+        resolved.token = Some(Secret::new(ghl_sandbox::DEFAULT_TOKEN));
+        resolved.sources.insert("token", Source::Default);
+    }
+    if !explicit(resolved, "location_id") {
+        resolved.location_id = Some(ghl_sandbox::DEMO_LOCATION_ID.to_string());
+        resolved.sources.insert("location_id", Source::Default);
+    }
+    Ok(running)
+}
+
 pub async fn build(global: &GlobalArgs) -> Result<Context, Error> {
     let mut resolved = resolve(global)?;
-    let mut sandbox = None;
-    if global.sandbox {
-        let running = sandbox_link::connect_or_start().await?;
-        if !matches!(resolved.sources.get("base_url"), Some(Source::Flag)) {
-            resolved.base_url = running.base_url.clone();
-            resolved.sources.insert("base_url", Source::Flag);
-        }
-        // A token or location given explicitly is used, so restricted
-        // sandbox tokens can be tried; profile values belong to the real API.
-        let explicit =
-            |r: &Resolved, k: &str| matches!(r.sources.get(k), Some(Source::Flag | Source::Env(_)));
-        if !explicit(&resolved, "token") {
-            resolved.token = Some(Secret::new(ghl_sandbox::DEFAULT_TOKEN));
-            resolved.sources.insert("token", Source::Default);
-        }
-        if !explicit(&resolved, "location_id") {
-            resolved.location_id = Some(ghl_sandbox::DEMO_LOCATION_ID.to_string());
-            resolved.sources.insert("location_id", Source::Default);
-        }
-        sandbox = Some(running);
-    }
+    let sandbox = match global.sandbox {
+        true => Some(attach_sandbox(&mut resolved).await?),
+        false => None,
+    };
     let client = client_for(global, &resolved)?;
     Ok(Context {
         client,

@@ -125,8 +125,10 @@ fn columns(records: &[Value]) -> Vec<String> {
     // A full name makes its parts (and its duplicates) redundant.
     let has_name = seen.iter().any(|s| s == "name");
     seen.retain(|k| {
-        !k.ends_with("LowerCase")
-            && !(has_name && matches!(k.as_str(), "contactName" | "firstName" | "lastName"))
+        let lowered = k.ends_with("LowerCase");
+        let part_of_name =
+            has_name && matches!(k.as_str(), "contactName" | "firstName" | "lastName");
+        !lowered && !part_of_name
     });
     let mut cols: Vec<String> = PREFERRED
         .iter()

@@ -49,8 +49,10 @@ impl CallArgs {
         let mut args = CallArgs::new();
         for pair in pairs {
             let pair = pair.as_ref();
-            if let Some((name, raw)) = pair.split_once(":=") {
-                if !name.contains('=') {
+            if let Some((name, raw)) = pair.split_once(":=")
+                && !name.contains('=')
+            {
+                {
                     let v: Value = serde_json::from_str(raw).map_err(|e| {
                         Error::validation(format!("{name}:= takes JSON: {e}"))
                             .with_hint(format!("quote strings: {name}:='\"text\"'"))

@@ -289,7 +289,7 @@ mod tests {
         let mut bad = Map::new();
         bad.insert("missing".into(), json!(1));
         let e = s.resolve(&bad, None).unwrap_err();
-        assert!(e.hint.unwrap().contains("contact.lead_source"));
+        assert!(e.hint.clone().unwrap().contains("contact.lead_source"));
 
         let mut v =
             json!({"contact": {"customFields": [{"id": "f1", "value": "Ads"}, {"id": "zz"}]}});

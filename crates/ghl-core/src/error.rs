@@ -83,8 +83,9 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
+/// What an [`Error`] carries.
 #[derive(Debug, Clone)]
-pub struct Error {
+pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,
     /// What to do next.
@@ -99,11 +100,29 @@ pub struct Error {
     pub details: Option<Value>,
 }
 
+/// A failure anywhere in the pipeline. Boxed so that `Result`s stay small on
+/// the happy path; fields are reached through `Deref` (`e.code`, `e.hint`).
+#[derive(Debug, Clone)]
+pub struct Error(Box<ErrorDetail>);
+
+impl std::ops::Deref for Error {
+    type Target = ErrorDetail;
+    fn deref(&self) -> &ErrorDetail {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Error {
+    fn deref_mut(&mut self) -> &mut ErrorDetail {
+        &mut self.0
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error {
+        Error(Box::new(ErrorDetail {
             code,
             message: message.into(),
             hint: None,
@@ -112,7 +131,7 @@ impl Error {
             scopes: Vec::new(),
             records: None,
             details: None,
-        }
+        }))
     }
 
     pub fn validation(message: impl Into<String>) -> Self {

@@ -6,6 +6,9 @@ use ghl_catalog::{Effect, Operation};
 
 use crate::error::{Error, ErrorCode, Result};
 
+/// Asks a person whether to run an operation, shown what would be sent.
+pub type AskFn = Arc<dyn Fn(&Operation, &serde_json::Value) -> bool + Send + Sync>;
+
 /// How destructive and outbound operations are confirmed.
 #[derive(Clone, Default)]
 pub enum Confirm {
@@ -15,7 +18,7 @@ pub enum Confirm {
     /// Already confirmed (`--yes`, an MCP confirmation token, `--no-confirm`).
     Granted,
     /// Ask a person; the callback returns whether they agreed.
-    Ask(Arc<dyn Fn(&Operation, &serde_json::Value) -> bool + Send + Sync>),
+    Ask(AskFn),
 }
 
 impl std::fmt::Debug for Confirm {

@@ -104,6 +104,12 @@ impl RateLimiter {
 
     /// Wait until one more request fits in `key`'s window, and claim it.
     pub async fn acquire(&self, key: &str) -> Result<()> {
+        self.claim(key).await.map(|_| ())
+    }
+
+    /// Like [`acquire`](Self::acquire), returning the claimed slot so that
+    /// [`settle`](Self::settle) can move it when the answer arrives.
+    pub async fn claim(&self, key: &str) -> Result<Instant> {
         loop {
             let wait = self.with_bucket(key, |b| {
                 let now = Instant::now();
@@ -118,7 +124,7 @@ impl RateLimiter {
                 }
                 if let Some(until) = b.blocked_until {
                     if until > now {
-                        return Ok(Some(until - now));
+                        return Ok(Err(until - now));
                     }
                     b.blocked_until = None;
                 }
@@ -128,20 +134,32 @@ impl RateLimiter {
                     if let Some(d) = b.daily_remaining.as_mut() {
                         *d = d.saturating_sub(1);
                     }
-                    Ok(None)
+                    Ok(Ok(now))
                 } else {
                     let oldest = b.sent.front().copied().unwrap_or(now);
-                    Ok(Some(
-                        (oldest + b.interval).saturating_duration_since(now)
-                            + Duration::from_millis(5),
-                    ))
+                    Ok(Err((oldest + b.interval).saturating_duration_since(now)
+                        + Duration::from_millis(5)))
                 }
             })?;
             match wait {
-                None => return Ok(()),
-                Some(d) => tokio::time::sleep(d).await,
+                Ok(claimed) => return Ok(claimed),
+                Err(d) => tokio::time::sleep(d).await,
             }
         }
+    }
+
+    /// The answer to the request sent in slot `claimed` has arrived. The
+    /// server counted the request when it arrived, somewhere between the
+    /// send and now, and on a fresh connection that can be much later than
+    /// the send; so the slot counts from now, or a later request could reach
+    /// the server inside a window it still sees as full.
+    pub fn settle(&self, key: &str, claimed: Instant) {
+        self.with_bucket(key, |b| {
+            if let Some(i) = b.sent.iter().position(|t| *t == claimed) {
+                b.sent.remove(i);
+            }
+            b.sent.push_back(Instant::now());
+        });
     }
 
     /// Learn from a response's headers.

@@ -116,7 +116,7 @@ impl Transport {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.limiter.acquire(&key).await?;
+            let slot = self.limiter.claim(&key).await?;
             let started = Instant::now();
             self.log(&format!(
                 "> {} {} (attempt {attempt})",
@@ -124,6 +124,7 @@ impl Transport {
                 url
             ));
             let outcome = self.attempt(req, url.clone()).await;
+            self.limiter.settle(&key, slot);
             let elapsed = started.elapsed().as_millis();
             let failure = match outcome {
                 Ok((status, headers, body)) => {

@@ -165,7 +165,7 @@ fn check_enum(param: &Param, value: &Value) -> Result<()> {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        if !param.enum_values.iter().any(|e| *e == text) {
+        if !param.enum_values.contains(&text) {
             return Err(Error::validation(format!(
                 "{}={} is not one of the allowed values",
                 param.name,

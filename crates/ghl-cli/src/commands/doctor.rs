@@ -415,7 +415,7 @@ fn location_check(session: &Session) -> Result<(Check, String), Check> {
             ),
             id,
         )),
-        Err(e) => Err(check("location", Status::Fail, e.message)
+        Err(e) => Err(check("location", Status::Fail, e.message.clone())
             .fix(fix)
             .code(ErrorCode::Validation)),
     }

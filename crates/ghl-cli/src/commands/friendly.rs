@@ -484,7 +484,7 @@ fn level(entries: &[(&[&'static str], &Friendly)]) -> Vec<Command> {
                 .map(|(w, f)| (&w[1..], *f))
                 .collect();
             match here.as_slice() {
-                [(rest, f)] if rest.is_empty() => leaf(name, f),
+                [([], f)] => leaf(name, f),
                 _ => Command::new(name)
                     .about(format!("{} commands", title_case(name)))
                     .subcommand_required(true)

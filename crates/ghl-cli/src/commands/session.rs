@@ -12,7 +12,7 @@ use ghl_core::{Client, Error, Secret};
 use crate::cli::GlobalArgs;
 use crate::context;
 use crate::keyring_store::OsKeyring;
-use crate::sandbox_link::{self, Running};
+use crate::sandbox_link::Running;
 
 pub struct Session {
     pub path: PathBuf,
@@ -106,22 +106,7 @@ impl Session {
         if !global.sandbox || self.sandbox.is_some() {
             return Ok(());
         }
-        let running = sandbox_link::connect_or_start().await?;
-        let r = &mut self.resolved;
-        if !matches!(r.sources.get("base_url"), Some(Source::Flag)) {
-            r.base_url = running.base_url.clone();
-            r.sources.insert("base_url", Source::Flag);
-        }
-        let explicit =
-            |r: &Resolved, k: &str| matches!(r.sources.get(k), Some(Source::Flag | Source::Env(_)));
-        if !explicit(r, "token") {
-            r.token = Some(Secret::new(ghl_sandbox::DEFAULT_TOKEN));
-            r.sources.insert("token", Source::Default);
-        }
-        if !explicit(r, "location_id") {
-            r.location_id = Some(ghl_sandbox::DEMO_LOCATION_ID.to_string());
-            r.sources.insert("location_id", Source::Default);
-        }
+        let running = context::attach_sandbox(&mut self.resolved).await?;
         self.sandbox = Some(running);
         Ok(())
     }

@@ -106,7 +106,7 @@ fn ask_location(default: Option<&str>) -> Result<String, Error> {
         .with_validator(|s: &str| {
             Ok(match parse_location_input(s) {
                 Ok(_) => inquire::validator::Validation::Valid,
-                Err(e) => inquire::validator::Validation::Invalid(e.message.into()),
+                Err(e) => inquire::validator::Validation::Invalid(e.message.clone().into()),
             })
         });
     if let Some(d) = default {
@@ -129,7 +129,7 @@ fn ask_profile_name(file: &config::ConfigFile, suggested: &str) -> Result<String
                 .with_validator(|s: &str| {
                     Ok(match config::validate_profile_name(s.trim()) {
                         Ok(()) => inquire::validator::Validation::Valid,
-                        Err(e) => inquire::validator::Validation::Invalid(e.message.into()),
+                        Err(e) => inquire::validator::Validation::Invalid(e.message.clone().into()),
                     })
                 })
                 .prompt(),
