@@ -18,7 +18,11 @@ fn run(server: &str, args: &[&str]) -> (i32, String) {
         .env("GHL_CONFIG", "/nonexistent/ghl-leak-config.toml")
         .output()
         .expect("run ghl");
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.code().unwrap_or(-1), all)
 }
 
@@ -40,7 +44,10 @@ async fn token_appears_in_no_output() {
         .await;
     Mock::given(method("GET"))
         .and(path("/contacts/ok"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"contact": {"id": "ok", "note": TOKEN}})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"contact": {"id": "ok", "note": TOKEN}})),
+        )
         .mount(&server)
         .await;
     let uri = server.uri();
@@ -49,18 +56,42 @@ async fn token_appears_in_no_output() {
         vec!["-v", "--output", "json", "contacts", "get", "echo401"],
         vec!["-v", "contacts", "get", "echo500"],
         vec!["-v", "--dry-run", "contacts", "get", "abc"],
-        vec!["-v", "--dry-run", "--output", "json", "contacts", "delete", "abc"],
-        vec!["-v", "--dry-run", "api", "call", "contacts.create-contact", "firstName=Jane"],
+        vec![
+            "-v",
+            "--dry-run",
+            "--output",
+            "json",
+            "contacts",
+            "delete",
+            "abc",
+        ],
+        vec![
+            "-v",
+            "--dry-run",
+            "api",
+            "call",
+            "contacts.create-contact",
+            "firstName=Jane",
+        ],
         vec!["-v", "contacts", "get", "a/b"],
         vec!["-v", "api", "call", "contacts.nope"],
     ];
     for args in &cases {
         let (code, all) = run(&uri, args);
-        assert!(!all.contains(TOKEN), "ghl {args:?} printed the token:\n{all}");
-        assert!(!all.contains("5b1e7a0c-93d2"), "ghl {args:?} printed part of the token:\n{all}");
+        assert!(
+            !all.contains(TOKEN),
+            "ghl {args:?} printed the token:\n{all}"
+        );
+        assert!(
+            !all.contains("5b1e7a0c-93d2"),
+            "ghl {args:?} printed part of the token:\n{all}"
+        );
         if args.contains(&"--dry-run") && !args.contains(&"a/b") {
             assert_eq!(code, 0, "ghl {args:?}: {all}");
-            assert!(all.contains("[REDACTED]"), "dry-run shows the redacted header: {all}");
+            assert!(
+                all.contains("[REDACTED]"),
+                "dry-run shows the redacted header: {all}"
+            );
         }
     }
     // The one place a token may reach: a response body the user asked for.
