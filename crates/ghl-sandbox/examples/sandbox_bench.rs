@@ -11,11 +11,10 @@ use serde_json::json;
 
 const IN_FLIGHT: usize = 16;
 
-async fn run(
-    name: &str,
-    total: usize,
-    make: Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync>,
-) {
+/// Builds request number `i` of a scenario.
+type MakeRequest = Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync>;
+
+async fn run(name: &str, total: usize, make: MakeRequest) {
     let client = reqwest::Client::new();
     let start = Instant::now();
     let per = total / IN_FLIGHT;

@@ -120,6 +120,8 @@ pub struct Page {
 
 /// Contacts of one location whose search text contains `query`, ordered by
 /// `col` (`asc`), with either an offset or a keyset cursor `(value, id)`.
+// One call site per pagination style; a params struct would only rename these.
+#[allow(clippy::too_many_arguments)]
 pub fn query(
     conn: &Connection,
     loc: &str,

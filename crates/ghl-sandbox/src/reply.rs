@@ -6,9 +6,10 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: u16,
-    pub message: Value,
+    // Boxed so `Result<_, ApiError>` stays small on the happy path.
+    pub message: Box<Value>,
     /// Extra top-level fields (e.g. `meta` on a duplicate contact).
-    pub extra: Option<Value>,
+    pub extra: Option<Box<Value>>,
 }
 
 pub type Reply = Result<(u16, Value), ApiError>;
@@ -17,14 +18,14 @@ impl ApiError {
     pub fn new(status: u16, message: impl Into<String>) -> Self {
         ApiError {
             status,
-            message: Value::String(message.into()),
+            message: Box::new(Value::String(message.into())),
             extra: None,
         }
     }
     pub fn invalid(messages: Vec<String>) -> Self {
         ApiError {
             status: 422,
-            message: json!(messages),
+            message: Box::new(json!(messages)),
             extra: None,
         }
     }
@@ -35,16 +36,17 @@ impl ApiError {
         Self::new(404, "Not found")
     }
     pub fn with(mut self, extra: Value) -> Self {
-        self.extra = Some(extra);
+        self.extra = Some(Box::new(extra));
         self
     }
     pub fn body(&self) -> Value {
         let mut v = json!({
             "statusCode": self.status,
-            "message": self.message,
+            "message": *self.message.clone(),
             "error": reason(self.status),
         });
-        if let (Some(Value::Object(extra)), Some(obj)) = (&self.extra, v.as_object_mut()) {
+        if let (Some(Value::Object(extra)), Some(obj)) = (self.extra.as_deref(), v.as_object_mut())
+        {
             for (k, x) in extra {
                 obj.insert(k.clone(), x.clone());
             }
