@@ -119,6 +119,16 @@ pub fn first_page(op: &Operation, p: &Pagination, args: &mut CallArgs, page_size
             put(args, start, v, in_body);
         }
     }
+    // Numbered query styles name their first page: some operations require
+    // `page` (saas locations), and later pages are counted from it.
+    if matches!(
+        p,
+        Pagination::PageSize { .. } | Pagination::PageLimit | Pagination::PageOnly
+    ) && op.param("page").is_some()
+        && get(args, "page", false).is_none()
+    {
+        put(args, "page", json!(first_page_number(op)), false);
+    }
     if matches!(p, Pagination::BodyPage { .. })
         && get(args, "page", true).is_none()
         && get(args, "searchAfter", true).is_none()

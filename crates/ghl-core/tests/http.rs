@@ -44,6 +44,16 @@ fn first_n_then(n: usize, first: ResponseTemplate, then: ResponseTemplate) -> im
     }
 }
 
+/// The spec marks `status` (and `subType`) required when sending.
+fn send_message_args() -> CallArgs {
+    CallArgs::new()
+        .param("type", "SMS")
+        .param("subType", "SMS")
+        .param("status", "pending")
+        .param("contactId", "abc123")
+        .param("message", "hello")
+}
+
 fn contact_args() -> CallArgs {
     CallArgs::new()
         .param("locationId", LOC)
@@ -81,14 +91,7 @@ async fn get_is_retried_after_a_500() {
 async fn post_answered_500_is_sent_exactly_once() {
     for (name, args) in [
         ("contacts.create-contact", contact_args()),
-        (
-            "conversations.send-a-new-message",
-            CallArgs::new()
-                .param("type", "SMS")
-                .param("subType", "SMS")
-                .param("contactId", "abc123")
-                .param("message", "hello"),
-        ),
+        ("conversations.send-a-new-message", send_message_args()),
     ] {
         let server = MockServer::start().await;
         Mock::given(any())
@@ -238,14 +241,7 @@ async fn a_dropped_connection_on_a_post_is_not_resent() {
 async fn a_429_is_retried_for_every_operation_including_post() {
     for (name, args) in [
         ("contacts.create-contact", contact_args()),
-        (
-            "conversations.send-a-new-message",
-            CallArgs::new()
-                .param("type", "SMS")
-                .param("subType", "SMS")
-                .param("contactId", "abc123")
-                .param("message", "hello"),
-        ),
+        ("conversations.send-a-new-message", send_message_args()),
         (
             "contacts.get-contact",
             CallArgs::new().param("contactId", "abc123"),
