@@ -108,6 +108,15 @@ fn search(c: &Connection, ctx: &Ctx) -> Reply {
         });
     }
     convs.truncate(ctx.q_num("limit").unwrap_or(20).clamp(1, 100) as usize);
+    // The search listing names the channel (`TYPE_PHONE`...) where get-by-id has a number.
+    for cv in &mut convs {
+        let channel = if str_of(cv, "lastMessageType") == "TYPE_EMAIL" {
+            "TYPE_EMAIL"
+        } else {
+            "TYPE_PHONE"
+        };
+        cv["type"] = json!(channel);
+    }
     ok(json!({"conversations": convs, "total": total}))
 }
 
