@@ -155,11 +155,13 @@ pub fn describe(args: Value, client: &Client) -> Result<Value, Error> {
             ghl_catalog::ParamIn::Header => "header",
             ghl_catalog::ParamIn::Body => "body",
         };
-        by_place
+        if let Some(v) = by_place
             .entry(place)
             .or_insert_with(|| json!([]))
             .as_array_mut()
-            .map(|v| v.push(param_line(p)));
+        {
+            v.push(param_line(p));
+        }
     }
     let mut out = json!({
         "name": op.name,
