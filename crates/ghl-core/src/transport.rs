@@ -243,10 +243,18 @@ impl Transport {
                         .file_name()
                         .map(|n| n.to_string_lossy().to_string())
                         .unwrap_or_else(|| "file".into());
-                    form = form.part(
-                        k.clone(),
-                        reqwest::multipart::Part::bytes(bytes).file_name(name),
-                    );
+                    // Every file part names its type: upload endpoints sort
+                    // files by it, and some multipart parsers fail without it.
+                    let part = reqwest::multipart::Part::bytes(bytes)
+                        .file_name(name)
+                        .mime_str(file_mime(path))
+                        .map_err(|e| {
+                            (
+                                Failure::ConnectFailed,
+                                Error::validation(format!("bad file type: {e}")),
+                            )
+                        })?;
+                    form = form.part(k.clone(), part);
                 }
                 rb.multipart(form)
             }
@@ -362,6 +370,35 @@ impl Transport {
             err.details = serde_json::from_str(&self.config.token.scrub(&body.to_string())).ok();
         }
         err
+    }
+}
+
+/// The media type of an upload, from its extension.
+fn file_mime(path: &std::path::Path) -> &'static str {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "txt" => "text/plain",
+        "csv" => "text/csv",
+        "json" => "application/json",
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "mp4" => "video/mp4",
+        "mov" => "video/quicktime",
+        "zip" => "application/zip",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _ => "application/octet-stream",
     }
 }
 
