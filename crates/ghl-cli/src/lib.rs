@@ -96,6 +96,11 @@ async fn dispatch(
             Command::Auth(c) => commands::auth::run(c, global, fmt).await,
             Command::Profiles(c) => commands::profiles::run(c, global, fmt).await,
             Command::Mcp(args) => {
+                // Printing a client's config snippet needs no credentials.
+                if let Some(ghl_mcp::McpCommand::Config { client }) = &args.command {
+                    println!("{}", ghl_mcp::config_snippet(client, global.sandbox)?);
+                    return Ok(());
+                }
                 let ctx = context::build(global).await?;
                 ghl_mcp::run(args, ctx.client.clone(), global.sandbox).await
             }
