@@ -131,7 +131,10 @@ pub fn first_page(op: &Operation, p: &Pagination, args: &mut CallArgs, page_size
     }
     if matches!(p, Pagination::BodyPage { .. })
         && get(args, "page", true).is_none()
-        && get(args, "searchAfter", true).is_none()
+        // An empty `searchAfter` (the spec of POST /opportunities/search
+        // requires the field) asks for the first page, not a keyset.
+        && get(args, "searchAfter", true)
+            .is_none_or(|v| v.is_null() || v.as_array().is_some_and(|a| a.is_empty()))
     {
         put(args, "page", json!(1), true);
     }

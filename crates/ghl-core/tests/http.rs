@@ -829,6 +829,27 @@ fn styles() -> Vec<Style> {
     ]
 }
 
+/// body_page with its size in `limit` (POST /opportunities/search), whose
+/// spec marks every body field required.
+fn opportunities_style() -> Style {
+    Style {
+        op: "opportunities.search-opportunities-advanced",
+        args: || {
+            CallArgs::new().with_body(json!({
+                "locationId": LOC,
+                "query": "",
+                "searchAfter": [],
+                "additionalDetails": {},
+            }))
+        },
+        locate: |r| {
+            let size = body_n(r, "limit").unwrap_or(SIZE);
+            ((body_n(r, "page").unwrap_or(1) - 1) * size, size)
+        },
+        render: |recs, _, _| json!({"opportunities": recs, "meta": {"total": N}}),
+    }
+}
+
 /// A second body_page variant: keyset through each record's `searchAfter`.
 fn search_after_style() -> Style {
     Style {
@@ -912,6 +933,7 @@ fn every_pagination_style_is_covered() {
 async fn walk_all_gets_every_record_once_in_order() {
     let mut cases = styles();
     cases.push(search_after_style());
+    cases.push(opportunities_style());
     for style in cases {
         let server = pages_server(&style, None).await;
         let opts = PageOpts {
@@ -934,7 +956,9 @@ async fn walk_all_gets_every_record_once_in_order() {
 
 #[tokio::test]
 async fn walk_max_caps_the_records() {
-    for style in styles() {
+    let mut cases = styles();
+    cases.push(opportunities_style());
+    for style in cases {
         let server = pages_server(&style, None).await;
         let opts = PageOpts {
             all: true,
@@ -977,7 +1001,9 @@ async fn walk_without_all_fetches_one_page_and_says_there_is_more() {
 
 #[tokio::test]
 async fn a_failure_on_page_three_is_a_partial_error() {
-    for style in styles() {
+    let mut cases = styles();
+    cases.push(opportunities_style());
+    for style in cases {
         let server = pages_server(&style, Some(2)).await;
         let opts = PageOpts {
             all: true,
