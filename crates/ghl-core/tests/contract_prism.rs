@@ -514,6 +514,22 @@ fn request_violations(v: &Value) -> Option<String> {
     (!list.is_empty()).then(|| Value::Array(list.into_iter().cloned().collect()).to_string())
 }
 
+/// Whether `status` is one of the responses the spec documents for `op`,
+/// and the spec documents no success.
+fn documented(docs: &Docs, op: &Operation, status: u16) -> bool {
+    let responses = docs
+        .app
+        .pointer(&format!(
+            "/paths/{}/{}/responses",
+            op.path.replace('~', "~0").replace('/', "~1"),
+            op.method.as_str().to_ascii_lowercase()
+        ))
+        .and_then(Value::as_object);
+    responses.is_some_and(|r| {
+        !r.keys().any(|k| k.starts_with('2')) && r.contains_key(&status.to_string())
+    })
+}
+
 /// Why Prism refused a request, or `None` when it accepted it.
 async fn check(
     client: &Client,
@@ -569,9 +585,11 @@ async fn check_one(
             match (e.status, violations) {
                 (_, Some(v)) => Some(format!("{} {}: {v}", e.status.unwrap_or(0), e.code)),
                 (Some(422), None) => Some(format!("422 without details: {e}")),
-                // Prism answers with the spec's documented responses; a
-                // non-2xx example is still an accepted request.
-                (Some(s), None) if s != 404 && s != 405 => None,
+                // An operation documenting no 2xx answer gets one of its
+                // documented responses for a valid request; any other status
+                // (401 for a missing bearer, 404 for a path that matched no
+                // route) is a refusal.
+                (Some(s), None) if documented(docs, op, s) => None,
                 _ => Some(format!("{e}")),
             }
         }
