@@ -109,6 +109,7 @@ impl Spec {
         required: bool,
         schema: &Value,
         example: Option<&Value>,
+        description: Option<&str>,
     ) -> Param {
         let s = self.resolve(schema);
         let mut value_type = self.value_type(s);
@@ -144,6 +145,8 @@ impl Spec {
             .or_else(|| s.get("example"))
             .filter(|e| is_small(e))
             .cloned();
+        let numeric = matches!(value_type, ValueType::Integer | ValueType::Number);
+        let bound = |k: &str| s.get(k).and_then(Value::as_f64).filter(|_| numeric);
         Param {
             name: name.to_string(),
             location,
@@ -153,6 +156,14 @@ impl Spec {
             enum_values,
             format: s.get("format").and_then(Value::as_str).map(String::from),
             example,
+            minimum: bound("minimum"),
+            // Caps stated in words are trusted for page sizes only, where
+            // the unit is unambiguous (records).
+            maximum: bound("maximum").or_else(|| {
+                description
+                    .filter(|_| numeric && rules::is_page_size(name))
+                    .and_then(rules::stated_maximum)
+            }),
             declared: true,
         }
     }
@@ -340,7 +351,14 @@ fn operation(spec: &Spec, group: &str, path: &str, method: Method, raw: &Value) 
         {
             continue;
         }
-        params.push(spec.param_from_schema(name, location, required, &schema, p.get("example")));
+        params.push(spec.param_from_schema(
+            name,
+            location,
+            required,
+            &schema,
+            p.get("example"),
+            p.get("description").and_then(Value::as_str),
+        ));
     }
     for ph in placeholders(path) {
         if !params
@@ -356,6 +374,8 @@ fn operation(spec: &Spec, group: &str, path: &str, method: Method, raw: &Value) 
                 enum_values: Vec::new(),
                 format: None,
                 example: None,
+                minimum: None,
+                maximum: None,
                 declared: false,
             });
         }
@@ -390,6 +410,7 @@ fn operation(spec: &Spec, group: &str, path: &str, method: Method, raw: &Value) 
                             required.contains(name),
                             ps,
                             None,
+                            spec.resolve(ps).get("description").and_then(Value::as_str),
                         )
                     })
                     .collect()

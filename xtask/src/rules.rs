@@ -190,6 +190,35 @@ pub fn pagination(
     None
 }
 
+pub fn is_page_size(name: &str) -> bool {
+    matches!(name, "limit" | "pageSize" | "pageLength" | "pageLimit")
+}
+
+/// A cap stated in words in a parameter's description: "will allow maximum
+/// up to 100", "Maximum allowed value is 50", "(max 50)", "max 500".
+pub fn stated_maximum(description: &str) -> Option<f64> {
+    let lower = description.to_ascii_lowercase();
+    let mut rest = lower.as_str();
+    while let Some(i) = rest.find("max") {
+        rest = &rest[i + 3..];
+        // The number must follow within the same clause.
+        let clause: String = rest
+            .chars()
+            .take_while(|c| !matches!(c, '.' | ',' | ';' | ')'))
+            .take(30)
+            .collect();
+        let digits: String = clause
+            .chars()
+            .skip_while(|c| !c.is_ascii_digit())
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if let Ok(n) = digits.parse::<f64>() {
+            return Some(n);
+        }
+    }
+    None
+}
+
 /// `getContactByID`, `get contact`, `get_contact` -> `get-contact-by-id`.
 pub fn kebab(s: &str) -> String {
     let mut out = String::new();
@@ -216,6 +245,29 @@ pub fn kebab(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::kebab;
+
+    #[test]
+    fn stated_maxima() {
+        use super::stated_maximum as m;
+        assert_eq!(
+            m("Limit Per Page records count. will allow maximum up to 100 and minimum 1"),
+            Some(100.0)
+        );
+        assert_eq!(
+            m("Maximum number of records to return. Maximum allowed value is 50."),
+            Some(50.0)
+        );
+        assert_eq!(m("Page size (max 50)."), Some(50.0));
+        assert_eq!(
+            m("Maximum number of items to return (max 500)"),
+            Some(500.0)
+        );
+        assert_eq!(m("Maximum number of brand boards to return"), None);
+        assert_eq!(
+            m("Maximum number of campaigns to return. Defaults to 10, maximum is 100."),
+            Some(100.0)
+        );
+    }
 
     #[test]
     fn kebab_cases() {

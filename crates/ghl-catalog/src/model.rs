@@ -108,6 +108,13 @@ pub struct Param {
     pub format: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub example: Option<serde_json::Value>,
+    /// Smallest accepted number (schema `minimum`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<f64>,
+    /// Largest accepted number: schema `maximum`, or the cap the spec states
+    /// in words ("will allow maximum up to 50").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<f64>,
     /// False for `{placeholders}` the spec uses in the path but never declares.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub declared: bool,

@@ -90,6 +90,13 @@ pub fn size_param(p: &Pagination) -> Option<&str> {
 /// their first page.
 pub fn first_page(op: &Operation, p: &Pagination, args: &mut CallArgs, page_size: u64) {
     let in_body = matches!(p, Pagination::SkipLimitBody | Pagination::BodyPage { .. });
+    // Keep the size inside what the operation accepts (forms take at most
+    // 50 a page, message exports at least 10).
+    let declared_size = size_param(p).and_then(|s| op.param(s).or_else(|| op.body_field(s)));
+    let page_size = declared_size.map_or(page_size, |d| {
+        let hi = d.maximum.map_or(page_size, |m| page_size.min(m as u64));
+        d.minimum.map_or(hi, |m| hi.max(m as u64))
+    });
     if let Some(size) = size_param(p)
         && (in_body || op.param(size).is_some())
         && get(args, size, in_body).is_none()

@@ -149,7 +149,29 @@ pub fn coerce(param: &Param, value: Value) -> Result<Value> {
         (t, v) => return Err(bad(&format!("of type {}", t.as_str()), &v)),
     };
     check_enum(param, &coerced)?;
+    check_range(param, &coerced)?;
     Ok(coerced)
+}
+
+fn check_range(param: &Param, value: &Value) -> Result<()> {
+    let Some(n) = value.as_f64() else {
+        return Ok(());
+    };
+    let below = param.minimum.is_some_and(|m| n < m);
+    let above = param.maximum.is_some_and(|m| n > m);
+    if below || above {
+        let range = match (param.minimum, param.maximum) {
+            (Some(lo), Some(hi)) => format!("from {lo} to {hi}"),
+            (Some(lo), None) => format!("at least {lo}"),
+            (None, Some(hi)) => format!("at most {hi}"),
+            (None, None) => String::new(),
+        };
+        return Err(Error::validation(format!(
+            "{}={n} is out of range: it must be {range}",
+            param.name
+        )));
+    }
+    Ok(())
 }
 
 fn check_enum(param: &Param, value: &Value) -> Result<()> {
@@ -236,6 +258,8 @@ mod tests {
             enum_values: vec![],
             format: None,
             example: None,
+            minimum: None,
+            maximum: None,
             declared: true,
         }
     }
@@ -259,6 +283,12 @@ mod tests {
         e.enum_values = vec!["open".into(), "won".into()];
         assert!(coerce(&e, "won".into()).is_ok());
         assert!(coerce(&e, "maybe".into()).is_err());
+        let mut r = p(ValueType::Integer);
+        r.maximum = Some(50.0);
+        r.minimum = Some(1.0);
+        assert!(coerce(&r, "50".into()).is_ok());
+        assert!(coerce(&r, "51".into()).is_err());
+        assert!(coerce(&r, "0".into()).is_err());
         let mut a = p(ValueType::Array);
         a.items = Some(ValueType::String);
         assert_eq!(
