@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-pub fn run(root: &Path, runs: usize) -> Result<String, String> {
+/// Build `ghl` in release mode and return its path.
+pub fn release_binary(root: &Path) -> Result<std::path::PathBuf, String> {
     let status = Command::new("cargo")
         .args(["build", "--release", "-p", "ghl-cli"])
         .current_dir(root)
@@ -15,7 +16,11 @@ pub fn run(root: &Path, runs: usize) -> Result<String, String> {
     if !status.success() {
         return Err("release build failed".into());
     }
-    let bin = root.join("target/release/ghl");
+    Ok(root.join("target/release/ghl"))
+}
+
+pub fn run(root: &Path, runs: usize) -> Result<String, String> {
+    let bin = release_binary(root)?;
     let cases: &[(&str, &[&str])] = &[
         (
             "contacts get --dry-run",

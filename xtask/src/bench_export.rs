@@ -10,15 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn run(root: &Path, records: usize, latency_ms: u64) -> Result<String, String> {
-    let status = Command::new("cargo")
-        .args(["build", "--release", "-p", "ghl-cli"])
-        .current_dir(root)
-        .status()
-        .map_err(|e| format!("cargo build: {e}"))?;
-    if !status.success() {
-        return Err("release build failed".into());
-    }
-    let bin = root.join("target/release/ghl");
+    let bin = crate::bench_cli::release_binary(root)?;
     let dir = std::env::temp_dir().join(format!("ghl-bench-export-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let db = dir.join("sandbox.db");

@@ -101,28 +101,14 @@ pub fn first_page(op: &Operation, p: &Pagination, args: &mut CallArgs, page_size
         && (in_body || op.param(size).is_some())
         && get(args, size, in_body).is_none()
     {
-        let v = if op
-            .param(size)
-            .is_some_and(|x| x.value_type == ghl_catalog::ValueType::String)
-        {
-            json!(page_size.to_string())
-        } else {
-            json!(page_size)
-        };
+        let v = number_as_declared(op, size, page_size);
         put(args, size, v, in_body);
     }
     // Some operations declare the starting offset as required.
     for start in ["offset", "skip"] {
         let declared = op.param(start).is_some() || op.body_field(start).is_some();
         if declared && get(args, start, in_body).is_none() {
-            let v = if op
-                .param(start)
-                .is_some_and(|x| x.value_type == ghl_catalog::ValueType::String)
-            {
-                json!("0")
-            } else {
-                json!(0)
-            };
+            let v = number_as_declared(op, start, 0);
             put(args, start, v, in_body);
         }
     }
@@ -181,14 +167,7 @@ pub fn next_page(
             if short || total.is_some_and(|t| at >= t) {
                 return None;
             }
-            let v = if op
-                .param(key)
-                .is_some_and(|x| x.value_type == ghl_catalog::ValueType::String)
-            {
-                json!(at.to_string())
-            } else {
-                json!(at)
-            };
+            let v = number_as_declared(op, key, at);
             put(&mut next, key, v, in_body);
         }
         Pagination::PageSize { .. } | Pagination::PageOnly | Pagination::PageLimit => {
@@ -342,14 +321,7 @@ pub fn remaining_pages(
             let mut at = start + got;
             while at < total {
                 let mut a = first.clone();
-                let v = if op
-                    .param(key)
-                    .is_some_and(|x| x.value_type == ghl_catalog::ValueType::String)
-                {
-                    json!(at.to_string())
-                } else {
-                    json!(at)
-                };
+                let v = number_as_declared(op, key, at);
                 put(&mut a, key, v, in_body);
                 out.push(a);
                 at += size;
@@ -376,6 +348,15 @@ fn first_page_number(op: &Operation) -> u64 {
         .and_then(as_u64)
         .filter(|n| *n <= 1)
         .unwrap_or(1)
+}
+
+/// A count as the operation declares the parameter: some take `limit` and
+/// `offset` as strings.
+fn number_as_declared(op: &Operation, name: &str, n: u64) -> Value {
+    match op.param(name) {
+        Some(p) if p.value_type == ghl_catalog::ValueType::String => json!(n.to_string()),
+        _ => json!(n),
+    }
 }
 
 fn as_u64(v: &Value) -> Option<u64> {
