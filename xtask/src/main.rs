@@ -1,14 +1,22 @@
-//! Project chores. `cargo xtask catalog` regenerates the operation catalog from
-//! `../shared/ghl-openapi`; `cargo xtask catalog --check` fails when the
-//! committed catalog differs from what the specs give today.
+//! Project chores.
+//! - `cargo xtask catalog [--check]`: regenerate the operation catalog from
+//!   `../shared/ghl-openapi`; `--check` fails when the committed catalog
+//!   differs from what the specs give today.
+//! - `cargo xtask bench-cli [--runs N]`: one `ghl ... --dry-run` process.
+//! - `cargo xtask bench-export [--records N] [--latency-ms MS]`: an export
+//!   through the rate-limited sandbox.
+//! - `cargo xtask bench-mcp [--runs N]`: `ghl mcp` start to tools/list.
 
 mod bench_cli;
 mod bench_export;
+mod bench_mcp;
 mod catalog_gen;
 mod rules;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask catalog [--check] [--specs DIR] | bench-cli [--runs N] | bench-export [--records N] [--latency-ms MS] | bench-mcp [--runs N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -16,70 +24,45 @@ fn main() -> ExitCode {
         .parent()
         .map(PathBuf::from)
         .unwrap_or_default();
-    match args.first().map(String::as_str) {
-        Some("catalog") => {
-            let check = args.iter().any(|a| a == "--check");
-            let specs = args
-                .iter()
-                .position(|a| a == "--specs")
-                .and_then(|i| args.get(i + 1))
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let num = |name: &str, default: u64| flag(name).and_then(|s| s.parse().ok()).unwrap_or(default);
+    let Some(task) = args.first().map(String::as_str) else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match task {
+        "catalog" => {
+            let specs = flag("--specs")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| root.join("../shared/ghl-openapi"));
             let out = root.join("crates/ghl-catalog/generated/catalog.json");
-            match catalog_gen::run(&specs, &out, check) {
-                Ok(msg) => {
-                    println!("{msg}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("xtask catalog: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            catalog_gen::run(&specs, &out, args.iter().any(|a| a == "--check")).map(|m| m + "\n")
         }
-        Some("bench-cli") => {
-            let runs = args
-                .iter()
-                .position(|a| a == "--runs")
-                .and_then(|i| args.get(i + 1))
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(50);
-            match bench_cli::run(&root, runs) {
-                Ok(report) => {
-                    print!("{report}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("xtask bench-cli: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Some("bench-export") => {
-            let num = |flag: &str, default: u64| {
-                args.iter()
-                    .position(|a| a == flag)
-                    .and_then(|i| args.get(i + 1))
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(default)
-            };
-            let records = num("--records", 10_000) as usize;
-            match bench_export::run(&root, records, num("--latency-ms", 150)) {
-                Ok(report) => {
-                    print!("{report}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("xtask bench-export: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        "bench-cli" => bench_cli::run(&root, num("--runs", 50) as usize),
+        "bench-export" => bench_export::run(
+            &root,
+            num("--records", 10_000) as usize,
+            num("--latency-ms", 150),
+        ),
+        "bench-mcp" => bench_mcp::run(&root, num("--runs", 21) as usize),
         _ => {
-            eprintln!(
-                "usage: cargo xtask catalog [--check] [--specs DIR] | bench-cli [--runs N] | bench-export [--records N] [--latency-ms MS]"
-            );
-            ExitCode::from(2)
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("xtask {task}: {e}");
+            ExitCode::FAILURE
         }
     }
 }
