@@ -2,5 +2,8 @@
 fn main() {
     let t = std::time::Instant::now();
     let n = ghl_catalog::operations().len();
-    println!("loaded {n} operations in {:.2} ms", t.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "loaded {n} operations in {:.2} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
 }

@@ -58,6 +58,9 @@ pub struct GlobalArgs {
     /// Read the token from standard input instead of the environment or profile
     #[arg(long, global = true)]
     pub token_stdin: bool,
+    /// Seconds to wait for one response before giving up on it
+    #[arg(long, global = true, env = "GHL_TIMEOUT", value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
     /// Log each request and response to stderr (token redacted)
     #[arg(long, short = 'v', global = true)]
     pub verbose: bool,

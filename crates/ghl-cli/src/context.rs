@@ -85,6 +85,7 @@ pub fn client_for(global: &GlobalArgs, resolved: &Resolved) -> Result<Client, Er
             .with_hint("run `ghl setup`, set HIGHLEVEL_TOKEN, or practise with `--sandbox`")
     })?;
     let mut tc = TransportConfig::new(resolved.base_url.clone(), token);
+    tc.timeout = std::time::Duration::from_secs(global.timeout.max(1));
     if global.verbose {
         tc.logger = Some(Arc::new(|line: &str| eprintln!("{line}")));
     }

@@ -33,18 +33,11 @@ pub struct Friendly {
 pub enum FixedValue {
     Str(&'static str),
     Bool(bool),
+    /// Whatever another parameter ends up as (`subType` follows `type`).
+    SameAs(&'static str),
 }
 
-impl FixedValue {
-    fn json(self) -> Value {
-        match self {
-            FixedValue::Str(s) => json!(s),
-            FixedValue::Bool(b) => json!(b),
-        }
-    }
-}
-
-use FixedValue::{Bool, Str};
+use FixedValue::{Bool, SameAs, Str};
 use Pos::{Json, List, Opt, Param};
 
 pub const fn cmd(
@@ -192,7 +185,7 @@ pub const COMMANDS: &[Friendly] = &[
         ],
         &[
             ("type", Str("SMS")),
-            ("subType", Str("SMS")),
+            ("subType", SameAs("type")),
             ("status", Str("pending")),
         ],
     ),
@@ -207,7 +200,7 @@ pub const COMMANDS: &[Friendly] = &[
         ],
         &[
             ("type", Str("Email")),
-            ("subType", Str("Email")),
+            ("subType", SameAs("type")),
             ("status", Str("pending")),
         ],
     ),
@@ -637,10 +630,29 @@ pub fn call_args(f: &Friendly, m: &ArgMatches) -> Result<CallArgs, Error> {
             }
         }
     }
+    let given = |args: &CallArgs, k: &str| {
+        args.params
+            .get(k)
+            .or_else(|| args.body.as_ref().and_then(|b| b.get(k)))
+            .cloned()
+    };
+    // Plain values first, so `SameAs` sees the final value of its source.
     for (k, v) in f.fixed {
-        let in_body = args.body.as_ref().and_then(|b| b.get(*k)).is_some();
-        if !in_body {
-            args.params.entry(k.to_string()).or_insert(v.json());
+        let value = match v {
+            Str(s) => json!(s),
+            Bool(b) => json!(b),
+            SameAs(_) => continue,
+        };
+        if given(&args, k).is_none() {
+            args.params.insert(k.to_string(), value);
+        }
+    }
+    for (k, v) in f.fixed {
+        if let SameAs(source) = v
+            && given(&args, k).is_none()
+            && let Some(value) = given(&args, source)
+        {
+            args.params.insert(k.to_string(), value);
         }
     }
     Ok(args)
