@@ -64,7 +64,16 @@ pub fn suggest(name: &str, max: usize) -> Vec<&'static str> {
         .iter()
         .filter_map(|op| {
             let hay = op.name.as_str();
-            let score = words.iter().filter(|w| hay.contains(*w)).count();
+            let tokens: Vec<&str> = hay.split(['.', '-']).collect();
+            // A whole-word match counts double a substring match.
+            let score: usize = words
+                .iter()
+                .map(|w| match (tokens.contains(w), hay.contains(*w)) {
+                    (true, _) => 3,
+                    (false, true) => 1,
+                    _ => 0,
+                })
+                .sum();
             (score > 0).then_some((score, hay))
         })
         .collect();
@@ -103,4 +112,17 @@ pub fn search<'a>(
         .to_ascii_lowercase();
         words.iter().all(|w| hay.contains(w.as_str()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn suggestions_prefer_whole_words() {
+        assert_eq!(
+            super::suggest("contact.get", 1),
+            vec!["contacts.get-contact"]
+        );
+        assert!(super::find("contacts.get-contact").is_some());
+        assert_eq!(super::operations().len(), 576);
+    }
 }

@@ -479,7 +479,7 @@ fn level(entries: &[(&[&'static str], &Friendly)]) -> Vec<Command> {
             match here.as_slice() {
                 [([], f)] => leaf(name, f),
                 _ => Command::new(name)
-                    .about(format!("{} commands", title_case(name)))
+                    .about(group_about(name))
                     .subcommand_required(true)
                     .arg_required_else_help(true)
                     .subcommands(level(&here)),
@@ -488,11 +488,29 @@ fn level(entries: &[(&[&'static str], &Friendly)]) -> Vec<Command> {
         .collect()
 }
 
-fn title_case(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
+/// One line for each group of commands in `--help`.
+fn group_about(name: &str) -> String {
+    let about = match name {
+        "contacts" => "People: search, view, create, update, upsert, delete, tags, notes, tasks",
+        "conversations" => "Message threads: search, read, send SMS and email",
+        "calendars" => "Calendars and their free slots",
+        "appointments" => "Book, view, change and delete appointments",
+        "opportunities" => "Deals in pipelines: search, create, update, set status, move stage",
+        "pipelines" => "Pipelines and their stages",
+        "workflows" => "Automations: list, enroll or remove a contact",
+        "campaigns" => "Campaigns",
+        "invoices" => "Invoices: list, view, create, send, void",
+        "products" => "Products and prices",
+        "location" => "The sub-account: details, custom fields, custom values, tags",
+        "users" => "The sub-account's users",
+        "forms" => "Forms and their submissions",
+        "courses" => "Courses (import only in API v2)",
+        "tags" => "Add or remove a contact's tags",
+        "notes" => "A contact's notes",
+        "tasks" => "A contact's tasks",
+        other => return format!("{other} commands"),
+    };
+    about.to_string()
 }
 
 fn leaf(name: &'static str, f: &Friendly) -> Command {
