@@ -315,3 +315,39 @@ fn restricted_token_gets_missing_scope_naming_the_scope() {
     );
     assert!(!all.contains(&token), "token leaked");
 }
+
+#[test]
+fn two_ghl_processes_writing_at_once_lose_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().to_path_buf();
+    // Both start on a database that does not exist yet: one seed, not two.
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let h = h.clone();
+            std::thread::spawn(move || {
+                for i in 0..12 {
+                    let body = format!(r#"{{"firstName":"Writer{w}","lastName":"Row{i:02}"}}"#);
+                    let r = ghl(&h, &["contacts", "create", &body]);
+                    assert_eq!(r.code, 0, "writer {w} row {i}: {}", r.err);
+                }
+            })
+        })
+        .collect();
+    for t in writers {
+        t.join().unwrap();
+    }
+    for w in 0..2 {
+        let rows = ok(&h, &["contacts", "search", &format!("Writer{w}"), "--all"]);
+        assert_eq!(
+            rows.as_array().map(Vec::len),
+            Some(12),
+            "writer {w}: {rows}"
+        );
+    }
+    let everyone = ok(&h, &["contacts", "search", "--all"]);
+    assert_eq!(
+        everyone.as_array().map(Vec::len),
+        Some(200 + 24),
+        "the demo seed ran once"
+    );
+}
