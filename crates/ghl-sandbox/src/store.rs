@@ -62,7 +62,29 @@ pub fn open_conn(path: &Path) -> Result<Connection, SandboxError> {
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(wrap)?;
     conn.execute_batch(SCHEMA).map_err(wrap)?;
+    migrate(&conn).map_err(wrap)?;
     Ok(conn)
+}
+
+/// Schema changes for databases made by earlier versions of the sandbox.
+const SCHEMA_VERSION: i64 = 2;
+
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = meta_get(conn, "schema_version")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    if version >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    // Version 2 added the trigram index: fill it from the rows that were
+    // already there, or searches would miss them.
+    conn.execute_batch(
+        "BEGIN IMMEDIATE;
+         INSERT INTO contacts_fts(contacts_fts) VALUES ('rebuild');
+         INSERT INTO meta(key, value) VALUES ('schema_version', '2')
+           ON CONFLICT(key) DO UPDATE SET value = excluded.value;
+         COMMIT;",
+    )
 }
 
 /// A small pool of connections to one database file, so concurrent requests
