@@ -102,3 +102,35 @@ async fn two_instances_one_database() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_database_from_before_the_search_index_is_searchable() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.db");
+    let sb = ghl_sandbox::start(SandboxOptions::new(db.clone()))
+        .await
+        .unwrap();
+    sb.shutdown().await;
+    // Make it look like a version-1 database: rows, but no index entries.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "INSERT INTO contacts_fts(contacts_fts) VALUES ('delete-all');
+         DELETE FROM meta WHERE key = 'schema_version';",
+    )
+    .unwrap();
+    drop(conn);
+    let sb = ghl_sandbox::start(SandboxOptions::new(db)).await.unwrap();
+    let r: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/contacts/search", sb.base_url()))
+        .bearer_auth(DEFAULT_TOKEN)
+        .header("Version", "2021-07-28")
+        .json(&json!({"locationId": LOC, "pageLimit": 10, "query": "Cooper"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(r["total"].as_u64().unwrap() >= 1, "{r}");
+    sb.shutdown().await;
+}
