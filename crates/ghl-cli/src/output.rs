@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 
 use ghl_core::Error;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::cli::OutputFormat;
 
@@ -335,22 +335,4 @@ pub fn ask_confirmation(op: &ghl_catalog::Operation, preview: &Value) -> bool {
         return false;
     }
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-}
-
-/// Keep only `fields` of each record (dotted paths not needed yet).
-pub fn select_fields(records: Vec<Value>, fields: &[String]) -> Vec<Value> {
-    if fields.is_empty() {
-        return records;
-    }
-    records
-        .into_iter()
-        .map(|r| match r {
-            Value::Object(m) => Value::Object(
-                m.into_iter()
-                    .filter(|(k, _)| fields.iter().any(|f| f == k))
-                    .collect::<Map<_, _>>(),
-            ),
-            other => other,
-        })
-        .collect()
 }

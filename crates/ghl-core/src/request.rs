@@ -1,7 +1,7 @@
 //! Turn an operation and the user's arguments into an exact HTTP request,
 //! validated against the catalog. Nothing here touches the network.
 
-use ghl_catalog::{BodyKind, Method, Operation, ParamIn, ValueType};
+use ghl_catalog::{BodyKind, Method, Operation, ParamIn};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
@@ -125,7 +125,7 @@ fn prepare_inner(op: &'static Operation, args: &CallArgs, defaults: &Defaults) -
             }
             // A non-object body (an array) goes as is; fields cannot be merged.
             if !params.keys().any(|k| op.param(k).is_none()) {
-                return finish(op, params, Some(other.clone()), args, defaults);
+                return finish(op, params, Some(other.clone()), args);
             }
             return Err(Error::validation(
                 "body must be a JSON object to add fields to it",
@@ -203,7 +203,7 @@ fn prepare_inner(op: &'static Operation, args: &CallArgs, defaults: &Defaults) -
             }
         }
     }
-    let mut prepared = finish(op, params, body_obj.map(Value::Object), args, defaults)?;
+    let mut prepared = finish(op, params, body_obj.map(Value::Object), args)?;
     prepared.location = location;
     // Pagers ask for the next page by changing the caller's own arguments.
     prepared.args = args.clone();
@@ -215,7 +215,6 @@ fn finish(
     params: Map<String, Value>,
     body: Option<Value>,
     args: &CallArgs,
-    _defaults: &Defaults,
 ) -> Result<Prepared> {
     // Path.
     let mut path = String::with_capacity(op.path.len() + 32);
@@ -391,18 +390,4 @@ fn unknown_param(op: &Operation, name: &str) -> Error {
             format!("known: {}", known.join(", "))
         },
     )
-}
-
-/// Whether a JSON value has the declared type (used by callers that check
-/// response shapes or nested fields).
-pub fn has_type(v: &Value, t: ValueType) -> bool {
-    match t {
-        ValueType::String => v.is_string(),
-        ValueType::Integer => v.is_i64() || v.is_u64(),
-        ValueType::Number => v.is_number(),
-        ValueType::Boolean => v.is_boolean(),
-        ValueType::Array => v.is_array(),
-        ValueType::Object => v.is_object(),
-        ValueType::Any => true,
-    }
 }
