@@ -17,6 +17,7 @@ use commands::{api, compat, friendly, invoke};
 
 /// Run `ghl` with the process arguments and exit.
 pub fn main() {
+    restore_sigpipe();
     let code = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -29,6 +30,17 @@ pub fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// `ghl … | head` should stop quietly when the reader goes away, as other
+/// Unix tools do, instead of reporting a write error.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL
+    // is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// The full command tree, friendly and compatible commands included.

@@ -16,6 +16,10 @@ const NOT_RECORDS: &[&str] = &[
     "traceId",
     "searchAfter",
     "aggregations",
+    // Products answer `total: [{total: 6}]`: an aggregate, not records.
+    "total",
+    "totals",
+    "count",
 ];
 
 /// The records of one page and the key they were under.
@@ -59,6 +63,7 @@ fn first_record_array(map: &Map<String, Value>) -> Option<(&str, &Vec<Value>)> {
 pub fn total(body: &Value) -> Option<u64> {
     let candidates = [
         "/total",
+        "/total/0/total",
         "/totalCount",
         "/count",
         "/meta/total",
@@ -401,5 +406,30 @@ fn remove(args: &mut CallArgs, key: &str, in_body: bool) {
     args.params.remove(key);
     if in_body && let Some(Value::Object(b)) = args.body.as_mut() {
         b.remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{records, total};
+    use serde_json::json;
+
+    #[test]
+    fn aggregates_are_not_records() {
+        // GET /products/ past the last page.
+        let body = json!({"products": [], "total": [{"total": 6}]});
+        assert!(records(&body).0.is_empty());
+        assert_eq!(total(&body), Some(6));
+        let body = json!({"products": [{"_id": "a"}], "total": [{"total": 6}]});
+        assert_eq!(records(&body).1.as_deref(), Some("products"));
+    }
+
+    #[test]
+    fn nested_records_and_totals() {
+        let body = json!({"messages": {"lastMessageId": "m2", "nextPage": true, "messages": [{"id": "m1"}, {"id": "m2"}]}});
+        let (r, key) = records(&body);
+        assert_eq!(r.len(), 2);
+        assert_eq!(key.as_deref(), Some("messages.messages"));
+        assert_eq!(total(&json!({"meta": {"total": 42}})), Some(42));
     }
 }
