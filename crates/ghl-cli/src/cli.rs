@@ -46,6 +46,12 @@ pub struct GlobalArgs {
     /// Location (sub-account) id to act on
     #[arg(long, global = true, value_name = "ID")]
     pub location: Option<String>,
+    /// Agency (company) id, for agency-level operations and agency tokens
+    #[arg(long, global = true, value_name = "ID")]
+    pub company: Option<String>,
+    /// The token is an agency token: sub-account calls use location tokens minted from it (needs --company and oauth.write)
+    #[arg(long, global = true)]
+    pub agency: bool,
     /// Profile from the config file
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,

@@ -28,6 +28,8 @@ pub fn resolve(global: &GlobalArgs) -> Result<Resolved, Error> {
     let flags = Overrides {
         token,
         location_id: global.location.clone(),
+        company_id: global.company.clone(),
+        agency: global.agency,
         base_url: global.base_url.clone(),
         profile: global.profile.clone(),
     };
@@ -90,13 +92,22 @@ pub fn client_for(global: &GlobalArgs, resolved: &Resolved) -> Result<Client, Er
         tc.logger = Some(Arc::new(|line: &str| eprintln!("{line}")));
     }
     let transport = Transport::new(tc)?;
-    Ok(Client::new(
+    let client = Client::new(
         Arc::new(transport),
         policy(global),
         Defaults {
             location_id: resolved.location_id.clone(),
+            company_id: resolved.company_id.clone(),
         },
-    ))
+    );
+    if !resolved.agency {
+        return Ok(client);
+    }
+    let company = resolved.company_id.as_deref().ok_or_else(|| {
+        Error::config("an agency token needs the agency's company id")
+            .with_hint("pass --company ID, set HIGHLEVEL_COMPANY_ID, or save it in the profile")
+    })?;
+    Ok(client.with_agency(company))
 }
 
 fn policy(global: &GlobalArgs) -> Policy {

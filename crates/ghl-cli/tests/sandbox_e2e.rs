@@ -351,3 +351,33 @@ fn two_ghl_processes_writing_at_once_lose_nothing() {
         "the demo seed ran once"
     );
 }
+
+#[test]
+fn an_agency_token_reaches_a_sub_account_through_a_minted_location_token() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let r = ghl(
+        h,
+        &[
+            "-v",
+            "--agency",
+            "--company",
+            "SbxDemoCompany0000001",
+            "contacts",
+            "search",
+            "Jane",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.out.as_array().is_some_and(|a| !a.is_empty()), "{}", r.out);
+    let mints = r
+        .err
+        .lines()
+        .filter(|l| l.contains("POST") && l.contains("/oauth/locationToken"))
+        .count();
+    assert_eq!(mints, 1, "{}", r.err);
+    // Without the company id it says what is missing, before any request.
+    let r = ghl(h, &["--agency", "contacts", "search", "Jane"]);
+    assert_eq!(r.code, 5, "{}", r.err);
+    assert!(r.err.contains("--company"), "{}", r.err);
+}

@@ -7,6 +7,7 @@ use futures::StreamExt;
 use ghl_catalog::Operation;
 use serde_json::Value;
 
+use crate::agency::{self, Agency};
 use crate::args::CallArgs;
 use crate::error::{Error, ErrorCode, Result};
 use crate::pager;
@@ -66,6 +67,7 @@ pub struct Client {
     transport: Arc<Transport>,
     policy: Policy,
     defaults: Defaults,
+    agency: Option<Arc<Agency>>,
 }
 
 impl Client {
@@ -74,7 +76,15 @@ impl Client {
             transport,
             policy,
             defaults,
+            agency: None,
         }
+    }
+
+    /// Treat the token as an agency token: location-level operations then
+    /// run with a location token minted for their location.
+    pub fn with_agency(mut self, company_id: &str) -> Self {
+        self.agency = Some(Arc::new(Agency::new(company_id)));
+        self
     }
 
     pub fn policy(&self) -> &Policy {
@@ -95,6 +105,7 @@ impl Client {
             transport: self.transport.clone(),
             policy,
             defaults: self.defaults.clone(),
+            agency: self.agency.clone(),
         }
     }
 
@@ -135,7 +146,18 @@ impl Client {
             return Ok(preview);
         }
         self.policy.confirmed(req.op, &preview)?;
-        Ok(self.transport.send(req).await?.body)
+        let response = match &self.agency {
+            Some(agency) if !agency::is_agency_level(req.op) => {
+                let location = req
+                    .location
+                    .as_deref()
+                    .or(self.defaults.location_id.as_deref());
+                let token = agency.location_token(&self.transport, location).await?;
+                self.transport.send_as(req, &token).await?
+            }
+            _ => self.transport.send(req).await?,
+        };
+        Ok(response.body)
     }
 
     /// Call one operation, one page.

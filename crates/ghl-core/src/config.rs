@@ -15,6 +15,9 @@ pub const ENV_TOKEN: &str = "HIGHLEVEL_TOKEN";
 pub const ENV_LOCATION: &str = "HIGHLEVEL_LOCATION_ID";
 pub const ENV_BASE_URL: &str = "GHL_BASE_URL";
 pub const ENV_PROFILE: &str = "GHL_PROFILE";
+pub const ENV_COMPANY: &str = "HIGHLEVEL_COMPANY_ID";
+/// `agency` marks `HIGHLEVEL_TOKEN` as an agency token.
+pub const ENV_TOKEN_KIND: &str = "HIGHLEVEL_TOKEN_KIND";
 /// Overrides the config file's path (tests, several setups side by side).
 pub const ENV_CONFIG: &str = "GHL_CONFIG";
 
@@ -38,6 +41,10 @@ pub struct Profile {
     pub location_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_id: Option<String>,
+    /// True when the token is an agency token: sub-account operations then
+    /// run with location tokens minted from it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub agency: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
     /// The location's name, as last seen by `ghl setup`.
@@ -224,6 +231,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 pub struct Overrides {
     pub token: Option<Secret>,
     pub location_id: Option<String>,
+    pub company_id: Option<String>,
+    /// The token is an agency token (`--agency`).
+    pub agency: bool,
     pub base_url: Option<String>,
     pub profile: Option<String>,
 }
@@ -255,6 +265,8 @@ pub struct Resolved {
     pub token: Option<Secret>,
     pub location_id: Option<String>,
     pub company_id: Option<String>,
+    /// The token is an agency token (flag, environment or profile).
+    pub agency: bool,
     pub base_url: String,
     /// The profile in use, if any.
     pub profile: Option<String>,
@@ -364,10 +376,26 @@ pub fn resolve(
         sources.insert("base_url", Source::Default);
         DEFAULT_BASE_URL.to_string()
     });
+    let company_id = pick(
+        &flags.company_id,
+        ENV_COMPANY,
+        profile.and_then(|p| p.company_id.as_ref()),
+        "company_id",
+        &mut sources,
+    );
+    // The kind goes with the token: from wherever the token came.
+    let agency = match sources.get("token") {
+        Some(Source::Flag) => flags.agency,
+        Some(Source::Env(_)) => {
+            flags.agency || env(ENV_TOKEN_KIND).is_some_and(|k| k.eq_ignore_ascii_case("agency"))
+        }
+        _ => flags.agency || profile.is_some_and(|p| p.agency),
+    };
     Ok(Resolved {
         token,
         location_id,
-        company_id: profile.and_then(|p| p.company_id.clone()),
+        company_id,
+        agency,
         base_url,
         profile: pname,
         sources,

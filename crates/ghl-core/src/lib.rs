@@ -11,6 +11,7 @@
 //!
 //! [`client::Client`] strings them together; [`config`] finds credentials.
 
+pub mod agency;
 pub mod args;
 pub mod client;
 pub mod config;

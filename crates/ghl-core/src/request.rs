@@ -22,6 +22,8 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 #[derive(Debug, Clone, Default)]
 pub struct Defaults {
     pub location_id: Option<String>,
+    /// The agency (company) id, for the operations that take `companyId`.
+    pub company_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -162,6 +164,16 @@ fn prepare_inner(op: &'static Operation, args: &CallArgs, defaults: &Defaults) -
             .is_some_and(|b| b.required || !b.fields.is_empty())
     {
         body_obj = Some(Map::new());
+    }
+
+    // Agency-level operations name the company; fill it in likewise.
+    if let Some(company) = &defaults.company_id {
+        if op.param("companyId").is_some() {
+            params.entry("companyId").or_insert(json!(company));
+        } else if op.body_field("companyId").is_some() {
+            let b = body_obj.get_or_insert_with(Map::new);
+            b.entry("companyId").or_insert(json!(company));
+        }
     }
 
     // Fill in the location from the profile when the operation needs one.

@@ -111,6 +111,12 @@ impl Transport {
 
     /// Send with rate limiting and the retry rules.
     pub async fn send(&self, req: &Prepared) -> Result<Response> {
+        self.send_as(req, &self.config.token).await
+    }
+
+    /// Send with another bearer token (a location token minted from an
+    /// agency token); everything else as [`Transport::send`].
+    pub async fn send_as(&self, req: &Prepared, token: &Secret) -> Result<Response> {
         let key = req.location.clone().unwrap_or_else(|| "-".to_string());
         let url = req.url(&self.config.base_url)?;
         let mut attempt = 0;
@@ -123,7 +129,7 @@ impl Transport {
                 req.method.as_str(),
                 url
             ));
-            let outcome = self.attempt(req, url.clone()).await;
+            let outcome = self.attempt(req, url.clone(), token).await;
             self.limiter.settle(&key, slot);
             let elapsed = started.elapsed().as_millis();
             let failure = match outcome {
@@ -156,7 +162,7 @@ impl Transport {
                             headers,
                         });
                     }
-                    let mut err = self.http_error(req, status, &body);
+                    let mut err = self.http_error(req, status, &body, token);
                     if let Some(v) = headers.get("sl-violations").and_then(|v| v.to_str().ok()) {
                         // Prism (the spec-validating mock) explains refusals here.
                         let violations =
@@ -213,13 +219,11 @@ impl Transport {
         &self,
         req: &Prepared,
         url: url::Url,
+        token: &Secret,
     ) -> std::result::Result<(u16, reqwest::header::HeaderMap, Value), (Failure, Error)> {
         let method = reqwest::Method::from_bytes(req.method.as_str().as_bytes())
             .unwrap_or(reqwest::Method::GET);
-        let mut rb = self
-            .http
-            .request(method, url)
-            .bearer_auth(self.config.token.expose());
+        let mut rb = self.http.request(method, url).bearer_auth(token.expose());
         for (k, v) in &req.headers {
             rb = rb.header(k.as_str(), v.as_str());
         }
@@ -259,14 +263,17 @@ impl Transport {
                 rb.multipart(form)
             }
         };
-        let resp = rb.send().await.map_err(|e| self.network_error(e))?;
+        let resp = rb.send().await.map_err(|e| self.network_error(e, token))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let is_json = headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.contains("json"));
-        let bytes = resp.bytes().await.map_err(|e| self.network_error(e))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| self.network_error(e, token))?;
         let body = if bytes.is_empty() {
             Value::Null
         } else if is_json {
@@ -279,8 +286,8 @@ impl Transport {
         Ok((status, headers, body))
     }
 
-    fn network_error(&self, e: reqwest::Error) -> (Failure, Error) {
-        let text = self.config.token.scrub(&e.to_string());
+    fn network_error(&self, e: reqwest::Error, token: &Secret) -> (Failure, Error) {
+        let text = token.scrub(&self.config.token.scrub(&e.to_string()));
         if e.is_connect() {
             (
                 Failure::ConnectFailed,
@@ -303,10 +310,11 @@ impl Transport {
         }
     }
 
-    fn http_error(&self, req: &Prepared, status: u16, body: &Value) -> Error {
+    fn http_error(&self, req: &Prepared, status: u16, body: &Value, token: &Secret) -> Error {
+        let scrub = |t: &str| token.scrub(&self.config.token.scrub(t));
         let server_msg = server_message(body);
         let op = req.op;
-        let scrubbed = self.config.token.scrub(&server_msg);
+        let scrubbed = scrub(&server_msg);
         let mut err = match status {
             401 if scrubbed
                 .to_ascii_lowercase()
@@ -367,7 +375,7 @@ impl Transport {
         err.status = Some(status);
         err.operation = Some(op.name.clone());
         if !body.is_null() {
-            err.details = serde_json::from_str(&self.config.token.scrub(&body.to_string())).ok();
+            err.details = serde_json::from_str(&scrub(&body.to_string())).ok();
         }
         err
     }

@@ -53,6 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Policy::default(),
         Defaults {
             location_id: Some(DEMO_LOCATION_ID.into()),
+            company_id: None,
         },
     );
 

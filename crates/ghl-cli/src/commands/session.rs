@@ -73,6 +73,8 @@ pub fn open(global: &GlobalArgs, token: Option<Secret>, mode: Mode) -> Result<Se
     let flags = Overrides {
         token,
         location_id: global.location.clone(),
+        company_id: global.company.clone(),
+        agency: global.agency,
         base_url: global.base_url.clone(),
         profile: (mode != Mode::NoProfiles)
             .then(|| global.profile.clone())

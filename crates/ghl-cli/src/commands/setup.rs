@@ -337,6 +337,8 @@ fn save(
         token_store: old.as_ref().and_then(|o| o.token_store.clone()),
         location_id: Some(location.to_string()),
         location_name: v.name.clone(),
+        company_id: session.resolved.company_id.clone(),
+        agency: session.resolved.agency,
         base_url: session.base_url_to_save(global),
         ..Profile::default()
     };

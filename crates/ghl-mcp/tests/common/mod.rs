@@ -37,6 +37,7 @@ impl Env {
             Policy::default(),
             Defaults {
                 location_id: Some(DEMO_LOCATION_ID.into()),
+                company_id: None,
             },
         )
     }

@@ -1,0 +1,97 @@
+//! Agency tokens reach sub-accounts through location tokens: HighLevel
+//! mints one per location from the agency's OAuth token
+//! (`POST /oauth/locationToken`, form `companyId` + `locationId`). They last
+//! about a day and come with no refresh token, so one is minted per location
+//! the first time it is needed and kept for the life of the process.
+
+use std::collections::HashMap;
+
+use ghl_catalog::Operation;
+use tokio::sync::Mutex;
+
+use crate::args::CallArgs;
+use crate::error::{Error, ErrorCode, Result};
+use crate::request::{self, Defaults};
+use crate::secret::Secret;
+use crate::transport::Transport;
+
+const MINT: &str = "oauth.get-location-access-token";
+
+pub struct Agency {
+    company_id: String,
+    /// Held across the mint, so concurrent calls for one location mint once.
+    tokens: Mutex<HashMap<String, Secret>>,
+}
+
+/// Operations that accept an agency token themselves (their security names
+/// an `Agency-*` scheme); every other operation acts inside a location.
+pub fn is_agency_level(op: &Operation) -> bool {
+    op.security.iter().any(|s| s.scheme.starts_with("Agency"))
+}
+
+impl Agency {
+    pub fn new(company_id: &str) -> Self {
+        Agency {
+            company_id: company_id.to_string(),
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub async fn location_token(
+        &self,
+        transport: &Transport,
+        location: Option<&str>,
+    ) -> Result<Secret> {
+        let location = location.ok_or_else(|| {
+            Error::config("an agency token needs a sub-account for this operation")
+                .with_hint("pick one with --location ID (or HIGHLEVEL_LOCATION_ID)")
+        })?;
+        let mut tokens = self.tokens.lock().await;
+        if let Some(t) = tokens.get(location) {
+            return Ok(t.clone());
+        }
+        let op = ghl_catalog::find(MINT)
+            .ok_or_else(|| Error::config(format!("catalog lacks {MINT}")))?;
+        // Minting changes nothing in the CRM, so it is exempt from policy
+        // (read-only, allow lists) but still validated and rate limited.
+        let args = CallArgs::new()
+            .param("companyId", self.company_id.as_str())
+            .param("locationId", location);
+        let mut req = request::prepare(op, &args, &Defaults::default())?;
+        req.location = Some(location.to_string());
+        let body = transport.send(&req).await.map_err(|e| {
+            let mut e = e.with_operation(MINT);
+            e.message = format!(
+                "could not get a token for location {location} from the agency token: {}",
+                e.message
+            );
+            e
+        })?;
+        let token = body
+            .body
+            .get("access_token")
+            .and_then(|t| t.as_str())
+            .filter(|t| !t.is_empty())
+            .map(Secret::new)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::InvalidToken,
+                    format!("HighLevel minted no location token for {location}"),
+                )
+                .with_hint("the agency token needs the oauth.write scope, and the app must be installed on that location")
+            })?;
+        tokens.insert(location.to_string(), token.clone());
+        Ok(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn agency_level_operations_come_from_the_catalog() {
+        let op = |n| ghl_catalog::find(n).expect("op");
+        assert!(super::is_agency_level(op("saas-api.get-saas-locations")));
+        assert!(super::is_agency_level(op("locations.search-locations")));
+        assert!(!super::is_agency_level(op("contacts.get-contact")));
+    }
+}
