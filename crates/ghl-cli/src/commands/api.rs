@@ -43,6 +43,10 @@ pub async fn run(
         }
         ApiCommand::Describe { name } => {
             let op = ghl_core::Client::operation(&name)?;
+            if fmt == OutputFormat::Table {
+                print!("{}", describe_text(op));
+                return Ok(());
+            }
             output::body(fmt, &describe(op)).map_err(io)
         }
         ApiCommand::Call(call) => {
@@ -99,6 +103,12 @@ pub fn describe(op: &Operation) -> Value {
         if let Some(e) = &p.example {
             v["example"] = e.clone();
         }
+        if let Some(m) = p.minimum {
+            v["minimum"] = json!(m);
+        }
+        if let Some(m) = p.maximum {
+            v["maximum"] = json!(m);
+        }
         v
     };
     let location = op.location_param.as_ref().map(|l| {
@@ -126,4 +136,114 @@ pub fn describe(op: &Operation) -> Value {
         })),
         "example": format!("ghl api call {}{}", op.name, op.params.iter().filter(|p| p.required).map(|p| format!(" {}=…", p.name)).collect::<String>()),
     })
+}
+
+/// `ghl api describe` for people: a header, then one line per parameter.
+pub fn describe_text(op: &Operation) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — {}", op.name, op.title);
+    let _ = writeln!(
+        out,
+        "{} {}   Version: {}   {}{}{}",
+        op.method.as_str(),
+        op.path,
+        op.version.as_deref().unwrap_or("none"),
+        effect_label(op),
+        if op.idempotent { ", safe to retry" } else { "" },
+        if op.deprecated { ", DEPRECATED" } else { "" },
+    );
+    let _ = writeln!(
+        out,
+        "scopes: {}",
+        if op.scopes.is_empty() {
+            "none named".into()
+        } else {
+            op.scopes.join(" or ")
+        }
+    );
+    if let Some(p) = &op.pagination {
+        let _ = writeln!(out, "pagination: {} (use --all or --max N)", p.style_name());
+    }
+    if let Some(l) = &op.location_param {
+        let _ = writeln!(
+            out,
+            "location: {} in {:?}, filled from --location / profile",
+            l.name, l.location
+        );
+    }
+    let line = |p: &ghl_catalog::Param| {
+        let mut notes = Vec::new();
+        if !p.enum_values.is_empty() {
+            notes.push(format!("one of {}", p.enum_values.join("|")));
+        }
+        match (p.minimum, p.maximum) {
+            (Some(lo), Some(hi)) => notes.push(format!("{lo}..{hi}")),
+            (None, Some(hi)) => notes.push(format!("at most {hi}")),
+            (Some(lo), None) => notes.push(format!("at least {lo}")),
+            _ => {}
+        }
+        if let Some(e) = &p.example {
+            notes.push(format!(
+                "e.g. {}",
+                e.as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| e.to_string())
+            ));
+        }
+        let ty = match p.items {
+            Some(i) => format!("{}[{}]", p.value_type.as_str(), i.as_str()),
+            None => p.value_type.as_str().to_string(),
+        };
+        format!(
+            "  {:<24} {:<6} {:<14} {:<9} {}\n",
+            p.name,
+            format!("{:?}", p.location).to_lowercase(),
+            ty,
+            if p.required { "required" } else { "" },
+            notes.join("; ")
+        )
+    };
+    if !op.params.is_empty() {
+        out.push_str("parameters:\n");
+        for p in &op.params {
+            out.push_str(&line(p));
+        }
+    }
+    if let Some(b) = &op.body {
+        let _ = writeln!(
+            out,
+            "body ({:?}{}):",
+            b.kind,
+            if b.required { ", required" } else { "" }
+        );
+        if b.fields.is_empty() {
+            out.push_str("  (fields not described by the spec)\n");
+        }
+        for f in &b.fields {
+            out.push_str(&line(f));
+        }
+    }
+    let required: String = op
+        .params
+        .iter()
+        .chain(op.body.iter().flat_map(|b| b.fields.iter()))
+        .filter(|p| {
+            p.required
+                && op.location_param.as_ref().is_none_or(|l| l.name != p.name)
+                && p.name != "altType"
+        })
+        .map(|p| format!(" {}=…", p.name))
+        .collect();
+    let _ = writeln!(out, "example: ghl api call {}{required}", op.name);
+    out
+}
+
+fn effect_label(op: &Operation) -> &'static str {
+    match op.effect {
+        ghl_catalog::Effect::Read => "reads only",
+        ghl_catalog::Effect::Write => "changes data",
+        ghl_catalog::Effect::Destructive => "destructive: asks first (--yes)",
+        ghl_catalog::Effect::Outbound => "outbound, reaches people or money: asks first (--yes)",
+    }
 }
