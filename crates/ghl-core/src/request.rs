@@ -403,3 +403,89 @@ fn unknown_param(op: &Operation, name: &str) -> Error {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prep(name: &str, args: CallArgs) -> Result<Prepared> {
+        let d = Defaults {
+            location_id: Some("ve9EPM428h8vShlRW1KT".into()),
+            company_id: None,
+        };
+        prepare(ghl_catalog::find(name).expect("op"), &args, &d)
+    }
+
+    #[test]
+    fn query_values_are_encoded_not_refused() {
+        let p = prep(
+            "contacts.get-duplicate-contact",
+            CallArgs::new()
+                .param("number", "+14231645160")
+                .param("email", "jane+crm@example.com"),
+        )
+        .unwrap();
+        let url = p
+            .url("https://services.leadconnectorhq.com")
+            .unwrap()
+            .to_string();
+        assert!(url.contains("number=%2B14231645160"), "{url}");
+        assert!(url.contains("email=jane%2Bcrm%40example.com"), "{url}");
+        assert!(url.contains("locationId=ve9EPM428h8vShlRW1KT"), "{url}");
+        let p = prep(
+            "conversations.search-conversation",
+            CallArgs::new().param("assignedTo", "u1,u2"),
+        )
+        .unwrap();
+        assert!(p.query.contains(&("assignedTo".into(), "u1,u2".into())));
+    }
+
+    #[test]
+    fn the_operations_own_version_header_and_exact_path() {
+        let p = prep("calendars.get-calendars", CallArgs::new()).unwrap();
+        assert_eq!(p.path, "/calendars/");
+        assert!(p.headers.contains(&("Version".into(), "2021-04-15".into())));
+        let p = prep(
+            "locations.get-custom-field",
+            CallArgs::new().param("id", "contact.first_name"),
+        )
+        .unwrap();
+        assert_eq!(
+            p.path,
+            "/locations/ve9EPM428h8vShlRW1KT/customFields/contact.first_name"
+        );
+        assert!(p.headers.contains(&("Version".into(), "2021-07-28".into())));
+        let op = ghl_catalog::find("funnels.get-funnels").expect("op");
+        assert_eq!(op.version, None);
+        let args: Vec<(String, serde_json::Value)> = op
+            .params
+            .iter()
+            .filter(|p| p.required && p.name != "locationId")
+            .map(|p| (p.name.clone(), serde_json::json!("x")))
+            .collect();
+        let mut a = CallArgs::new();
+        for (k, v) in args {
+            a.set(&k, v);
+        }
+        let p = prep("funnels.get-funnels", a).unwrap();
+        assert!(
+            !p.headers.iter().any(|(k, _)| k == "Version"),
+            "funnels take no Version"
+        );
+    }
+
+    #[test]
+    fn alt_id_and_type_fill_from_the_location() {
+        let p = prep(
+            "invoices.list-invoices",
+            CallArgs::new().param("limit", "10").param("offset", "0"),
+        )
+        .unwrap();
+        assert!(
+            p.query
+                .contains(&("altId".into(), "ve9EPM428h8vShlRW1KT".into()))
+        );
+        assert!(p.query.contains(&("altType".into(), "location".into())));
+        assert_eq!(p.location.as_deref(), Some("ve9EPM428h8vShlRW1KT"));
+    }
+}
