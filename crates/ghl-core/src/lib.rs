@@ -5,11 +5,14 @@
 //! 2. [`policy`]: read-only, allow/deny lists, confirmation, dry-run;
 //! 3. [`request`] and [`validate`]: checked against the catalog and built,
 //!    before any network I/O;
-//! 4. [`transport`]: auth, the per-location [`ratelimit`]er and the [`retry`]
-//!    rules;
+//! 4. [`transport`]: auth (with [`agency`] location tokens when the token is
+//!    an agency's), the per-location [`ratelimit`]er and the [`retry`] rules;
 //! 5. [`pager`]: follow pages in each of HighLevel's eleven styles.
 //!
-//! [`client::Client`] strings them together; [`config`] finds credentials.
+//! [`client::Client`] strings them together; [`config`] finds credentials;
+//! [`error`] is the one error type; [`secret`] keeps tokens out of output;
+//! [`custom_fields`] resolves custom field keys to ids for callers that want
+//! `contact.lead_source` rather than an opaque id.
 
 pub mod agency;
 pub mod args;
