@@ -57,7 +57,7 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
                 ghl_sandbox::DEMO_LOCATION_ID
             );
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = stop_signal() => {}
                 _ = server.wait() => {}
             }
             let _ = std::fs::remove_file(&addr_file);
@@ -96,4 +96,21 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// Ctrl-C, or SIGTERM from a service manager or `kill`: either way the
+/// address file is removed so `--sandbox` does not probe a dead port.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
