@@ -55,36 +55,64 @@ pub fn open_conn(path: &Path) -> Result<Connection, SandboxError> {
         path: path.to_path_buf(),
         source,
     };
-    let conn = Connection::open(path).map_err(wrap)?;
-    conn.busy_timeout(Duration::from_secs(30)).map_err(wrap)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(wrap)?;
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .map_err(wrap)?;
-    conn.execute_batch(SCHEMA).map_err(wrap)?;
-    migrate(&conn).map_err(wrap)?;
+    // Two processes opening a new file at once can see SQLITE_BUSY while the
+    // other switches it to WAL or creates the schema (those steps do not
+    // always wait on the busy handler), so set-up is retried briefly.
+    let mut tries = 0;
+    loop {
+        match init(path) {
+            Ok(conn) => return Ok(conn),
+            Err(e) if is_busy(&e) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20 + 10 * (tries % 5)));
+            }
+            Err(e) => return Err(wrap(e)),
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+fn init(path: &Path) -> rusqlite::Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.execute_batch(SCHEMA)?;
+    migrate(&mut conn)?;
     Ok(conn)
 }
 
 /// Schema changes for databases made by earlier versions of the sandbox.
 const SCHEMA_VERSION: i64 = 2;
 
-fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let version: i64 = meta_get(conn, "schema_version")?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
-    if version >= SCHEMA_VERSION {
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let version = |c: &Connection| -> rusqlite::Result<i64> {
+        Ok(meta_get(c, "schema_version")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1))
+    };
+    if version(conn)? >= SCHEMA_VERSION {
         return Ok(());
     }
-    // Version 2 added the trigram index: fill it from the rows that were
-    // already there, or searches would miss them.
-    conn.execute_batch(
-        "BEGIN IMMEDIATE;
-         INSERT INTO contacts_fts(contacts_fts) VALUES ('rebuild');
-         INSERT INTO meta(key, value) VALUES ('schema_version', '2')
-           ON CONFLICT(key) DO UPDATE SET value = excluded.value;
-         COMMIT;",
-    )
+    // Under the write lock, and checked again: another process may have
+    // migrated meanwhile. A failure rolls back (the transaction is dropped).
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if version(&tx)? < SCHEMA_VERSION {
+        // Version 2 added the trigram index: fill it from the rows that were
+        // already there, or searches would miss them.
+        tx.execute(
+            "INSERT INTO contacts_fts(contacts_fts) VALUES ('rebuild')",
+            [],
+        )?;
+        meta_set(&tx, "schema_version", &SCHEMA_VERSION.to_string())?;
+    }
+    tx.commit()
 }
 
 /// A small pool of connections to one database file, so concurrent requests
