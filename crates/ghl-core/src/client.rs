@@ -193,7 +193,7 @@ impl Client {
             });
         };
         let mut args = args;
-        let page_size = opts.page_size.unwrap_or(match opts.max {
+        let page_size = opts.page_size.filter(|s| *s > 0).unwrap_or(match opts.max {
             Some(m) if !opts.all || (m as u64) < pager::DEFAULT_PAGE_SIZE => (m as u64).max(1),
             _ => pager::DEFAULT_PAGE_SIZE,
         });
@@ -263,14 +263,18 @@ impl Client {
                 })?;
                 if summary.records >= cap || last {
                     summary.more = summary.more || next.is_some();
-                    break;
+                    return Ok(summary);
                 }
             }
-            return Ok(summary);
+            // Planned pages done; if the server says there is more (its
+            // total grew, or it paged differently), go on one by one.
         }
 
         // Cursor styles are sequential by nature.
         while let Some(a) = next.take() {
+            if summary.total.is_some_and(|t| summary.records as u64 >= t) {
+                break;
+            }
             if summary.records >= cap {
                 summary.more = true;
                 summary.next = Some(a);

@@ -156,8 +156,10 @@ pub fn next_page(
         let in_body = matches!(p, Pagination::SkipLimitBody | Pagination::BodyPage { .. });
         get(sent, s, in_body).and_then(as_u64)
     });
-    let short = size.is_some_and(|s| n < s);
     let total = total(body);
+    // A page shorter than asked for ends the list only when the response
+    // states no total: servers cap page sizes below what was asked.
+    let short = size.is_some_and(|s| n < s) && total.is_none();
     match p {
         Pagination::OffsetLimit { .. }
         | Pagination::SkipLimit { .. }
@@ -172,6 +174,7 @@ pub fn next_page(
             if short || total.is_some_and(|t| at >= t) {
                 return None;
             }
+            // (With a total, `at < t` alone decides.)
             let v = number_as_declared(op, key, at);
             put(&mut next, key, v, in_body);
         }
@@ -192,11 +195,13 @@ pub fn next_page(
             let page = get(sent, "page", false)
                 .and_then(as_u64)
                 .unwrap_or(first_page_number(op));
-            if let (Some(t), Some(s)) = (total, size) {
-                let first = first_page_number(op);
-                if (page + 1 - first) * s >= t {
-                    return None;
-                }
+            // Full pages so far cover the total: done. (A capped page size
+            // makes pages look short; then the walker stops at the total.)
+            if let (Some(t), Some(s)) = (total, size)
+                && n >= s
+                && (page + 1 - first_page_number(op)) * n >= t
+            {
+                return None;
             }
             put(&mut next, "page", json!(page + 1), false);
         }
@@ -214,7 +219,8 @@ pub fn next_page(
             } else {
                 let page = get(sent, "page", true).and_then(as_u64).unwrap_or(1);
                 if let (Some(t), Some(s)) = (total, size)
-                    && page * s >= t
+                    && n >= s
+                    && page * n >= t
                 {
                     return None;
                 }
@@ -222,10 +228,11 @@ pub fn next_page(
             }
         }
         Pagination::LastId { param, response } => {
-            if body.pointer("/nextPage") == Some(&Value::Bool(false))
-                || body.pointer("/messages/nextPage") == Some(&Value::Bool(false))
-                || short
-            {
+            let said = body
+                .pointer("/nextPage")
+                .or_else(|| body.pointer("/messages/nextPage"))
+                .and_then(Value::as_bool);
+            if said == Some(false) || (said.is_none() && short) {
                 return None;
             }
             let from_body = find_key(body, response).filter(|v| !v.is_null()).cloned();
@@ -243,19 +250,24 @@ pub fn next_page(
         Pagination::Cursor { param, response } => {
             let cursor =
                 find_key(body, response).filter(|v| !v.is_null() && v.as_str() != Some(""))?;
+            // A server repeating its cursor would loop forever.
+            if get(sent, param, false) == Some(cursor) {
+                return None;
+            }
             put(&mut next, param, cursor.clone(), false);
         }
         Pagination::StartAfter => {
             let meta = body.get("meta")?;
-            if meta
-                .get("nextPageUrl")
-                .is_some_and(|u| u.is_null() || u.as_str() == Some(""))
-                || short
-            {
+            let next_url = meta.get("nextPageUrl");
+            let no_next = next_url.is_some_and(|u| u.is_null() || u.as_str() == Some(""));
+            if no_next || (next_url.is_none() && short) {
                 return None;
             }
             let after = meta.get("startAfter").filter(|v| !v.is_null())?;
             let after_id = meta.get("startAfterId").filter(|v| !v.is_null())?;
+            if get(sent, "startAfterId", false) == Some(after_id) {
+                return None;
+            }
             put(&mut next, "startAfter", after.clone(), false);
             put(&mut next, "startAfterId", after_id.clone(), false);
         }
@@ -264,7 +276,9 @@ pub fn next_page(
                 return None;
             }
             let last = items.last()?;
-            let date = ["lastMessageDate", "sort", "dateUpdated", "dateAdded"]
+            // The cursor is the last record's sort value; `sort` carries it
+            // whatever `sortBy` was.
+            let date = ["sort", "lastMessageDate", "dateUpdated", "dateAdded"]
                 .iter()
                 .find_map(|k| last.get(*k).filter(|v| !v.is_null()))?;
             let date = match date {
@@ -312,6 +326,9 @@ pub fn remaining_pages(
     else {
         return Vec::new();
     };
+    // A server that capped the page size answered `got` records: step by
+    // what it gives, or records would be skipped.
+    let size = if got > 0 && got < size { got } else { size };
     let mut out = Vec::new();
     match p {
         Pagination::OffsetLimit { .. }
