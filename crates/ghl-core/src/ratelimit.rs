@@ -11,6 +11,13 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorCode, Result};
 
+/// How long a location stays refused after its daily budget hit zero,
+/// before one request is let through to learn whether it was renewed.
+pub const DAILY_RECHECK: Duration = Duration::from_secs(60);
+
+/// The longest a 429 holds a location's bucket.
+pub const MAX_BLOCK: Duration = Duration::from_secs(120);
+
 #[derive(Debug, Clone, Copy)]
 pub struct RateConfig {
     pub max: u32,
@@ -60,6 +67,8 @@ struct Bucket {
     interval: Duration,
     sent: VecDeque<Instant>,
     daily_remaining: Option<u64>,
+    /// When the daily budget was last seen (or counted) at zero.
+    daily_exhausted_at: Option<Instant>,
     /// Not before this instant (after a 429).
     blocked_until: Option<Instant>,
 }
@@ -97,6 +106,7 @@ impl RateLimiter {
             interval: self.config.interval,
             sent: VecDeque::new(),
             daily_remaining: None,
+            daily_exhausted_at: None,
             blocked_until: None,
         });
         f(b)
@@ -113,6 +123,15 @@ impl RateLimiter {
         loop {
             let wait = self.with_bucket(key, |b| {
                 let now = Instant::now();
+                // The daily budget resets at a time we are not told; after a
+                // while at zero, let one request through to ask again.
+                if b.daily_remaining == Some(0)
+                    && b.daily_exhausted_at
+                        .is_some_and(|t| now.duration_since(t) >= DAILY_RECHECK)
+                {
+                    b.daily_remaining = None;
+                    b.daily_exhausted_at = None;
+                }
                 if b.daily_remaining == Some(0) {
                     return Err(Error::new(
                         ErrorCode::RateLimited,
@@ -133,6 +152,9 @@ impl RateLimiter {
                     b.sent.push_back(now);
                     if let Some(d) = b.daily_remaining.as_mut() {
                         *d = d.saturating_sub(1);
+                        if *d == 0 {
+                            b.daily_exhausted_at = Some(now);
+                        }
                     }
                     Ok(Ok(now))
                 } else {
@@ -175,6 +197,7 @@ impl RateLimiter {
             }
             if let Some(d) = info.daily_remaining {
                 b.daily_remaining = Some(d);
+                b.daily_exhausted_at = (d == 0).then_some(now);
             }
             b.prune(now);
             if let (Some(max), Some(remaining)) = (info.max, info.remaining) {
@@ -189,10 +212,12 @@ impl RateLimiter {
         });
     }
 
-    /// After a 429: hold the bucket for `for_` (or a whole window).
+    /// After a 429: hold the bucket for `for_` (or a whole window), never
+    /// longer than [`MAX_BLOCK`]: an hour-long `Retry-After` from a proxy
+    /// must not freeze every caller of the location in silence.
     pub fn block(&self, key: &str, for_: Option<Duration>) {
         self.with_bucket(key, |b| {
-            let d = for_.unwrap_or(b.interval);
+            let d = for_.unwrap_or(b.interval).min(MAX_BLOCK);
             b.blocked_until = Some(Instant::now() + d);
         });
     }
@@ -224,6 +249,33 @@ mod tests {
         // Another location has its own budget.
         rl.acquire("other").await.unwrap();
         assert!(start.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn a_spent_daily_budget_refuses_then_rechecks() {
+        let rl = RateLimiter::new(RateConfig::default());
+        rl.observe(
+            "loc",
+            &RateInfo {
+                daily_remaining: Some(0),
+                ..Default::default()
+            },
+        );
+        let err = rl.acquire("loc").await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::RateLimited);
+        // Pretend the minute has passed: one request may ask again.
+        rl.with_bucket("loc", |b| {
+            b.daily_exhausted_at = Some(Instant::now() - DAILY_RECHECK);
+        });
+        rl.acquire("loc").await.unwrap();
+    }
+
+    #[test]
+    fn a_long_retry_after_is_capped() {
+        let rl = RateLimiter::new(RateConfig::default());
+        rl.block("loc", Some(Duration::from_secs(3600)));
+        let until = rl.with_bucket("loc", |b| b.blocked_until).unwrap();
+        assert!(until <= Instant::now() + MAX_BLOCK);
     }
 
     #[test]
