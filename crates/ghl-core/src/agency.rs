@@ -5,6 +5,7 @@
 //! the first time it is needed and kept for the life of the process.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use ghl_catalog::Operation;
 use tokio::sync::Mutex;
@@ -20,8 +21,17 @@ const MINT: &str = "oauth.get-location-access-token";
 pub struct Agency {
     company_id: String,
     /// Held across the mint, so concurrent calls for one location mint once.
-    tokens: Mutex<HashMap<String, Secret>>,
+    tokens: Mutex<HashMap<String, Minted>>,
 }
+
+struct Minted {
+    token: Secret,
+    /// Mint again after this (a few minutes before HighLevel's expiry).
+    renew_at: Instant,
+}
+
+/// Renew this long before the token's stated expiry.
+const RENEW_EARLY: Duration = Duration::from_secs(300);
 
 /// Operations that accept an agency token themselves (their security names
 /// an `Agency-*` scheme); every other operation acts inside a location.
@@ -47,8 +57,10 @@ impl Agency {
                 .with_hint("pick one with --location ID (or HIGHLEVEL_LOCATION_ID)")
         })?;
         let mut tokens = self.tokens.lock().await;
-        if let Some(t) = tokens.get(location) {
-            return Ok(t.clone());
+        if let Some(m) = tokens.get(location)
+            && Instant::now() < m.renew_at
+        {
+            return Ok(m.token.clone());
         }
         let op = ghl_catalog::find(MINT)
             .ok_or_else(|| Error::config(format!("catalog lacks {MINT}")))?;
@@ -67,6 +79,11 @@ impl Agency {
             );
             e
         })?;
+        let expires_in = body
+            .body
+            .get("expires_in")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(86_399);
         let token = body
             .body
             .get("access_token")
@@ -80,8 +97,20 @@ impl Agency {
                 )
                 .with_hint("the agency token needs the oauth.write scope, and the app must be installed on that location")
             })?;
-        tokens.insert(location.to_string(), token.clone());
+        let renew_at = Instant::now() + Duration::from_secs(expires_in).saturating_sub(RENEW_EARLY);
+        tokens.insert(
+            location.to_string(),
+            Minted {
+                token: token.clone(),
+                renew_at,
+            },
+        );
         Ok(token)
+    }
+
+    /// Drop a location's token (HighLevel refused it): the next call mints.
+    pub async fn forget(&self, location: &str) {
+        self.tokens.lock().await.remove(location);
     }
 }
 

@@ -153,7 +153,18 @@ impl Client {
                     .as_deref()
                     .or(self.defaults.location_id.as_deref());
                 let token = agency.location_token(&self.transport, location).await?;
-                self.transport.send_as(req, &token).await?
+                match self.transport.send_as(req, &token).await {
+                    // A refused location token (expired, revoked) applied
+                    // nothing: mint a fresh one and send once more.
+                    Err(e) if e.code == ErrorCode::InvalidToken => {
+                        if let Some(loc) = location {
+                            agency.forget(loc).await;
+                        }
+                        let token = agency.location_token(&self.transport, location).await?;
+                        self.transport.send_as(req, &token).await?
+                    }
+                    other => other?,
+                }
             }
             _ => self.transport.send(req).await?,
         };

@@ -151,3 +151,57 @@ async fn a_refused_mint_names_the_scope_it_needs() {
         err.message
     );
 }
+
+#[tokio::test]
+async fn a_refused_location_token_is_minted_again_once() {
+    let server = MockServer::start().await;
+    // First mint gives a token the API then refuses; the second a good one.
+    Mock::given(method("POST"))
+        .and(path("/oauth/locationToken"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"access_token": "stale-token", "expires_in": 86399})),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/locationToken"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"access_token": "fresh-token", "expires_in": 86399})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/contacts/c1"))
+        .and(header("authorization", "Bearer stale-token"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"statusCode": 401, "message": "Invalid JWT"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/contacts/c1"))
+        .and(header("authorization", "Bearer fresh-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"contact": {"id": "c1"}})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let c = agency_client(&server.uri(), Some("LocAgencyOne00000001"));
+    for _ in 0..2 {
+        let body = c
+            .call(
+                "contacts.get-contact",
+                CallArgs::new().param("contactId", "c1"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(body["contact"]["id"], "c1");
+    }
+    server.verify().await;
+}
