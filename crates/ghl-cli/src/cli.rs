@@ -133,11 +133,11 @@ pub struct PagingArgs {
     /// Follow every page
     #[arg(long)]
     pub all: bool,
-    /// Stop after N records in all
+    /// Follow pages up to N records in all
     #[arg(long, value_name = "N")]
     pub max: Option<usize>,
     /// Records per page
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub page_size: Option<u64>,
 }
 

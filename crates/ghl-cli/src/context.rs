@@ -44,6 +44,35 @@ pub fn resolve(global: &GlobalArgs) -> Result<Resolved, Error> {
     )
 }
 
+/// Environment beats profile, as documented, even a profile named with
+/// `--profile`; an exported token from another account then silently wins.
+/// Say so on stderr, since acting on the wrong sub-account is a real harm.
+fn warn_env_over_chosen_profile(r: &Resolved) {
+    let (Some(Source::Flag), Some(profile)) = (r.sources.get("profile"), r.profile.as_deref())
+    else {
+        return;
+    };
+    let from_env: Vec<&str> = ["token", "location_id"]
+        .into_iter()
+        .filter(|k| matches!(r.sources.get(k), Some(Source::Env(_))))
+        .collect();
+    if !from_env.is_empty() {
+        eprintln!(
+            "warning: --profile {profile} is in use, but its {} come from the environment ({}), which overrides profiles; unset them to use the profile's",
+            from_env.join(" and "),
+            from_env
+                .iter()
+                .map(|k| if *k == "token" {
+                    config::ENV_TOKEN
+                } else {
+                    config::ENV_LOCATION
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+}
+
 /// `--sandbox`: point `resolved` at a sandbox (reused or started here), with
 /// its default token and location unless a flag or the environment gave
 /// them, so restricted sandbox tokens can be tried. Profile values belong to
@@ -69,6 +98,7 @@ pub async fn attach_sandbox(resolved: &mut Resolved) -> Result<sandbox_link::Run
 
 pub async fn build(global: &GlobalArgs) -> Result<Context, Error> {
     let mut resolved = resolve(global)?;
+    warn_env_over_chosen_profile(&resolved);
     let sandbox = match global.sandbox {
         true => Some(attach_sandbox(&mut resolved).await?),
         false => None,

@@ -20,7 +20,7 @@ use crate::transport::Transport;
 pub struct PageOpts {
     /// Follow every page.
     pub all: bool,
-    /// Stop after this many records in all.
+    /// Follow pages up to this many records in all (with or without `all`).
     pub max: Option<usize>,
     /// Records per page, when the operation takes a size.
     pub page_size: Option<u64>,
@@ -205,8 +205,8 @@ impl Client {
         };
         let mut args = args;
         let page_size = opts.page_size.filter(|s| *s > 0).unwrap_or(match opts.max {
-            Some(m) if !opts.all || (m as u64) < pager::DEFAULT_PAGE_SIZE => (m as u64).max(1),
-            _ => pager::DEFAULT_PAGE_SIZE,
+            Some(m) => (m as u64).clamp(1, pager::DEFAULT_PAGE_SIZE),
+            None => pager::DEFAULT_PAGE_SIZE,
         });
         pager::first_page(op, &style, &mut args, page_size);
         let first = self.prepare(name, &args)?;
@@ -235,7 +235,9 @@ impl Client {
             records,
             body,
         })?;
-        if !opts.all || summary.records >= cap {
+        // `--max N` alone also follows pages, up to N records.
+        let follow = opts.all || opts.max.is_some();
+        if !follow || summary.records >= cap {
             summary.more = next.is_some();
             summary.next = next;
             return Ok(summary);

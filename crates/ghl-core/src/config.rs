@@ -211,8 +211,20 @@ pub fn save(path: &Path, file: &ConfigFile) -> Result<()> {
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
+    // A leftover file (a crash, a reused pid) or a planted symlink must not
+    // receive the token: remove it and insist on creating a new file.
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(Error::config(format!(
+                "cannot replace {}: {e}",
+                path.display()
+            )));
+        }
+    }
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

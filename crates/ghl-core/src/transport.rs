@@ -266,23 +266,16 @@ impl Transport {
         let resp = rb.send().await.map_err(|e| self.network_error(e, token))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let is_json = headers
+        let content_type = headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.contains("json"));
+            .unwrap_or("")
+            .to_string();
         let bytes = resp
             .bytes()
             .await
             .map_err(|e| self.network_error(e, token))?;
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else if is_json {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
+        let body = decode_body(&content_type, &bytes);
         Ok((status, headers, body))
     }
 
@@ -410,6 +403,34 @@ fn file_mime(path: &std::path::Path) -> &'static str {
     }
 }
 
+/// JSON when it parses; text as a string; anything else (recordings,
+/// exports: the spec calls them JSON but they are files) as base64 with its
+/// type and size, so no byte is lost to a lossy text conversion.
+fn decode_body(content_type: &str, bytes: &[u8]) -> Value {
+    if bytes.is_empty() {
+        return Value::Null;
+    }
+    if let Ok(v) = serde_json::from_slice(bytes) {
+        return v;
+    }
+    let textual = content_type.is_empty()
+        || content_type.starts_with("text/")
+        || content_type.contains("json")
+        || content_type.contains("xml")
+        || content_type.contains("csv");
+    match std::str::from_utf8(bytes) {
+        Ok(text) if textual => Value::String(text.to_string()),
+        _ => {
+            use base64::Engine;
+            serde_json::json!({
+                "contentType": content_type,
+                "bytes": bytes.len(),
+                "base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+            })
+        }
+    }
+}
+
 /// HighLevel's `message` is a string, or an array of strings on 422.
 fn server_message(body: &Value) -> String {
     match body.get("message") {
@@ -428,5 +449,25 @@ fn server_message(body: &Value) -> String {
             Value::Null => "(no body)".to_string(),
             other => other.to_string().chars().take(300).collect(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_body;
+    use serde_json::json;
+
+    #[test]
+    fn bodies_keep_every_byte() {
+        assert_eq!(
+            decode_body("application/json", br#"{"a":1}"#),
+            json!({"a": 1})
+        );
+        assert_eq!(decode_body("text/plain", b"hello"), json!("hello"));
+        let audio = [0u8, 159, 146, 150, 255];
+        let v = decode_body("audio/mpeg", &audio);
+        assert_eq!(v["bytes"], 5);
+        assert_eq!(v["base64"], "AJ+Slv8=");
+        assert_eq!(decode_body("", b""), serde_json::Value::Null);
     }
 }

@@ -560,13 +560,13 @@ fn leaf(name: &'static str, f: &Friendly) -> Command {
                     .long("max")
                     .value_name("N")
                     .value_parser(clap::value_parser!(usize))
-                    .help("Stop after N records"),
+                    .help("Follow pages up to N records in all"),
             )
             .arg(
                 Arg::new("page_size")
                     .long("page-size")
                     .value_name("N")
-                    .value_parser(clap::value_parser!(u64))
+                    .value_parser(clap::value_parser!(u64).range(1..))
                     .help("Records per page"),
             );
     }

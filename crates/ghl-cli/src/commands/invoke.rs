@@ -73,12 +73,11 @@ fn page_opts(p: PagingArgs) -> PageOpts {
 fn report(fmt: OutputFormat, s: &ghl_core::Summary) {
     let total = s.total.map(|t| format!(" of {t}")).unwrap_or_default();
     if s.more {
-        output::note(
-            fmt,
-            &format!(
-                "{} records{total} shown; more exist: add --all, or --max N",
-                s.records
-            ),
+        // Always said, on stderr: a script must not mistake one page for
+        // the whole list.
+        eprintln!(
+            "note: {} records{total} returned; more exist: add --all to fetch every page",
+            s.records
         );
     } else if fmt == OutputFormat::Table {
         output::note(fmt, &format!("{} records{total}", s.records));
