@@ -93,6 +93,8 @@ pub enum Command {
     /// Profiles, one per location: list, show, use, remove
     #[command(subcommand)]
     Profiles(crate::commands::profiles::ProfilesCommand),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    Completion { shell: clap_complete::Shell },
 }
 
 #[derive(Subcommand, Debug)]
