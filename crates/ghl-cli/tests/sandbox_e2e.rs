@@ -126,8 +126,8 @@ fn booking_takes_the_slot_out_of_free_slots() {
     let contacts = ok(h, &["contacts", "search", "Jane"]);
     let contact = str_at(&contacts, "/0/id").to_string();
     // A weekday well ahead, so the demo's own appointments do not interfere.
-    let day = "2027-03-03";
-    let slots = ok(h, &["calendars", "slots", &cal, day, "2027-03-04"]);
+    let day = "2030-03-06";
+    let slots = ok(h, &["calendars", "slots", &cal, day, "2030-03-07"]);
     let first = str_at(&slots, &format!("/{day}/slots/0")).to_string();
     let booked = ok(h, &["appointments", "book", &cal, &contact, &first]);
     let event = booked
@@ -136,7 +136,7 @@ fn booking_takes_the_slot_out_of_free_slots() {
         .and_then(Value::as_str)
         .unwrap()
         .to_string();
-    let after = ok(h, &["calendars", "slots", &cal, day, "2027-03-04"]);
+    let after = ok(h, &["calendars", "slots", &cal, day, "2030-03-07"]);
     let list = after
         .pointer(&format!("/{day}/slots"))
         .and_then(Value::as_array)
@@ -148,7 +148,7 @@ fn booking_takes_the_slot_out_of_free_slots() {
     let appt = ok(h, &["appointments", "get", &event]);
     assert!(appt.to_string().contains(&contact), "{appt}");
     // The skill-compatible name takes plain dates too.
-    let mut compat = ok(h, &["get_free_slots", &cal, day, "2027-03-04"]);
+    let mut compat = ok(h, &["get_free_slots", &cal, day, "2030-03-07"]);
     let mut after = after;
     for v in [&mut compat, &mut after] {
         v.as_object_mut().unwrap().remove("traceId");

@@ -520,13 +520,19 @@ async fn calendars_slots_and_appointments() {
         .op("calendars.get-calendar", &[("calendarId", &cal)], &[], None)
         .await;
     assert_eq!(r.body["calendar"]["slotDuration"], 30);
-    // Two weeks out, so the seeded appointments (next 10 weekdays) may be in range too.
+    // A whole Monday-to-Friday week at least two weeks out (past the seeded
+    // appointments), from 06:00 UTC (night in New York) on the Monday to
+    // the same hour on Saturday, so the answer does not depend on the hour
+    // the test runs at.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let start = now + 20 * 86_400_000;
-    let end = start + 7 * 86_400_000;
+    let day = now / 86_400_000 + 14;
+    // 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays.
+    let monday = day + (7 - (day + 3) % 7) % 7;
+    let start = monday * 86_400_000 + 6 * 3_600_000;
+    let end = start + 5 * 86_400_000;
     let (ss, es) = (start.to_string(), end.to_string());
     let r = e
         .op(
