@@ -91,10 +91,23 @@ pub fn size_param(p: &Pagination) -> Option<&str> {
     }
 }
 
+/// Whether the style's paging fields travel in the JSON body.
+fn in_body(p: &Pagination) -> bool {
+    matches!(p, Pagination::SkipLimitBody | Pagination::BodyPage { .. })
+}
+
+/// The starting-position parameter of the offset styles.
+fn start_key(p: &Pagination) -> &'static str {
+    match p {
+        Pagination::OffsetLimit { .. } => "offset",
+        _ => "skip",
+    }
+}
+
 /// Set the page size when the caller did not, and start numbered styles at
 /// their first page.
 pub fn first_page(op: &Operation, p: &Pagination, args: &mut CallArgs, page_size: u64) {
-    let in_body = matches!(p, Pagination::SkipLimitBody | Pagination::BodyPage { .. });
+    let in_body = in_body(p);
     // Keep the size inside what the operation accepts (forms take at most
     // 50 a page, message exports at least 10).
     let declared_size = size_param(p).and_then(|s| op.param(s).or_else(|| op.body_field(s)));
@@ -153,7 +166,7 @@ pub fn next_page(
     let n = items.len() as u64;
     let mut next = sent.clone();
     let size = size_param(p).and_then(|s| {
-        let in_body = matches!(p, Pagination::SkipLimitBody | Pagination::BodyPage { .. });
+        let in_body = in_body(p);
         get(sent, s, in_body).and_then(as_u64)
     });
     let total = total(body);
@@ -164,12 +177,8 @@ pub fn next_page(
         Pagination::OffsetLimit { .. }
         | Pagination::SkipLimit { .. }
         | Pagination::SkipLimitBody => {
-            let key = if matches!(p, Pagination::OffsetLimit { .. }) {
-                "offset"
-            } else {
-                "skip"
-            };
-            let in_body = matches!(p, Pagination::SkipLimitBody);
+            let key = start_key(p);
+            let in_body = in_body(p);
             let at = get(sent, key, in_body).and_then(as_u64).unwrap_or(0) + n;
             if short || total.is_some_and(|t| at >= t) {
                 return None;
@@ -318,7 +327,7 @@ pub fn remaining_pages(
     total: u64,
     got: u64,
 ) -> Vec<CallArgs> {
-    let in_body = matches!(p, Pagination::SkipLimitBody | Pagination::BodyPage { .. });
+    let in_body = in_body(p);
     let Some(size) = size_param(p)
         .and_then(|s| get(first, s, in_body))
         .and_then(as_u64)
@@ -334,11 +343,7 @@ pub fn remaining_pages(
         Pagination::OffsetLimit { .. }
         | Pagination::SkipLimit { .. }
         | Pagination::SkipLimitBody => {
-            let key = if matches!(p, Pagination::OffsetLimit { .. }) {
-                "offset"
-            } else {
-                "skip"
-            };
+            let key = start_key(p);
             let start = get(first, key, in_body).and_then(as_u64).unwrap_or(0);
             let mut at = start + got;
             while at < total {
