@@ -1,0 +1,59 @@
+//! Each plane brings its own numbered migrations; the store records which
+//! ones it has applied, per plane, in `ghl_migrations`.
+
+use crate::error::{Error, Result};
+use crate::{Backend, Store, Value};
+
+/// One schema step of a plane, written for each backend.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// 1, 2, 3… within the plane; never renumbered once released.
+    pub version: i64,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS ghl_migrations (
+    plane TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    applied_at BIGINT NOT NULL,
+    PRIMARY KEY (plane, version)
+)";
+
+pub(crate) fn apply(store: &Store, plane: &str, migrations: &[Migration]) -> Result<()> {
+    for w in migrations.windows(2) {
+        if w[1].version <= w[0].version {
+            return Err(Error::Config(format!("{plane}: migrations out of order")));
+        }
+    }
+    // One transaction for the whole check-and-apply: two processes opening
+    // a fresh store at once serialise on the write lock, and the second sees
+    // what the first applied.
+    store.write(|tx| {
+        tx.batch(BOOKKEEPING)?;
+        let done = tx
+            .query_opt(
+                "SELECT COALESCE(MAX(version), 0) AS v FROM ghl_migrations WHERE plane = $1",
+                &[plane.into()],
+            )?
+            .map(|r| r.int("v"))
+            .transpose()?
+            .unwrap_or(0);
+        for m in migrations.iter().filter(|m| m.version > done) {
+            let sql = match tx.backend() {
+                Backend::Sqlite => m.sqlite,
+                Backend::Postgres => m.postgres,
+            };
+            tx.batch(sql)?;
+            tx.execute(
+                "INSERT INTO ghl_migrations (plane, version, applied_at) VALUES ($1, $2, $3)",
+                &[
+                    plane.into(),
+                    Value::Int(m.version),
+                    Value::Int(crate::lease::now_ms()),
+                ],
+            )?;
+        }
+        Ok(())
+    })
+}
