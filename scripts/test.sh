@@ -19,6 +19,10 @@ step "lints"
 cargo clippy --workspace --all-targets -- -D warnings
 
 mkdir -p .tmp
+step "start a throwaway PostgreSQL on loopback (store tests run on both backends)"
+eval "$(bash scripts/pg-test-server.sh start)"
+trap 'bash scripts/pg-test-server.sh stop' EXIT
+
 step "tests"
 cargo test --workspace --no-fail-fast 2>&1 | tee .tmp/test.log
 grep -E '^test result:' .tmp/test.log | awk '{p+=$4; f+=$6; i+=$8} END {printf "\nall tests: %d passed, %d failed, %d ignored\n", p, f, i}'

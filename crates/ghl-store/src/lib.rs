@@ -18,7 +18,9 @@ mod error;
 mod lease;
 mod location;
 mod migrate;
+mod postgres;
 mod sqlite;
+pub mod testing;
 mod value;
 
 pub use error::{Error, Result};
@@ -57,29 +59,39 @@ pub trait Tx {
 /// A handle on one store; cheap to clone, safe to share across threads.
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<sqlite::SqliteStore>,
+    inner: Arc<Engine>,
+}
+
+enum Engine {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
 }
 
 impl Store {
     /// Open (creating it when missing) the store a URL names.
     pub fn open(url: &StoreUrl) -> Result<Store> {
-        match url {
-            StoreUrl::Sqlite(path) => Ok(Store {
-                inner: Arc::new(sqlite::SqliteStore::open(path)?),
-            }),
-            StoreUrl::Postgres(_) => Err(Error::Unsupported(
-                "a Postgres store is not built into this ghl yet; use a SQLite file".into(),
-            )),
-        }
+        let engine = match url {
+            StoreUrl::Sqlite(path) => Engine::Sqlite(sqlite::SqliteStore::open(path)?),
+            StoreUrl::Postgres(u) => Engine::Postgres(postgres::PgStore::open(u, url.describe())?),
+        };
+        Ok(Store {
+            inner: Arc::new(engine),
+        })
     }
 
     pub fn backend(&self) -> Backend {
-        Backend::Sqlite
+        match &*self.inner {
+            Engine::Sqlite(_) => Backend::Sqlite,
+            Engine::Postgres(_) => Backend::Postgres,
+        }
     }
 
     /// Where the store lives, for messages (never holds a password).
     pub fn describe(&self) -> String {
-        self.inner.describe()
+        match &*self.inner {
+            Engine::Sqlite(s) => s.describe(),
+            Engine::Postgres(p) => p.describe(),
+        }
     }
 
     /// Apply a plane's migrations that this store has not seen yet, in order,
@@ -91,13 +103,19 @@ impl Store {
     /// Run `f` in one write transaction: committed when it returns `Ok`
     /// (durable on disk before this returns), rolled back otherwise.
     pub fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
-        self.inner.write(f)
+        match &*self.inner {
+            Engine::Sqlite(s) => s.write(f),
+            Engine::Postgres(p) => p.write(f),
+        }
     }
 
     /// Run `f` in a read-only transaction: any statement that would change
     /// the store fails.
     pub fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
-        self.inner.read(f)
+        match &*self.inner {
+            Engine::Sqlite(s) => s.read(f),
+            Engine::Postgres(p) => p.read(f),
+        }
     }
 
     /// [`Store::write`] off the async runtime's worker threads.

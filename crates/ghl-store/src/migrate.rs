@@ -30,6 +30,11 @@ pub(crate) fn apply(store: &Store, plane: &str, migrations: &[Migration]) -> Res
     // a fresh store at once serialise on the write lock, and the second sees
     // what the first applied.
     store.write(|tx| {
+        if tx.backend() == Backend::Postgres {
+            // CREATE TABLE IF NOT EXISTS races between sessions on Postgres;
+            // one migrator at a time, released at commit.
+            tx.query("SELECT pg_advisory_xact_lock(7406)::text AS l", &[])?;
+        }
         tx.batch(BOOKKEEPING)?;
         let done = tx
             .query_opt(
