@@ -106,6 +106,15 @@ struct RemoveTags {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+struct Delete {
+    contact_id: String,
+    #[serde(flatten)]
+    #[allow(dead_code)]
+    confirm: ConfirmOpt,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 struct ListOf {
     contact_id: String,
     #[serde(flatten)]
@@ -207,6 +216,19 @@ pub fn tools() -> Vec<ToolDef> {
             },
         ),
         curated(
+            "delete_contact",
+            "Delete a contact",
+            Contacts,
+            "contacts.delete-contact",
+            "Delete a contact for good. Needs the user's confirmation.",
+            |a: Delete| {
+                Ok(Plan::call(
+                    "contacts.delete-contact",
+                    CallArgs::new().param("contactId", a.contact_id),
+                ))
+            },
+        ),
+        curated(
             "add_contact_tags",
             "Tag a contact",
             Contacts,
@@ -261,6 +283,19 @@ pub fn tools() -> Vec<ToolDef> {
                     CallArgs::new()
                         .param("contactId", a.contact_id)
                         .param("body", a.body),
+                ))
+            },
+        ),
+        curated(
+            "list_contact_appointments",
+            "List appointments",
+            Contacts,
+            "contacts.get-appointments-for-contact",
+            "Appointments of a contact (ids for reschedule and cancel).",
+            |a: ListOf| {
+                Ok(Plan::list(
+                    "contacts.get-appointments-for-contact",
+                    CallArgs::new().param("contactId", a.contact_id),
                 ))
             },
         ),

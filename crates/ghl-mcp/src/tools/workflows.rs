@@ -4,7 +4,7 @@ use ghl_core::CallArgs;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{Plan, ToolDef, curated, opt};
+use super::{ListOpts, Plan, ToolDef, curated, opt};
 use crate::options::Toolset::Workflows;
 
 #[derive(Deserialize, JsonSchema)]
@@ -16,8 +16,24 @@ struct Enroll {
     event_start_time: Option<String>,
 }
 
+#[derive(Deserialize, JsonSchema)]
+struct List {
+    #[serde(flatten)]
+    #[allow(dead_code)]
+    list: ListOpts,
+}
+
 pub fn tools() -> Vec<ToolDef> {
-    vec![curated(
+    vec![
+        curated(
+            "list_workflows",
+            "List workflows",
+            Workflows,
+            "workflows.get-workflow",
+            "Workflows of the location: id, name, status (ids for enroll_in_workflow).",
+            |_: List| Ok(Plan::list("workflows.get-workflow", CallArgs::new())),
+        ),
+        curated(
         "enroll_in_workflow",
         "Enroll in a workflow",
         Workflows,
@@ -30,5 +46,6 @@ pub fn tools() -> Vec<ToolDef> {
             opt(&mut args, "eventStartTime", a.event_start_time);
             Ok(Plan::call("contacts.add-contact-to-workflow", args))
         },
-    )]
+    ),
+    ]
 }
