@@ -72,7 +72,7 @@ pub fn tools() -> Vec<ToolDef> {
         def(
             "call_operation",
             "Call any operation",
-            "Call any operation by name, validated against the catalog. Destructive/outbound ones are two-step: confirm with the token.",
+            "Call any operation by name. Destructive and outbound ones ask the user first.",
             Kind::CallOperation,
             schema_for::<Call>(),
         ),

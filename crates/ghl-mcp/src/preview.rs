@@ -341,7 +341,7 @@ mod tests {
             render("Send SMS to {name} ({phone}): '{arg.message}'", &r, &a),
             "Send SMS to Jane Doe (+1 312 555 1001): 'See you Tuesday at 3'"
         );
-        assert_eq!(render("({email|phone})", &r, &a), "(+13125551001)");
+        assert_eq!(render("({email|phone})", &r, &a), "(+1 312 555 1001)");
         assert!(dnd_on(&json!({"dndSettings": {"SMS": {"status": "active"}}}), "SMS"));
         assert!(!dnd_on(&json!({"dndSettings": {"SMS": {"status": "inactive"}}}), "SMS"));
         assert!(template("conversations.send-a-new-message", &{

@@ -26,7 +26,7 @@ use crate::scopes::Scopes;
 use crate::tools::{self, Kind, ToolDef};
 
 const INSTRUCTIONS: &str = "HighLevel CRM tools for one sub-account (location). \
-Listings return 20 records by default: pass `cursor` from a result to continue, `fields` to keep only some fields. \
+Listings return 20 records (`limit` up to 100): pass `cursor` from a result to continue, `fields` to keep only some fields (`[\"*\"]` keeps all). \
 Tools that send messages, spend money or delete ask the user (or return a preview sentence and a `confirm` token and do nothing: \
 show the user the preview, and only if they agree call again with the same arguments plus `confirm`). \
 For anything else use find_operations, describe_operation, then call_operation.";
@@ -173,30 +173,32 @@ impl GhlMcp {
 fn describe_tool(def: &ToolDef) -> Tool {
     let op = def.op.and_then(ghl_catalog::find);
     let hints = match (&def.kind, op) {
-        (Kind::FindOperations | Kind::DescribeOperation, _) => ToolAnnotations::new()
-            .read_only(true)
-            .destructive(false)
-            .idempotent(true)
-            .open_world(false),
+        (Kind::FindOperations | Kind::DescribeOperation, _) => {
+            ToolAnnotations::new().read_only(true).open_world(false)
+        }
         // Hints at their MCP defaults (not idempotent, open world) are
         // left out: tools/list is read on every conversation.
         (_, Some(op)) => {
+            if op.effect == Effect::Read {
+                // The other hints mean nothing for a read.
+                let a = ToolAnnotations::new().read_only(true);
+                return Tool::new(def.name, def.description, def.schema.clone()).annotate(a);
+            }
+            // readOnlyHint is false by default. Outbound calls cannot be
+            // taken back either: a sent SMS is as final as a deletion.
             let a = ToolAnnotations::new()
-                .read_only(op.effect == Effect::Read)
-                // Outbound calls cannot be taken back either: a sent SMS is
-                // as final as a deletion.
                 .destructive(def.force_confirm || op.needs_confirmation());
-            if op.idempotent && op.effect != Effect::Read {
+            if op.idempotent {
                 a.idempotent(true)
             } else {
                 a
             }
         }
-        _ => ToolAnnotations::new().read_only(false).destructive(true),
+        _ => ToolAnnotations::new().destructive(true),
     };
-    Tool::new(def.name, def.description, def.schema.clone())
-        .with_title(def.title)
-        .annotate(hints)
+    // No title: the name says as much, and tools/list is read on every
+    // conversation.
+    Tool::new(def.name, def.description, def.schema.clone()).annotate(hints)
 }
 
 impl ServerHandler for GhlMcp {

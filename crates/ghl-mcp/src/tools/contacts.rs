@@ -48,7 +48,7 @@ struct Fields {
     tags: Option<Vec<String>>,
     /// By key: {"contact.lead_source": "Ads"}
     custom_fields: Option<Map<String, Value>>,
-    /// Other contact fields by API name (address1, city, timezone...)
+    /// More fields by API name (city, timezone...)
     other: Option<Map<String, Value>>,
 }
 
@@ -220,7 +220,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Delete a contact",
             Contacts,
             "contacts.delete-contact",
-            "Delete a contact for good. Needs the user's confirmation.",
+            "Delete a contact for good. Asks the user first.",
             |a: Delete| {
                 Ok(Plan::call(
                     "contacts.delete-contact",
@@ -248,7 +248,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Untag a contact",
             Contacts,
             "contacts.remove-tags",
-            "Remove tags from a contact. Two-step: confirm with the token.",
+            "Remove tags from a contact. Asks the user first.",
             |a: RemoveTags| {
                 Ok(Plan::call(
                     "contacts.remove-tags",
@@ -291,7 +291,7 @@ pub fn tools() -> Vec<ToolDef> {
             "List appointments",
             Contacts,
             "contacts.get-appointments-for-contact",
-            "Appointments of a contact (ids for reschedule and cancel).",
+            "A contact's appointments.",
             |a: ListOf| {
                 Ok(Plan::list(
                     "contacts.get-appointments-for-contact",

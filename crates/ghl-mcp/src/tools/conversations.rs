@@ -101,7 +101,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Send an SMS",
             Conversations,
             SEND,
-            "Text a contact. Two-step: the first call previews, confirm with the token.",
+            "Text a contact. Asks the user first.",
             |a: Sms| {
                 Ok(Plan::call(
                     SEND,
@@ -114,7 +114,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Send an email",
             Conversations,
             SEND,
-            "Email a contact. Two-step: the first call previews, confirm with the token.",
+            "Email a contact. Asks the user first.",
             |a: Email| {
                 let mut args = message("Email", a.contact_id).param("subject", a.subject);
                 opt(&mut args, "html", a.html);

@@ -72,7 +72,7 @@ pub fn tools() -> Vec<ToolDef> {
             "List invoices",
             Invoices,
             "invoices.list-invoices",
-            "Invoices of the location, optionally a contact's or by status.",
+            "Invoices, optionally a contact's or by status.",
             |a: List| {
                 let mut args = CallArgs::new().param("altType", "location");
                 opt(&mut args, "contactId", a.contact_id);
@@ -136,7 +136,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Send an invoice",
             Invoices,
             "invoices.send-invoice",
-            "Send an invoice to its contact. Two-step: confirm with the token.",
+            "Send an invoice to its contact. Asks the user first.",
             |a: Send| {
                 Ok(Plan::call(
                     "invoices.send-invoice",

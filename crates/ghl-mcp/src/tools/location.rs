@@ -45,7 +45,7 @@ pub fn tools() -> Vec<ToolDef> {
             "List users",
             Location,
             "users.get-user-by-location",
-            "Users (staff) of the location: id, name, email (ids for assigning and sending invoices).",
+            "Staff users: ids for assigning and send_invoice.",
             |_: Users| Ok(Plan::list("users.get-user-by-location", CallArgs::new())),
         ),
         curated(

@@ -167,6 +167,13 @@ fn slim(v: &mut Value) {
                     }
                 }
             }
+            // Defaults of JSON Schema, said again.
+            if m.get("additionalProperties") == Some(&Value::Bool(true)) {
+                m.remove("additionalProperties");
+            }
+            if m.get("items") == Some(&Value::Bool(true)) {
+                m.remove("items");
+            }
             m.values_mut().for_each(slim);
         }
         Value::Array(a) => a.iter_mut().for_each(slim),
@@ -177,19 +184,17 @@ fn slim(v: &mut Value) {
 // Arguments shared by listing tools (plain comments: a doc comment would
 // become schema text).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+// Their meaning is told once, in the server instructions, not on every
+// listing tool.
 pub struct ListOpts {
-    /// Page size (default 20, max 100)
     pub limit: Option<u32>,
-    /// From the previous page, to continue
     pub cursor: Option<String>,
-    /// Fields to keep per record; ["*"] keeps all
     pub fields: Option<Vec<String>>,
 }
 
 // The confirmation token argument of tools that need one.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ConfirmOpt {
-    /// Token from the preview; omit at first
     pub confirm: Option<String>,
 }
 

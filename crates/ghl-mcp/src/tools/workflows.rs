@@ -30,7 +30,7 @@ pub fn tools() -> Vec<ToolDef> {
             "List workflows",
             Workflows,
             "workflows.get-workflow",
-            "Workflows of the location: id, name, status (ids for enroll_in_workflow).",
+            "Workflows: ids for enroll_in_workflow.",
             |_: List| Ok(Plan::list("workflows.get-workflow", CallArgs::new())),
         ),
         curated(
