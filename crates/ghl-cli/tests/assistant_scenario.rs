@@ -39,7 +39,10 @@ fn records(v: &Value) -> Vec<Value> {
 }
 
 fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_else(|| panic!("no id: {v}")).to_string()
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id: {v}"))
+        .to_string()
 }
 
 /// The day the appointment is booked on (a Tuesday, far from today).
@@ -61,13 +64,18 @@ async fn an_assistant_books_wins_texts_and_lists() {
         .env("XDG_DATA_HOME", dir.path().join("data"))
         .env_remove("HIGHLEVEL_TOKEN")
         .env_remove("GHL_READ_ONLY");
-    let c: Mcp = ()
-        .serve(TokioChildProcess::new(cmd).expect("spawn ghl"))
-        .await
-        .expect("initialize");
+    let c: Mcp =
+        ().serve(TokioChildProcess::new(cmd).expect("spawn ghl"))
+            .await
+            .expect("initialize");
 
     // 1. Find a contact.
-    let found = ok(&c, "search_contacts", json!({"query": "Jane Doe", "limit": 5})).await;
+    let found = ok(
+        &c,
+        "search_contacts",
+        json!({"query": "Jane Doe", "limit": 5}),
+    )
+    .await;
     let jane = records(&found)
         .into_iter()
         .find(|r| r["lastName"] == "Doe")
@@ -132,7 +140,8 @@ async fn an_assistant_books_wins_texts_and_lists() {
     assert_eq!(preview["status"], "confirmation_required", "{preview}");
     let sentence = preview["preview"].as_str().unwrap_or_default();
     assert!(
-        sentence.starts_with("Send SMS to Jane Doe (+1 ") && sentence.ends_with(&format!("'{TEXT}'")),
+        sentence.starts_with("Send SMS to Jane Doe (+1 ")
+            && sentence.ends_with(&format!("'{TEXT}'")),
         "{preview}"
     );
     let mut confirmed = args;
@@ -217,7 +226,9 @@ async fn an_assistant_books_wins_texts_and_lists() {
         CallArgs::new().param("contactId", jane_id.as_str()),
     )
     .await;
-    let conv = convs["conversations"][0]["id"].as_str().expect("a conversation");
+    let conv = convs["conversations"][0]["id"]
+        .as_str()
+        .expect("a conversation");
     let msgs = read(
         "conversations.get-messages",
         CallArgs::new().param("conversationId", conv),
@@ -249,6 +260,11 @@ async fn an_assistant_books_wins_texts_and_lists() {
     let unique: HashSet<String> = listed.iter().cloned().collect();
     assert_eq!(unique.len(), listed.len(), "a contact was listed twice");
     assert!(!vip.is_empty());
-    assert_eq!(pages, vip.len().div_ceil(LIMIT), "{} vip contacts in {pages} pages", vip.len());
+    assert_eq!(
+        pages,
+        vip.len().div_ceil(LIMIT),
+        "{} vip contacts in {pages} pages",
+        vip.len()
+    );
     assert_eq!(unique, vip, "the tag's contacts, all of them and only them");
 }

@@ -101,5 +101,8 @@ fn the_question_names_the_person_and_refuses_what_cannot_succeed() {
     );
     assert_ne!(code, 0, "{screen}");
     assert!(!screen.contains("Proceed?"), "{screen}");
-    assert!(screen.contains("no contact NoSuchContact000001"), "{screen}");
+    assert!(
+        screen.contains("no contact NoSuchContact000001"),
+        "{screen}"
+    );
 }

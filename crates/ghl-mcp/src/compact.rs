@@ -45,7 +45,8 @@ fn redundant(key: &str, record: &Map<String, Value>) -> bool {
     key.ends_with("LowerCase")
         || key == "searchAfter"
         || key == "locationId"
-        || (key == "contactName" && (record.contains_key("name") || record.contains_key("firstName")))
+        || (key == "contactName"
+            && (record.contains_key("name") || record.contains_key("firstName")))
 }
 
 /// Drop [`redundant`] keys at every depth.

@@ -138,14 +138,38 @@ pub struct Alias {
 }
 
 pub const ALIASES: &[Alias] = &[
-    Alias { op: "products.list-invoices", does: "lists products, not invoices" },
-    Alias { op: "contacts.create-association", does: "adds or removes tags on many contacts at once" },
-    Alias { op: "saas-api.generate-payment-link", does: "updates a SaaS subscription" },
-    Alias { op: "workflows.get-workflow", does: "lists the workflows" },
-    Alias { op: "users.get-user-by-location", does: "lists the users" },
-    Alias { op: "blogs.get-blog-post", does: "lists blog posts" },
-    Alias { op: "emails.fetch-campaigns", does: "lists scheduled email campaigns" },
-    Alias { op: "opportunities.search-opportunity", does: "lists and searches opportunities (deals)" },
+    Alias {
+        op: "products.list-invoices",
+        does: "lists products, not invoices",
+    },
+    Alias {
+        op: "contacts.create-association",
+        does: "adds or removes tags on many contacts at once",
+    },
+    Alias {
+        op: "saas-api.generate-payment-link",
+        does: "updates a SaaS subscription",
+    },
+    Alias {
+        op: "workflows.get-workflow",
+        does: "lists the workflows",
+    },
+    Alias {
+        op: "users.get-user-by-location",
+        does: "lists the users",
+    },
+    Alias {
+        op: "blogs.get-blog-post",
+        does: "lists blog posts",
+    },
+    Alias {
+        op: "emails.fetch-campaigns",
+        does: "lists scheduled email campaigns",
+    },
+    Alias {
+        op: "opportunities.search-opportunity",
+        does: "lists and searches opportunities (deals)",
+    },
 ];
 
 pub fn alias(op: &str) -> Option<&'static Alias> {
@@ -207,9 +231,12 @@ pub fn rank(query: &str, group: Option<&str>) -> Vec<&'static Operation> {
             if q.is_empty() {
                 return Some((0, op));
             }
-            score(op, &q).or_else(|| {
-                (query.contains('.') && op.name.eq_ignore_ascii_case(query.trim())).then_some(1000)
-            }).map(|s| (s, op))
+            score(op, &q)
+                .or_else(|| {
+                    (query.contains('.') && op.name.eq_ignore_ascii_case(query.trim()))
+                        .then_some(1000)
+                })
+                .map(|s| (s, op))
         })
         .collect();
     hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.name.len().cmp(&b.1.name.len())));

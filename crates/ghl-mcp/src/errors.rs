@@ -127,8 +127,11 @@ mod tests {
         assert!(!t.contains("--location") && !t.contains("`ghl"), "{t}");
         let e = Error::new(ErrorCode::InvalidToken, "expired");
         assert!(!text(&tool_error(&e)).contains("`ghl"));
-        let e = Error::new(ErrorCode::BadRequest, "the API refused the request: The slot you have selected is no longer available.")
-            .with_operation("calendars.create-appointment");
+        let e = Error::new(
+            ErrorCode::BadRequest,
+            "the API refused the request: The slot you have selected is no longer available.",
+        )
+        .with_operation("calendars.create-appointment");
         assert!(text(&tool_error(&e)).contains("get_free_slots"));
     }
 }

@@ -117,8 +117,17 @@ impl Executor {
         if plan.list {
             return self.list(op, plan, common, &fields, location).await;
         }
-        self.single(tool, force_confirm, op, plan, common, &fields, location, peer)
-            .await
+        self.single(
+            tool,
+            force_confirm,
+            op,
+            plan,
+            common,
+            &fields,
+            location,
+            peer,
+        )
+        .await
     }
 
     fn location(&self, plan: &Plan) -> Option<String> {
@@ -172,7 +181,9 @@ impl Executor {
                                 self.annotate(&mut body, location.as_deref()).await;
                                 let mut out = compact::select_single(&body, fields);
                                 compact::prune(&mut out);
-                                Ok(json!({"status": "done", "confirmedByUser": sentence, "result": out}))
+                                Ok(
+                                    json!({"status": "done", "confirmedByUser": sentence, "result": out}),
+                                )
                             }
                             Answer::No => Ok(json!({
                                 "status": "declined",

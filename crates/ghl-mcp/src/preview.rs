@@ -215,7 +215,11 @@ async fn lookup(client: &Client, l: &Lookup, args: &Map<String, Value>) -> Resul
 fn fallback(op: &Operation, args: &Map<String, Value>) -> String {
     let target = ["contactId", "id", "eventId", "invoiceId"]
         .iter()
-        .find_map(|k| args.get(*k).and_then(Value::as_str).map(|v| format!(" {v}")))
+        .find_map(|k| {
+            args.get(*k)
+                .and_then(Value::as_str)
+                .map(|v| format!(" {v}"))
+        })
         .unwrap_or_default();
     format!("{}{target} ({} {})", op.title, op.method.as_str(), op.path)
 }
@@ -249,7 +253,11 @@ fn text_of(v: &Value, path: &str) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::Array(a) if !a.is_empty() => Some(
             a.iter()
-                .map(|x| x.as_str().map(String::from).unwrap_or_else(|| x.to_string()))
+                .map(|x| {
+                    x.as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| x.to_string())
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
@@ -275,12 +283,7 @@ pub fn display_name(record: &Value) -> String {
 pub fn grouped_phone(p: &str) -> String {
     let digits: String = p.chars().filter(char::is_ascii_digit).collect();
     if p.starts_with("+1") && digits.len() == 11 {
-        return format!(
-            "+1 {} {} {}",
-            &digits[1..4],
-            &digits[4..7],
-            &digits[7..]
-        );
+        return format!("+1 {} {} {}", &digits[1..4], &digits[4..7], &digits[7..]);
     }
     p.to_string()
 }
@@ -342,13 +345,21 @@ mod tests {
             "Send SMS to Jane Doe (+1 312 555 1001): 'See you Tuesday at 3'"
         );
         assert_eq!(render("({email|phone})", &r, &a), "(+1 312 555 1001)");
-        assert!(dnd_on(&json!({"dndSettings": {"SMS": {"status": "active"}}}), "SMS"));
-        assert!(!dnd_on(&json!({"dndSettings": {"SMS": {"status": "inactive"}}}), "SMS"));
-        assert!(template("conversations.send-a-new-message", &{
-            let mut m = Map::new();
-            m.insert("type".into(), json!("sms"));
-            m
-        })
-        .is_some());
+        assert!(dnd_on(
+            &json!({"dndSettings": {"SMS": {"status": "active"}}}),
+            "SMS"
+        ));
+        assert!(!dnd_on(
+            &json!({"dndSettings": {"SMS": {"status": "inactive"}}}),
+            "SMS"
+        ));
+        assert!(
+            template("conversations.send-a-new-message", &{
+                let mut m = Map::new();
+                m.insert("type".into(), json!("sms"));
+                m
+            })
+            .is_some()
+        );
     }
 }

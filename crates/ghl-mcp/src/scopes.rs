@@ -66,8 +66,9 @@ impl Scopes {
 
 fn probe_args(op: &str, location: &str) -> CallArgs {
     match op {
-        "contacts.search-contacts-advanced" => CallArgs::new()
-            .with_body(json!({"locationId": location, "pageLimit": 1, "page": 1})),
+        "contacts.search-contacts-advanced" => {
+            CallArgs::new().with_body(json!({"locationId": location, "pageLimit": 1, "page": 1}))
+        }
         "conversations.search-conversation" => CallArgs::new().param("limit", 1),
         "invoices.list-invoices" => CallArgs::new()
             .param("limit", 1)

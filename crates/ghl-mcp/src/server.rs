@@ -93,8 +93,7 @@ impl GhlMcp {
             .iter()
             .zip(&self.inner.listed)
             .filter(|(d, _)| {
-                d.op
-                    .and_then(ghl_catalog::find)
+                d.op.and_then(ghl_catalog::find)
                     .is_none_or(|op| !exec.scopes.refuses(op))
             })
             .map(|(_, t)| t.clone())
@@ -186,13 +185,9 @@ fn describe_tool(def: &ToolDef) -> Tool {
             }
             // readOnlyHint is false by default. Outbound calls cannot be
             // taken back either: a sent SMS is as final as a deletion.
-            let a = ToolAnnotations::new()
-                .destructive(def.force_confirm || op.needs_confirmation());
-            if op.idempotent {
-                a.idempotent(true)
-            } else {
-                a
-            }
+            let a =
+                ToolAnnotations::new().destructive(def.force_confirm || op.needs_confirmation());
+            if op.idempotent { a.idempotent(true) } else { a }
         }
         _ => ToolAnnotations::new().destructive(true),
     };

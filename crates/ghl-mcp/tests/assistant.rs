@@ -68,7 +68,9 @@ async fn previews_are_sentences_naming_the_person() {
     assert_eq!(p["status"], "confirmation_required", "{p}");
     assert_eq!(
         p["preview"],
-        json!(format!("Send SMS to {name} ({phone}): 'See you Tuesday at 3'")),
+        json!(format!(
+            "Send SMS to {name} ({phone}): 'See you Tuesday at 3'"
+        )),
         "{p}"
     );
     assert!(phone.starts_with("+1 "), "{phone}");
@@ -93,7 +95,10 @@ async fn previews_are_sentences_naming_the_person() {
     )
     .await;
     assert!(
-        p["preview"].as_str().unwrap().starts_with(&format!("Send email to {name} (")),
+        p["preview"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("Send email to {name} (")),
         "{p}"
     );
 }
@@ -127,7 +132,10 @@ async fn a_preview_that_cannot_succeed_gets_no_token() {
     let (err, e) = call(&c, "send_sms", json!({"contactId": id, "message": "hi"})).await;
     assert!(err, "{e}");
     assert!(
-        e["error"]["message"].as_str().unwrap().contains("do-not-disturb"),
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("do-not-disturb"),
         "{e}"
     );
     // Email is another channel: still offered.
@@ -149,7 +157,11 @@ async fn a_preview_that_cannot_succeed_gets_no_token() {
         None,
     )
     .unwrap();
-    let c2 = connect(GhlMcp::new(env.client_with(&token), ServerOptions::default())).await;
+    let c2 = connect(GhlMcp::new(
+        env.client_with(&token),
+        ServerOptions::default(),
+    ))
+    .await;
     let (err, e) = call(&c2, "send_sms", json!({"contactId": id, "message": "hi"})).await;
     assert!(err, "{e}");
     assert_eq!(e["error"]["code"], "missing_scope", "{e}");
@@ -188,10 +200,7 @@ impl ClientHandler for Person {
     }
 }
 
-async fn person_client(
-    server: GhlMcp,
-    person: Person,
-) -> RunningService<RoleClient, Person> {
+async fn person_client(server: GhlMcp, person: Person) -> RunningService<RoleClient, Person> {
     let (s, c) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
         if let Ok(running) = server.serve(s).await {
@@ -241,13 +250,26 @@ async fn elicitation_asks_the_person_and_never_hands_out_a_token() {
     .await;
     assert!(!err, "{r}");
     assert_eq!(r["status"], "done", "{r}");
-    assert!(r.get("confirm").is_none() && !r.to_string().contains("\"confirm\""), "{r}");
+    assert!(
+        r.get("confirm").is_none() && !r.to_string().contains("\"confirm\""),
+        "{r}"
+    );
     let question = asked.lock().unwrap().join("\n");
-    assert!(question.contains("Send SMS to") && question.contains("Agreed by the person"), "{question}");
-    assert!(messages_of(&plain, &id).await.contains("Agreed by the person"));
+    assert!(
+        question.contains("Send SMS to") && question.contains("Agreed by the person"),
+        "{question}"
+    );
+    assert!(
+        messages_of(&plain, &id)
+            .await
+            .contains("Agreed by the person")
+    );
 
     // The person declines (or accepts without ticking): nothing is sent.
-    for (answer, tick) in [(ElicitationAction::Decline, false), (ElicitationAction::Accept, false)] {
+    for (answer, tick) in [
+        (ElicitationAction::Decline, false),
+        (ElicitationAction::Accept, false),
+    ] {
         let no = Person {
             answer,
             tick,
@@ -264,7 +286,11 @@ async fn elicitation_asks_the_person_and_never_hands_out_a_token() {
         assert_eq!(r["status"], "declined", "{r}");
         assert!(r.get("confirm").is_none(), "{r}");
     }
-    assert!(!messages_of(&plain, &id).await.contains("Refused by the person"));
+    assert!(
+        !messages_of(&plain, &id)
+            .await
+            .contains("Refused by the person")
+    );
 
     // A client without elicitation gets the token flow.
     let (err, p) = call(
@@ -273,7 +299,10 @@ async fn elicitation_asks_the_person_and_never_hands_out_a_token() {
         json!({"contactId": id, "message": "By token"}),
     )
     .await;
-    assert!(!err && p["status"] == "confirmation_required" && p["confirm"].is_string(), "{p}");
+    assert!(
+        !err && p["status"] == "confirmation_required" && p["confirm"].is_string(),
+        "{p}"
+    );
 }
 
 fn no_shell(v: &Value) {
@@ -309,20 +338,33 @@ async fn errors_name_mcp_tools_and_every_scope() {
     // A taken slot points to get_free_slots.
     let cals = ok(&c, "list_calendars", json!({})).await;
     let cal = cals["records"][0]["id"].as_str().unwrap().to_string();
-    let id = contact(&c, "Jane").await["id"].as_str().unwrap().to_string();
+    let id = contact(&c, "Jane").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let book = json!({"calendarId": cal, "contactId": id,
         "startTime": "2030-04-02T15:00:00Z", "endTime": "2030-04-02T15:30:00Z"});
     ok(&c, "book_appointment", book.clone()).await;
     let (err, e) = call(&c, "book_appointment", book).await;
     assert!(err, "{e}");
-    assert!(e["error"]["next_step"].as_str().unwrap().contains("get_free_slots"), "{e}");
+    assert!(
+        e["error"]["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("get_free_slots"),
+        "{e}"
+    );
     no_shell(&e);
 
     // Custom fields on update_contact need the field definitions and the
     // write: both named at once.
-    let token = ghl_sandbox::mint_token(&env.db(), Some(vec!["contacts.readonly".into()]), None)
-        .unwrap();
-    let c2 = connect(GhlMcp::new(env.client_with(&token), ServerOptions::default())).await;
+    let token =
+        ghl_sandbox::mint_token(&env.db(), Some(vec!["contacts.readonly".into()]), None).unwrap();
+    let c2 = connect(GhlMcp::new(
+        env.client_with(&token),
+        ServerOptions::default(),
+    ))
+    .await;
     let (err, e) = call(
         &c2,
         "update_contact",
@@ -371,7 +413,10 @@ async fn compact_records_and_field_warnings() {
 
     let tools = c.list_all_tools().await.unwrap();
     let listed = serde_json::to_string(&tools).unwrap();
-    assert!(!listed.contains("shared by"), "internal text leaks into schemas");
+    assert!(
+        !listed.contains("shared by"),
+        "internal text leaks into schemas"
+    );
 }
 
 #[tokio::test]
@@ -420,11 +465,18 @@ async fn tools_the_token_cannot_use_are_hidden() {
     let env = Env::new().await;
     let token = ghl_sandbox::mint_token(
         &env.db(),
-        Some(vec!["locations.readonly".into(), "contacts.readonly".into()]),
+        Some(vec![
+            "locations.readonly".into(),
+            "contacts.readonly".into(),
+        ]),
         None,
     )
     .unwrap();
-    let c = connect(GhlMcp::new(env.client_with(&token), ServerOptions::default())).await;
+    let c = connect(GhlMcp::new(
+        env.client_with(&token),
+        ServerOptions::default(),
+    ))
+    .await;
     let names: Vec<String> = c
         .list_all_tools()
         .await
@@ -434,8 +486,18 @@ async fn tools_the_token_cannot_use_are_hidden() {
         .collect();
     assert!(names.contains(&"get_contact".to_string()), "{names:?}");
     assert!(names.contains(&"get_location".to_string()), "{names:?}");
-    for hidden in ["list_calendars", "search_conversations", "list_pipelines", "list_workflows", "list_invoices", "list_users"] {
-        assert!(!names.contains(&hidden.to_string()), "{hidden} listed: {names:?}");
+    for hidden in [
+        "list_calendars",
+        "search_conversations",
+        "list_pipelines",
+        "list_workflows",
+        "list_invoices",
+        "list_users",
+    ] {
+        assert!(
+            !names.contains(&hidden.to_string()),
+            "{hidden} listed: {names:?}"
+        );
     }
 }
 
@@ -451,10 +513,27 @@ async fn discovery_ranks_and_knows_odd_names() {
     assert!(first(&r).starts_with("products.list-invoices"), "{r}");
     assert!(first(&r).contains("lists products"), "{r}");
     let r = ok(&c, "find_operations", json!({"query": "send message"})).await;
-    assert!(first(&r).starts_with("conversations.send-a-new-message"), "{r}");
-    let d = ok(&c, "describe_operation", json!({"name": "calendars.get-slots"})).await;
-    assert!(d.to_string().contains("startDate: number, required, epoch ms"), "{d}");
-    let d = ok(&c, "describe_operation", json!({"name": "products.list-invoices"})).await;
+    assert!(
+        first(&r).starts_with("conversations.send-a-new-message"),
+        "{r}"
+    );
+    let d = ok(
+        &c,
+        "describe_operation",
+        json!({"name": "calendars.get-slots"}),
+    )
+    .await;
+    assert!(
+        d.to_string()
+            .contains("startDate: number, required, epoch ms"),
+        "{d}"
+    );
+    let d = ok(
+        &c,
+        "describe_operation",
+        json!({"name": "products.list-invoices"}),
+    )
+    .await;
     assert_eq!(d["does"], "lists products, not invoices", "{d}");
 }
 

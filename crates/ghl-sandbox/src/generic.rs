@@ -25,8 +25,18 @@ const LIST_WORDS: [&str; 4] = ["all", "list", "search", "filter"];
 /// Query parameters that page, sort or scope a listing rather than filter
 /// on a field of the documents.
 const NOT_FILTERS: [&str; 12] = [
-    "limit", "offset", "skip", "page", "pageLimit", "locationId", "altId", "altType",
-    "sortBy", "sortOrder", "sortField", "order",
+    "limit",
+    "offset",
+    "skip",
+    "page",
+    "pageLimit",
+    "locationId",
+    "altId",
+    "altType",
+    "sortBy",
+    "sortOrder",
+    "sortField",
+    "order",
 ];
 
 /// Parameters that search the documents' text.
@@ -88,7 +98,9 @@ pub fn handle(c: &Connection, ctx: &Ctx) -> Reply {
             ok(doc)
         }
         (Method::Get, None) => {
-            let (parent, last) = coll_path.rsplit_once('/').unwrap_or(("", coll_path.as_str()));
+            let (parent, last) = coll_path
+                .rsplit_once('/')
+                .unwrap_or(("", coll_path.as_str()));
             if LIST_WORDS.iter().any(|w| last.eq_ignore_ascii_case(w)) && !parent.is_empty() {
                 return list(c, ctx, &format!("g:{parent}"), parent);
             }

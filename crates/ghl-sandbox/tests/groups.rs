@@ -1052,18 +1052,33 @@ async fn generic_group_keeps_what_it_accepts() {
         "urlSlug": title.to_lowercase(), "publishedAt": "2030-01-01T00:00:00Z"})
     };
     let r = e
-        .op("blogs.create-blog-post", &[], &[], Some(body("Hello", "b1")))
+        .op(
+            "blogs.create-blog-post",
+            &[],
+            &[],
+            Some(body("Hello", "b1")),
+        )
         .await;
     let id = s(&r.body["id"]).to_string();
-    e.op("blogs.create-blog-post", &[], &[], Some(body("Other", "b2")))
-        .await;
+    e.op(
+        "blogs.create-blog-post",
+        &[],
+        &[],
+        Some(body("Other", "b2")),
+    )
+    .await;
     let list = |blog: &'static str| {
         let e = &e;
         async move {
             e.op(
                 "blogs.get-blog-post",
                 &[],
-                &[("locationId", LOC), ("blogId", blog), ("limit", "10"), ("offset", "0")],
+                &[
+                    ("locationId", LOC),
+                    ("blogId", blog),
+                    ("limit", "10"),
+                    ("offset", "0"),
+                ],
                 None,
             )
             .await
@@ -1071,7 +1086,14 @@ async fn generic_group_keeps_what_it_accepts() {
     };
     let r = list("b1").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let posts = r.body.as_object().unwrap().values().find_map(|v| v.as_array()).cloned().unwrap_or_default();
+    let posts = r
+        .body
+        .as_object()
+        .unwrap()
+        .values()
+        .find_map(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(posts.len(), 1, "{}", r.body);
     assert_eq!(posts[0]["id"], json!(id));
     assert_eq!(posts[0]["title"], "Hello");

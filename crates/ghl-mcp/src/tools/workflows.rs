@@ -34,18 +34,18 @@ pub fn tools() -> Vec<ToolDef> {
             |_: List| Ok(Plan::list("workflows.get-workflow", CallArgs::new())),
         ),
         curated(
-        "enroll_in_workflow",
-        "Enroll in a workflow",
-        Workflows,
-        "contacts.add-contact-to-workflow",
-        "Add a contact to a workflow (its automations will run).",
-        |a: Enroll| {
-            let mut args = CallArgs::new()
-                .param("contactId", a.contact_id)
-                .param("workflowId", a.workflow_id);
-            opt(&mut args, "eventStartTime", a.event_start_time);
-            Ok(Plan::call("contacts.add-contact-to-workflow", args))
-        },
-    ),
+            "enroll_in_workflow",
+            "Enroll in a workflow",
+            Workflows,
+            "contacts.add-contact-to-workflow",
+            "Add a contact to a workflow (its automations will run).",
+            |a: Enroll| {
+                let mut args = CallArgs::new()
+                    .param("contactId", a.contact_id)
+                    .param("workflowId", a.workflow_id);
+                opt(&mut args, "eventStartTime", a.event_start_time);
+                Ok(Plan::call("contacts.add-contact-to-workflow", args))
+            },
+        ),
     ]
 }
