@@ -36,15 +36,17 @@ impl Scopes {
         self.probed
             .get_or_init(|| async {
                 let location = client.defaults().location_id.clone().unwrap_or_default();
-                for name in PROBES {
-                    let args = probe_args(name, &location);
-                    let Ok(req) = client.prepare(name, &args) else {
-                        continue;
-                    };
-                    if let Err(e) = client.execute(&req).await
+                // At once: the first tools/list waits for the slowest read,
+                // not for all of them in a row.
+                let reads = PROBES.iter().filter_map(|name| {
+                    let req = client.prepare(name, &probe_args(name, &location)).ok()?;
+                    Some(async move { (req.op, client.execute(&req).await) })
+                });
+                for (op, result) in futures::future::join_all(reads).await {
+                    if let Err(e) = result
                         && e.code == ErrorCode::MissingScope
                     {
-                        self.learn(req.op);
+                        self.learn(op);
                     }
                 }
             })
