@@ -96,7 +96,7 @@ pub fn unknown_fields(records: &[&Value], fields: &[String]) -> Option<String> {
     known.sort_unstable();
     known.dedup();
     Some(format!(
-        "unknown field(s) {}: the records have {}",
+        "no record has {} (unknown or empty here); fields present: {}",
         unknown.join(", "),
         known.join(", ")
     ))

@@ -239,6 +239,10 @@ pub fn rank(query: &str, group: Option<&str>) -> Vec<&'static Operation> {
                 .map(|s| (s, op))
         })
         .collect();
+    if hits.is_empty() {
+        // Parts of words ("opp", "cal"): the plain substring search.
+        return ghl_catalog::search(Some(query), group).collect();
+    }
     hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.name.len().cmp(&b.1.name.len())));
     hits.into_iter().map(|(_, op)| op).collect()
 }

@@ -517,6 +517,9 @@ async fn discovery_ranks_and_knows_odd_names() {
         first(&r).starts_with("conversations.send-a-new-message"),
         "{r}"
     );
+    // Parts of words still find something.
+    let r = ok(&c, "find_operations", json!({"query": "opp pipel"})).await;
+    assert!(r.to_string().contains("opportunities.get-pipelines"), "{r}");
     let d = ok(
         &c,
         "describe_operation",
