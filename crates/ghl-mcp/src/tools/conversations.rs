@@ -13,7 +13,6 @@ const SEND: &str = "conversations.send-a-new-message";
 #[serde(rename_all = "camelCase")]
 struct Search {
     contact_id: Option<String>,
-    /// Free text
     query: Option<String>,
     /// all, read, unread, starred, recents
     status: Option<String>,

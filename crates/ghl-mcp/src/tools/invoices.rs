@@ -34,7 +34,7 @@ struct Create {
     /// YYYY-MM-DD
     due_date: Option<String>,
     business_name: Option<String>,
-    /// true to collect real payments (default false: test mode)
+    /// Real payments (default false: test mode)
     live_mode: Option<bool>,
 }
 
@@ -58,7 +58,6 @@ struct List {
     contact_id: Option<String>,
     /// draft, sent, paid, void, partially_paid
     status: Option<String>,
-    /// Free text
     search: Option<String>,
     #[serde(flatten)]
     #[allow(dead_code)]

@@ -13,7 +13,6 @@ const UPDATE: &str = "opportunities.update-opportunity";
 #[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct Search {
-    /// Free text
     query: Option<String>,
     pipeline_id: Option<String>,
     stage_id: Option<String>,
