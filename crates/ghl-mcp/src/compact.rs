@@ -37,6 +37,71 @@ pub fn prune(v: &mut Value) -> bool {
     }
 }
 
+/// Copies HighLevel sends next to the real field (`firstNameLowerCase`,
+/// `contactName`), paging internals and the location every record of a
+/// sub-account shares: about a third of a contact page, and nothing a
+/// model needs. `fields: ["*"]` keeps them.
+fn redundant(key: &str, record: &Map<String, Value>) -> bool {
+    key.ends_with("LowerCase")
+        || key == "searchAfter"
+        || key == "locationId"
+        || (key == "contactName"
+            && (record.contains_key("name") || record.contains_key("firstName")))
+}
+
+/// Drop [`redundant`] keys at every depth.
+pub fn drop_redundant(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            let drop: Vec<String> = m.keys().filter(|k| redundant(k, m)).cloned().collect();
+            for k in drop {
+                m.remove(&k);
+            }
+            m.values_mut().for_each(drop_redundant);
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_redundant),
+        _ => {}
+    }
+}
+
+/// `fields: ["*"]`: everything, nothing dropped.
+pub fn wants_all(fields: &[String]) -> bool {
+    fields.iter().any(|f| f.trim() == "*")
+}
+
+/// Fields asked for that no record has: a warning naming the ones it has,
+/// so a misspelt name is not read as "no such data".
+pub fn unknown_fields(records: &[&Value], fields: &[String]) -> Option<String> {
+    if wants_all(fields) || records.is_empty() {
+        return None;
+    }
+    let has = |head: &str| {
+        records
+            .iter()
+            .any(|r| r.as_object().is_some_and(|m| m.contains_key(head)))
+    };
+    let unknown: Vec<&str> = fields
+        .iter()
+        .map(|f| f.split('.').next().unwrap_or(f))
+        .filter(|h| !has(h))
+        .collect();
+    if unknown.is_empty() {
+        return None;
+    }
+    let mut known: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r.as_object())
+        .flat_map(|m| m.keys().map(String::as_str))
+        .collect();
+    known.sort_unstable();
+    known.dedup();
+    Some(format!(
+        "no record has {} (unknown or empty here); fields present: {}",
+        unknown.join(", "),
+        known.join(", ")
+    ))
+}
+
 /// Keep only `fields` (top-level names, or dotted paths like
 /// `contact.email`) of a record; `id` is always kept.
 pub fn select(record: &Value, fields: &[String]) -> Value {
@@ -74,16 +139,29 @@ pub fn select(record: &Value, fields: &[String]) -> Value {
 /// Apply `fields` to a single result: to the object itself or, when the
 /// body wraps one record (`{"contact": {...}}`), to that record.
 pub fn select_single(body: &Value, fields: &[String]) -> Value {
-    if fields.is_empty() {
+    if wants_all(fields) {
         return body.clone();
     }
-    if let Value::Object(m) = body
+    let mut body = body.clone();
+    if fields.is_empty() {
+        drop_redundant(&mut body);
+        return body;
+    }
+    if let Value::Object(m) = &body
         && m.len() == 1
         && let Some((k, inner @ Value::Object(_))) = m.iter().next()
     {
-        return json!({ k: select(inner, fields) });
+        let mut out = json!({ k: select(inner, fields) });
+        if let Some(w) = unknown_fields(&[inner], fields) {
+            out["warning"] = json!(w);
+        }
+        return out;
     }
-    select(body, fields)
+    let mut out = select(&body, fields);
+    if let Some(w) = unknown_fields(&[&body], fields) {
+        out["warning"] = json!(w);
+    }
+    out
 }
 
 /// Where a listing continues: the operation, the arguments of its next
@@ -147,7 +225,11 @@ pub fn listing(
     seen_before: usize,
     next: Option<&Cursor>,
 ) -> Value {
-    if !fields.is_empty() {
+    let warning = unknown_fields(&records.iter().collect::<Vec<_>>(), fields);
+    if fields.is_empty() {
+        records.iter_mut().for_each(drop_redundant);
+    } else if !wants_all(fields) {
+        // Fields named explicitly are kept, redundant or not.
         records = records.iter().map(|r| select(r, fields)).collect();
     }
     for r in records.iter_mut() {
@@ -155,6 +237,9 @@ pub fn listing(
     }
     let count = records.len();
     let mut out = json!({ "count": count });
+    if let Some(w) = warning {
+        out["warning"] = json!(w);
+    }
     if let Some(t) = total {
         out["total"] = json!(t);
     }
@@ -190,6 +275,18 @@ mod tests {
             select_single(&json!({"contact": r}), &["name".into()]),
             json!({"contact": {"id": "1", "name": "N"}})
         );
+    }
+
+    #[test]
+    fn redundant_fields_go_unless_all_are_asked() {
+        let r = json!({"id": "1", "firstName": "Jane", "firstNameLowerCase": "jane",
+            "contactName": "Jane Doe", "locationId": "L", "searchAfter": [1, "x"]});
+        let out = listing(vec![r.clone()], &[], None, 0, None);
+        assert_eq!(out["records"][0], json!({"id": "1", "firstName": "Jane"}));
+        let out = listing(vec![r.clone()], &["*".into()], None, 0, None);
+        assert_eq!(out["records"][0], r);
+        let out = listing(vec![r], &["emial".into()], None, 0, None);
+        assert!(out["warning"].as_str().unwrap().contains("emial"), "{out}");
     }
 
     #[test]

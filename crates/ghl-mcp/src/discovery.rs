@@ -1,7 +1,7 @@
 //! Three tools over the whole catalog (576 operations): find one, read its
 //! contract, call it. They reach everything the curated tools do not.
 
-use ghl_catalog::{Effect, Operation, Param};
+use ghl_catalog::{Effect, Operation, Param, ValueType};
 use ghl_core::{CallArgs, Client, Error};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -72,7 +72,7 @@ pub fn tools() -> Vec<ToolDef> {
         def(
             "call_operation",
             "Call any operation",
-            "Call any operation by name, validated against the catalog. Destructive/outbound ones are two-step: confirm with the token.",
+            "Call any operation by name. Destructive and outbound ones ask the user first.",
             Kind::CallOperation,
             schema_for::<Call>(),
         ),
@@ -101,13 +101,16 @@ pub fn find(args: Value) -> Result<Value, Error> {
         return Ok(json!({"groups": groups, "next": "call again with group and/or query"}));
     }
     let limit = a.limit.unwrap_or(20).clamp(1, 100) as usize;
-    let hits: Vec<&Operation> = ghl_catalog::search(query, a.group.as_deref()).collect();
+    let hits = rank(query.unwrap_or(""), a.group.as_deref());
     let ops: Vec<Value> = hits
         .iter()
         .take(limit)
         .map(|op| {
+            let note = alias(&op.name)
+                .map(|a| format!(" (it {})", a.does))
+                .unwrap_or_default();
             json!(format!(
-                "{} — {} {} — {} [{}]",
+                "{} — {} {} — {}{note} [{}]",
                 op.name,
                 op.method.as_str(),
                 op.path,
@@ -126,6 +129,124 @@ pub fn find(args: Value) -> Result<Value, Error> {
     Ok(out)
 }
 
+/// What an operation with a misleading spec name really does. The words
+/// replace the name's own when searching, so `list invoices` does not
+/// offer the operation that lists products.
+pub struct Alias {
+    pub op: &'static str,
+    pub does: &'static str,
+}
+
+pub const ALIASES: &[Alias] = &[
+    Alias {
+        op: "products.list-invoices",
+        does: "lists products, not invoices",
+    },
+    Alias {
+        op: "contacts.create-association",
+        does: "adds or removes tags on many contacts at once",
+    },
+    Alias {
+        op: "saas-api.generate-payment-link",
+        does: "updates a SaaS subscription",
+    },
+    Alias {
+        op: "workflows.get-workflow",
+        does: "lists the workflows",
+    },
+    Alias {
+        op: "users.get-user-by-location",
+        does: "lists the users",
+    },
+    Alias {
+        op: "blogs.get-blog-post",
+        does: "lists blog posts",
+    },
+    Alias {
+        op: "emails.fetch-campaigns",
+        does: "lists scheduled email campaigns",
+    },
+    Alias {
+        op: "opportunities.search-opportunity",
+        does: "lists and searches opportunities (deals)",
+    },
+];
+
+pub fn alias(op: &str) -> Option<&'static Alias> {
+    ALIASES.iter().find(|a| a.op == op)
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_lowercase())
+        .collect()
+}
+
+/// `invoices` and `invoice` are the same word to a searcher.
+fn same(a: &str, b: &str) -> bool {
+    a == b || a.trim_end_matches('s') == b.trim_end_matches('s')
+}
+
+/// How well `op` matches every word of the query; `None` when a word is
+/// missing. Words in the action and title weigh most, then the group and
+/// path, then anything else.
+fn score(op: &Operation, query: &[String]) -> Option<u32> {
+    if query.len() == 1 && query[0] == op.name.to_ascii_lowercase() {
+        return Some(1000);
+    }
+    let action = match alias(&op.name) {
+        Some(a) => words(a.does.split(", not").next().unwrap_or(a.does)),
+        None => words(op.name.split_once('.').map(|(_, a)| a).unwrap_or(&op.name)),
+    };
+    let title = words(&op.title);
+    let place = [words(&op.group), words(&op.path)].concat();
+    let rest = words(&op.tags.join(" "));
+    let mut total = 0;
+    for w in query {
+        let s = if action.iter().any(|x| same(x, w)) {
+            4
+        } else if title.iter().any(|x| same(x, w)) {
+            3
+        } else if place.iter().any(|x| same(x, w)) {
+            2
+        } else if rest.iter().any(|x| same(x, w)) {
+            1
+        } else {
+            return None;
+        };
+        total += s;
+    }
+    Some(total)
+}
+
+/// Operations matching every word, best first; shorter (more general)
+/// names first among equals.
+pub fn rank(query: &str, group: Option<&str>) -> Vec<&'static Operation> {
+    let q = words(query);
+    let mut hits: Vec<(u32, &'static Operation)> = ghl_catalog::operations()
+        .iter()
+        .filter(|op| group.is_none_or(|g| op.group.eq_ignore_ascii_case(g)))
+        .filter_map(|op| {
+            if q.is_empty() {
+                return Some((0, op));
+            }
+            score(op, &q)
+                .or_else(|| {
+                    (query.contains('.') && op.name.eq_ignore_ascii_case(query.trim()))
+                        .then_some(1000)
+                })
+                .map(|s| (s, op))
+        })
+        .collect();
+    if hits.is_empty() {
+        // Parts of words ("opp", "cal"): the plain substring search.
+        return ghl_catalog::search(Some(query), group).collect();
+    }
+    hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.name.len().cmp(&b.1.name.len())));
+    hits.into_iter().map(|(_, op)| op).collect()
+}
+
 fn param_line(p: &Param) -> Value {
     let mut s = format!("{}: {}", p.name, p.value_type.as_str());
     if let Some(i) = p.items {
@@ -139,6 +260,27 @@ fn param_line(p: &Param) -> Value {
     }
     if let Some(f) = &p.format {
         s.push_str(&format!(", {f}"));
+    }
+    let lower = p.name.to_ascii_lowercase();
+    if matches!(p.value_type, ValueType::Integer | ValueType::Number)
+        && (lower.ends_with("date") || lower.ends_with("time") || lower.ends_with("at"))
+    {
+        s.push_str(", epoch ms");
+    }
+    match (p.minimum, p.maximum) {
+        (Some(lo), Some(hi)) => s.push_str(&format!(", {lo}..{hi}")),
+        (Some(lo), None) => s.push_str(&format!(", min {lo}")),
+        (None, Some(hi)) => s.push_str(&format!(", max {hi}")),
+        _ => {}
+    }
+    if let Some(ex) = &p.example {
+        let t = match ex {
+            Value::String(x) => x.clone(),
+            other => other.to_string(),
+        };
+        if !t.is_empty() && t.chars().count() <= 40 {
+            s.push_str(&format!(", e.g. {t}"));
+        }
     }
     json!(s)
 }
@@ -181,6 +323,9 @@ pub fn describe(args: Value, client: &Client) -> Result<Value, Error> {
         if b.fields.is_empty() {
             out["body"]["fields"] = json!("open: any JSON object");
         }
+    }
+    if let Some(a) = alias(&op.name) {
+        out["does"] = json!(a.does);
     }
     if let Some(p) = &op.pagination {
         out["pagination"] = json!(p.style_name());

@@ -7,9 +7,14 @@ use ghl_core::{Client, Error, ErrorCode, PageOpts};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use rmcp::service::{Peer, RoleServer};
+
 use crate::compact::{self, Cursor};
 use crate::confirm::ConfirmStore;
+use crate::elicit::{self, Answer};
 use crate::options::{MAX_PAGE_SIZE, ServerOptions};
+use crate::preview;
+use crate::scopes::Scopes;
 use crate::tools::Plan;
 
 /// Arguments every tool may carry besides its own.
@@ -30,6 +35,7 @@ pub struct Executor {
     pub options: ServerOptions,
     pub confirm: ConfirmStore,
     pub fields: Resolver,
+    pub scopes: Scopes,
 }
 
 impl Executor {
@@ -49,8 +55,34 @@ impl Executor {
         &self,
         tool: &str,
         force_confirm: bool,
+        plan: Plan,
+        common: &Common,
+        peer: Option<&Peer<RoleServer>>,
+    ) -> Result<Value, Error> {
+        let op = Client::operation(&plan.op)?;
+        let out = self
+            .run_inner(tool, force_confirm, plan, common, peer)
+            .await;
+        if let Err(e) = &out
+            && e.code == ErrorCode::MissingScope
+        {
+            let refused = e
+                .operation
+                .as_deref()
+                .and_then(ghl_catalog::find)
+                .unwrap_or(op);
+            self.scopes.learn(refused);
+        }
+        out
+    }
+
+    async fn run_inner(
+        &self,
+        tool: &str,
+        force_confirm: bool,
         mut plan: Plan,
         common: &Common,
+        peer: Option<&Peer<RoleServer>>,
     ) -> Result<Value, Error> {
         let op = Client::operation(&plan.op)?;
         self.permitted(op).map_err(|e| e.with_operation(&op.name))?;
@@ -73,7 +105,8 @@ impl Executor {
             let resolved = self
                 .fields
                 .resolve(&self.client, &loc, &input, Some(model))
-                .await?;
+                .await
+                .map_err(|e| all_scopes_at_once(e, op))?;
             plan.args.set("customFields", resolved);
         }
         if self.client.policy().dry_run {
@@ -84,8 +117,17 @@ impl Executor {
         if plan.list {
             return self.list(op, plan, common, &fields, location).await;
         }
-        self.single(tool, force_confirm, op, plan, common, &fields, location)
-            .await
+        self.single(
+            tool,
+            force_confirm,
+            op,
+            plan,
+            common,
+            &fields,
+            location,
+            peer,
+        )
+        .await
     }
 
     fn location(&self, plan: &Plan) -> Option<String> {
@@ -106,28 +148,63 @@ impl Executor {
         common: &Common,
         fields: &[String],
         location: Option<String>,
+        peer: Option<&Peer<RoleServer>>,
     ) -> Result<Value, Error> {
         let req = self.client.prepare(&plan.op, &plan.args)?;
         let needs = op.needs_confirmation() || force_confirm;
         let body = if needs && self.options.confirm {
-            let mut preview = self.client.describe(&req);
-            if let Value::Object(m) = &mut preview {
+            let mut request = self.client.describe(&req);
+            if let Value::Object(m) = &mut request {
                 m.remove("dry_run");
             }
-            let binding = format!("{tool}\n{}", canonical(&preview));
+            let binding = format!("{tool}\n{}", canonical(&request));
             match common.confirm.as_deref().filter(|t| !t.trim().is_empty()) {
                 None => {
+                    if self.scopes.refuses(op) {
+                        let mut e = Error::new(
+                            ErrorCode::MissingScope,
+                            format!(
+                                "the token lacks {} for {}: nothing was prepared",
+                                op.scopes.join(" or "),
+                                op.name
+                            ),
+                        )
+                        .with_operation(&op.name);
+                        e.scopes = op.scopes.clone();
+                        return Err(e);
+                    }
+                    let sentence = preview::sentence(&self.client, op, &req.args).await?;
+                    if let Some(peer) = peer.filter(|p| elicit::supported(p)) {
+                        return match elicit::ask(peer, &sentence).await? {
+                            Answer::Yes => {
+                                let mut body = self.granted.execute(&req).await?;
+                                self.annotate(&mut body, location.as_deref()).await;
+                                let mut out = compact::select_single(&body, fields);
+                                compact::prune(&mut out);
+                                Ok(
+                                    json!({"status": "done", "confirmedByUser": sentence, "result": out}),
+                                )
+                            }
+                            Answer::No => Ok(json!({
+                                "status": "declined",
+                                "sent": false,
+                                "preview": sentence,
+                                "next": "The user said no; nothing was sent. Do not retry unless they ask.",
+                            })),
+                        };
+                    }
                     let token = self.confirm.issue(binding);
                     let secs = self.confirm.ttl().as_secs();
                     return Ok(json!({
                         "status": "confirmation_required",
                         "sent": false,
+                        "preview": sentence,
                         "effect": ghl_core::policy::effect_word(op.effect),
-                        "preview": preview,
+                        "request": request,
                         "confirm": token,
                         "expiresInSeconds": secs,
                         "next": format!(
-                            "Nothing was sent. Show the user this request. Only if they agree, call {tool} again with the same arguments plus confirm=\"{token}\" (single use, {secs} s)."
+                            "Nothing was sent. Show the user the preview. Only if they agree, call {tool} again with the same arguments plus confirm=\"{token}\" (single use, {secs} s)."
                         ),
                     }));
                 }
@@ -266,6 +343,41 @@ fn find_location(v: &Value) -> Option<String> {
         Value::Array(a) => a.iter().find_map(find_location),
         _ => None,
     }
+}
+
+/// A missing scope met while resolving custom fields hides the next one
+/// (the write itself): name every scope the call needs, so the user adds
+/// them in one visit.
+fn all_scopes_at_once(mut e: Error, op: &Operation) -> Error {
+    if e.code != ErrorCode::MissingScope {
+        return e;
+    }
+    if e.operation.is_none() {
+        e.operation = Some("locations.get-custom-fields".into());
+    }
+    let mut scopes = e.scopes.clone();
+    if scopes.is_empty() {
+        scopes.extend(
+            e.operation
+                .as_deref()
+                .and_then(ghl_catalog::find)
+                .map(|o| o.scopes.clone())
+                .unwrap_or_default(),
+        );
+    }
+    for s in &op.scopes {
+        if !scopes.contains(s) {
+            scopes.push(s.clone());
+        }
+    }
+    e.message = format!(
+        "{} (custom fields by key need their definitions; {} itself needs {})",
+        e.message,
+        op.name,
+        op.scopes.join(" or ")
+    );
+    e.scopes = scopes;
+    e
 }
 
 /// JSON with object keys sorted, so the same request binds the same token

@@ -1,7 +1,7 @@
 //! `ghl mcp`: the whole HighLevel CRM for an AI assistant, in a handful of
 //! safe tools.
 //!
-//! - [`server::GhlMcp`]: the rmcp handler; 30 curated tools, each a thin
+//! - [`server::GhlMcp`]: the rmcp handler; 36 curated tools, each a thin
 //!   declaration over one catalog operation ([`tools`]), plus three
 //!   discovery tools over all 576 operations ([`discovery`]).
 //! - Every call goes through `ghl_core::Client` ([`exec`]): policy,
@@ -14,10 +14,13 @@ pub mod args;
 pub mod compact;
 pub mod confirm;
 pub mod discovery;
+pub mod elicit;
 pub mod errors;
 pub mod exec;
 pub mod http;
 pub mod options;
+pub mod preview;
+pub mod scopes;
 pub mod server;
 pub mod snippets;
 pub mod tools;

@@ -13,7 +13,7 @@ use rmcp::model::{
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
     ToolAnnotations,
 };
-use rmcp::service::{RequestContext, RoleServer};
+use rmcp::service::{Peer, RequestContext, RoleServer};
 use serde_json::Value;
 
 use crate::compact::Cursor;
@@ -22,12 +22,13 @@ use crate::discovery;
 use crate::errors::{invalid_arguments, tool_error};
 use crate::exec::{Common, Executor};
 use crate::options::ServerOptions;
+use crate::scopes::Scopes;
 use crate::tools::{self, Kind, ToolDef};
 
 const INSTRUCTIONS: &str = "HighLevel CRM tools for one sub-account (location). \
-Listings return 20 records by default: pass `cursor` from a result to continue, `fields` to keep only some fields. \
-Tools that send messages, spend money or delete return a preview and a `confirm` token and do nothing: \
-show the user, and only if they agree call again with the same arguments plus `confirm`. \
+Listings return 20 records (`limit` up to 100): pass `cursor` from a result to continue, `fields` to keep only some fields (`[\"*\"]` keeps all). \
+Tools that send messages, spend money or delete ask the user (or return a preview sentence and a `confirm` token and do nothing: \
+show the user the preview, and only if they agree call again with the same arguments plus `confirm`). \
 For anything else use find_operations, describe_operation, then call_operation.";
 
 /// The `ghl` MCP server. Cheap to clone (one per HTTP session).
@@ -60,6 +61,7 @@ impl GhlMcp {
             granted,
             confirm: ConfirmStore::new(options.confirm_ttl),
             fields: Resolver::new(),
+            scopes: Scopes::default(),
             options,
         };
         let defs: Vec<ToolDef> = tools::all()
@@ -81,8 +83,36 @@ impl GhlMcp {
         &self.inner.listed
     }
 
+    /// The tools this instance lists once the token's scopes are known:
+    /// tools it cannot use are left out.
+    pub async fn usable_tools(&self) -> Vec<Tool> {
+        let exec = &self.inner.exec;
+        exec.scopes.probe(&exec.client).await;
+        self.inner
+            .defs
+            .iter()
+            .zip(&self.inner.listed)
+            .filter(|(d, _)| {
+                d.op.and_then(ghl_catalog::find)
+                    .is_none_or(|op| !exec.scopes.refuses(op))
+            })
+            .map(|(_, t)| t.clone())
+            .collect()
+    }
+
     /// Call a tool directly (what `tools/call` does), for tests and benches.
     pub async fn call(&self, name: &str, arguments: Value) -> CallToolResult {
+        self.call_from(name, arguments, None).await
+    }
+
+    /// Call a tool for a connected client, who can then be asked to
+    /// confirm directly when it supports elicitation.
+    pub async fn call_from(
+        &self,
+        name: &str,
+        arguments: Value,
+        peer: Option<&Peer<RoleServer>>,
+    ) -> CallToolResult {
         let Some(def) = self.inner.defs.iter().find(|d| d.name == name) else {
             return tool_error(
                 &Error::new(
@@ -92,13 +122,18 @@ impl GhlMcp {
                 .with_hint("tools/list shows the tools this server allows"),
             );
         };
-        match self.dispatch(def, arguments).await {
+        match self.dispatch(def, arguments, peer).await {
             Ok(v) => CallToolResult::success(vec![ContentBlock::text(v.to_string())]),
             Err(e) => tool_error(&e),
         }
     }
 
-    async fn dispatch(&self, def: &ToolDef, arguments: Value) -> Result<Value, Error> {
+    async fn dispatch(
+        &self,
+        def: &ToolDef,
+        arguments: Value,
+        peer: Option<&Peer<RoleServer>>,
+    ) -> Result<Value, Error> {
         let exec = &self.inner.exec;
         let arguments = match arguments {
             Value::Null => Value::Object(Default::default()),
@@ -128,7 +163,8 @@ impl GhlMcp {
             Kind::CallOperation => discovery::call_plan(arguments)?,
             Kind::Curated(f) => f(arguments)?,
         };
-        exec.run(def.name, def.force_confirm, plan, &common).await
+        exec.run(def.name, def.force_confirm, plan, &common, peer)
+            .await
     }
 }
 
@@ -136,27 +172,28 @@ impl GhlMcp {
 fn describe_tool(def: &ToolDef) -> Tool {
     let op = def.op.and_then(ghl_catalog::find);
     let hints = match (&def.kind, op) {
-        (Kind::FindOperations | Kind::DescribeOperation, _) => ToolAnnotations::new()
-            .read_only(true)
-            .destructive(false)
-            .idempotent(true)
-            .open_world(false),
-        (_, Some(op)) => ToolAnnotations::new()
-            .read_only(op.effect == Effect::Read)
-            // Outbound calls cannot be taken back either: a sent SMS is as
-            // final as a deletion.
-            .destructive(def.force_confirm || op.needs_confirmation())
-            .idempotent(op.idempotent)
-            .open_world(true),
-        _ => ToolAnnotations::new()
-            .read_only(false)
-            .destructive(true)
-            .idempotent(false)
-            .open_world(true),
+        (Kind::FindOperations | Kind::DescribeOperation, _) => {
+            ToolAnnotations::new().read_only(true).open_world(false)
+        }
+        // Hints at their MCP defaults (not idempotent, open world) are
+        // left out: tools/list is read on every conversation.
+        (_, Some(op)) => {
+            if op.effect == Effect::Read {
+                // The other hints mean nothing for a read.
+                let a = ToolAnnotations::new().read_only(true);
+                return Tool::new(def.name, def.description, def.schema.clone()).annotate(a);
+            }
+            // readOnlyHint is false by default. Outbound calls cannot be
+            // taken back either: a sent SMS is as final as a deletion.
+            let a =
+                ToolAnnotations::new().destructive(def.force_confirm || op.needs_confirmation());
+            if op.idempotent { a.idempotent(true) } else { a }
+        }
+        _ => ToolAnnotations::new().destructive(true),
     };
-    Tool::new(def.name, def.description, def.schema.clone())
-        .with_title(def.title)
-        .annotate(hints)
+    // No title: the name says as much, and tools/list is read on every
+    // conversation.
+    Tool::new(def.name, def.description, def.schema.clone()).annotate(hints)
 }
 
 impl ServerHandler for GhlMcp {
@@ -171,16 +208,19 @@ impl ServerHandler for GhlMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.inner.listed.clone()))
+        Ok(ListToolsResult::with_all_items(self.usable_tools().await))
     }
 
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
-        Ok(self.call(&request.name, args).await.into())
+        Ok(self
+            .call_from(&request.name, args, Some(&context.peer))
+            .await
+            .into())
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -41,8 +41,8 @@ async fn confirmation_is_two_step_single_use_and_bound() {
     let args = json!({"contactId": id, "tags": ["drop-me"]});
     let preview = ok(&c, "remove_contact_tags", args.clone()).await;
     assert_eq!(preview["status"], "confirmation_required");
-    assert_eq!(preview["preview"]["method"], "DELETE");
-    assert!(preview["preview"]["url"].as_str().unwrap().contains(&id));
+    assert_eq!(preview["request"]["method"], "DELETE");
+    assert!(preview["request"]["url"].as_str().unwrap().contains(&id));
     assert!(
         tags(&c, &id).await.contains("drop-me"),
         "nothing changed yet"
@@ -203,13 +203,14 @@ async fn toolsets_and_allow_deny_filter() {
                 "reschedule_appointment",
                 "cancel_appointment",
                 "get_location",
+                "list_users",
                 "list_custom_fields",
             ]
             .contains(&n.as_str())
         }),
         "{names:?}"
     );
-    assert_eq!(names.len(), 7);
+    assert_eq!(names.len(), 8);
     let (err, _) = call(&c, "get_contact", json!({"contactId": "x"})).await;
     assert!(err);
 

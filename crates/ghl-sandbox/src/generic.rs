@@ -18,6 +18,30 @@ use crate::store;
 /// Last segments that make a POST a query rather than a create.
 const QUERY_WORDS: [&str; 5] = ["search", "list", "filter", "query", "lookup"];
 
+/// Last segments of a GET that lists the collection before them
+/// (`GET /blogs/posts/all` lists what `POST /blogs/posts` created).
+const LIST_WORDS: [&str; 4] = ["all", "list", "search", "filter"];
+
+/// Query parameters that page, sort or scope a listing rather than filter
+/// on a field of the documents.
+const NOT_FILTERS: [&str; 12] = [
+    "limit",
+    "offset",
+    "skip",
+    "page",
+    "pageLimit",
+    "locationId",
+    "altId",
+    "altType",
+    "sortBy",
+    "sortOrder",
+    "sortField",
+    "order",
+];
+
+/// Parameters that search the documents' text.
+const TEXT_SEARCH: [&str; 3] = ["searchTerm", "search", "query"];
+
 fn camel(seg: &str) -> String {
     let mut out = String::new();
     let mut up = false;
@@ -73,7 +97,15 @@ pub fn handle(c: &Connection, ctx: &Ctx) -> Reply {
             let doc = store::doc_get(c, &coll, &id)?.ok_or_else(ApiError::not_found)?;
             ok(doc)
         }
-        (Method::Get, None) => list(c, ctx, &coll, &coll_path),
+        (Method::Get, None) => {
+            let (parent, last) = coll_path
+                .rsplit_once('/')
+                .unwrap_or(("", coll_path.as_str()));
+            if LIST_WORDS.iter().any(|w| last.eq_ignore_ascii_case(w)) && !parent.is_empty() {
+                return list(c, ctx, &format!("g:{parent}"), parent);
+            }
+            list(c, ctx, &coll, &coll_path)
+        }
         (Method::Post, None) => {
             let last = coll_path.rsplit('/').next().unwrap_or("");
             if QUERY_WORDS.iter().any(|w| last.eq_ignore_ascii_case(w)) {
@@ -134,6 +166,7 @@ fn list(c: &Connection, ctx: &Ctx, coll: &str, coll_path: &str) -> Reply {
     let docs: Vec<Value> = store::doc_list(c, coll, None, None)?
         .into_iter()
         .filter(|d| d.get("id").is_some())
+        .filter(|d| matches_query(d, ctx))
         .collect();
     let total = docs.len();
     let offset = ctx
@@ -144,6 +177,29 @@ fn list(c: &Connection, ctx: &Ctx, coll: &str, coll_path: &str) -> Reply {
     let page = slice(docs, offset, limit);
     let key = list_key(coll_path, &ctx.op.path);
     ok(json!({ key: page, "total": total, "count": total }))
+}
+
+/// A document kept by a listing's filters: each query parameter naming a
+/// field of the document must equal it; a text search must occur in it.
+fn matches_query(doc: &Value, ctx: &Ctx) -> bool {
+    ctx.query.0.iter().all(|(k, v)| {
+        if v.is_empty() || NOT_FILTERS.contains(&k.as_str()) {
+            return true;
+        }
+        if TEXT_SEARCH.contains(&k.as_str()) {
+            return doc
+                .to_string()
+                .to_ascii_lowercase()
+                .contains(&v.to_ascii_lowercase());
+        }
+        match doc.get(k) {
+            Some(Value::String(s)) => s.eq_ignore_ascii_case(v),
+            Some(Value::Number(n)) => n.to_string() == *v,
+            Some(Value::Bool(b)) => b.to_string() == *v,
+            // Not a field of the documents: not a filter we can judge.
+            _ => true,
+        }
+    })
 }
 
 /// Operations whose generic answer would be useless to a client.

@@ -1039,3 +1039,74 @@ async fn generic_store_round_trip() {
     );
     assert!(r.body["id"].is_string() && r.body["_id"] == r.body["id"]);
 }
+
+/// What a generic group accepts it keeps: the blog post created above is
+/// listed by the blog's listing (a different path, `/blogs/posts/all`),
+/// filtered by blog, and changed (the spec has no delete for blog posts).
+#[tokio::test]
+async fn generic_group_keeps_what_it_accepts() {
+    let e = env().await;
+    let body = |title: &str, blog: &str| {
+        json!({"title": title, "locationId": LOC, "blogId": blog, "imageUrl": "x", "description": "d",
+        "rawHTML": "<p/>", "status": "DRAFT", "imageAltText": "a", "categories": [], "author": "me",
+        "urlSlug": title.to_lowercase(), "publishedAt": "2030-01-01T00:00:00Z"})
+    };
+    let r = e
+        .op(
+            "blogs.create-blog-post",
+            &[],
+            &[],
+            Some(body("Hello", "b1")),
+        )
+        .await;
+    let id = s(&r.body["id"]).to_string();
+    e.op(
+        "blogs.create-blog-post",
+        &[],
+        &[],
+        Some(body("Other", "b2")),
+    )
+    .await;
+    let list = |blog: &'static str| {
+        let e = &e;
+        async move {
+            e.op(
+                "blogs.get-blog-post",
+                &[],
+                &[
+                    ("locationId", LOC),
+                    ("blogId", blog),
+                    ("limit", "10"),
+                    ("offset", "0"),
+                ],
+                None,
+            )
+            .await
+        }
+    };
+    let r = list("b1").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let posts = r
+        .body
+        .as_object()
+        .unwrap()
+        .values()
+        .find_map(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(posts.len(), 1, "{}", r.body);
+    assert_eq!(posts[0]["id"], json!(id));
+    assert_eq!(posts[0]["title"], "Hello");
+
+    let r = e
+        .op(
+            "blogs.update-blog-post",
+            &[("postId", id.as_str())],
+            &[],
+            Some(body("Hello again", "b1")),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = list("b1").await;
+    assert!(r.body.to_string().contains("Hello again"), "{}", r.body);
+}

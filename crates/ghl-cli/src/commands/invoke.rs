@@ -39,7 +39,10 @@ pub async fn run(
                     .await?;
                 shown
             }
-            None => client.call(op_name, args).await?,
+            None => {
+                say_what_will_happen(client, op, &args).await?;
+                client.call(op_name, args).await?
+            }
         };
         return output::body(fmt, &body).map_err(io);
     }
@@ -59,6 +62,41 @@ pub async fn run(
     output::records(fmt, &records).map_err(io)?;
     report(fmt, &summary);
     Ok(())
+}
+
+/// Before a person is asked on the terminal, name what will happen in the
+/// words the MCP server uses ("Send SMS to Jane Doe (+1 312 555 1001):
+/// 'hi'"). A call the read shows cannot succeed (unknown contact,
+/// do-not-disturb) is refused before the question.
+async fn say_what_will_happen(
+    client: &Client,
+    op: &ghl_catalog::Operation,
+    args: &CallArgs,
+) -> Result<(), Error> {
+    let asks = matches!(client.policy().confirm, ghl_core::Confirm::Ask(_));
+    if !asks || !op.needs_confirmation() || client.policy().dry_run {
+        return Ok(());
+    }
+    match ghl_mcp::preview::sentence(client, op, args).await {
+        Ok(sentence) => {
+            eprintln!("{sentence}");
+            Ok(())
+        }
+        Err(mut e)
+            if matches!(
+                e.code,
+                ghl_core::ErrorCode::NotFound
+                    | ghl_core::ErrorCode::Policy
+                    | ghl_core::ErrorCode::Validation
+            ) =>
+        {
+            e.hint = Some("nothing was sent; check the id and the contact's settings".into());
+            Err(e)
+        }
+        // The read failed for another reason: the request itself is still
+        // shown in the question.
+        Err(_) => Ok(()),
+    }
 }
 
 fn page_opts(p: PagingArgs) -> PageOpts {

@@ -17,7 +17,7 @@ struct List {
     list: ListOpts,
 }
 
-/// A day (`2026-07-01`), a date-time (RFC 3339) or epoch milliseconds.
+// A day (`2026-07-01`), a date-time (RFC 3339) or epoch milliseconds.
 #[derive(Deserialize, JsonSchema)]
 #[serde(untagged)]
 enum When {
@@ -152,7 +152,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Cancel an appointment",
             Calendars,
             EDIT,
-            "Mark an appointment cancelled (the contact may be told). Two-step: confirm with the token.",
+            "Cancel an appointment (the contact may be told). Asks the user first.",
             |a: Cancel| {
                 Ok(Plan::call(
                     EDIT,

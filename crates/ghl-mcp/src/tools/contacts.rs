@@ -48,7 +48,7 @@ struct Fields {
     tags: Option<Vec<String>>,
     /// By key: {"contact.lead_source": "Ads"}
     custom_fields: Option<Map<String, Value>>,
-    /// Other contact fields by API name (address1, city, timezone...)
+    /// More fields by API name (city, timezone...)
     other: Option<Map<String, Value>>,
 }
 
@@ -99,6 +99,15 @@ struct Tags {
 struct RemoveTags {
     contact_id: String,
     tags: Vec<String>,
+    #[serde(flatten)]
+    #[allow(dead_code)]
+    confirm: ConfirmOpt,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct Delete {
+    contact_id: String,
     #[serde(flatten)]
     #[allow(dead_code)]
     confirm: ConfirmOpt,
@@ -207,6 +216,19 @@ pub fn tools() -> Vec<ToolDef> {
             },
         ),
         curated(
+            "delete_contact",
+            "Delete a contact",
+            Contacts,
+            "contacts.delete-contact",
+            "Delete a contact for good. Asks the user first.",
+            |a: Delete| {
+                Ok(Plan::call(
+                    "contacts.delete-contact",
+                    CallArgs::new().param("contactId", a.contact_id),
+                ))
+            },
+        ),
+        curated(
             "add_contact_tags",
             "Tag a contact",
             Contacts,
@@ -226,7 +248,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Untag a contact",
             Contacts,
             "contacts.remove-tags",
-            "Remove tags from a contact. Two-step: confirm with the token.",
+            "Remove tags from a contact. Asks the user first.",
             |a: RemoveTags| {
                 Ok(Plan::call(
                     "contacts.remove-tags",
@@ -261,6 +283,19 @@ pub fn tools() -> Vec<ToolDef> {
                     CallArgs::new()
                         .param("contactId", a.contact_id)
                         .param("body", a.body),
+                ))
+            },
+        ),
+        curated(
+            "list_contact_appointments",
+            "List appointments",
+            Contacts,
+            "contacts.get-appointments-for-contact",
+            "A contact's appointments.",
+            |a: ListOf| {
+                Ok(Plan::list(
+                    "contacts.get-appointments-for-contact",
+                    CallArgs::new().param("contactId", a.contact_id),
                 ))
             },
         ),

@@ -13,7 +13,6 @@ const SEND: &str = "conversations.send-a-new-message";
 #[serde(rename_all = "camelCase")]
 struct Search {
     contact_id: Option<String>,
-    /// Free text
     query: Option<String>,
     /// all, read, unread, starred, recents
     status: Option<String>,
@@ -101,7 +100,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Send an SMS",
             Conversations,
             SEND,
-            "Text a contact. Two-step: the first call previews, confirm with the token.",
+            "Text a contact. Asks the user first.",
             |a: Sms| {
                 Ok(Plan::call(
                     SEND,
@@ -114,7 +113,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Send an email",
             Conversations,
             SEND,
-            "Email a contact. Two-step: the first call previews, confirm with the token.",
+            "Email a contact. Asks the user first.",
             |a: Email| {
                 let mut args = message("Email", a.contact_id).param("subject", a.subject);
                 opt(&mut args, "html", a.html);

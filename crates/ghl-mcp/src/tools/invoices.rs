@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ConfirmOpt, Plan, ToolDef, curated};
+use super::{ConfirmOpt, ListOpts, Plan, ToolDef, curated, opt};
 use crate::options::Toolset::Invoices;
 
 #[derive(Deserialize, JsonSchema)]
@@ -34,7 +34,7 @@ struct Create {
     /// YYYY-MM-DD
     due_date: Option<String>,
     business_name: Option<String>,
-    /// true to collect real payments (default false: test mode)
+    /// Real payments (default false: test mode)
     live_mode: Option<bool>,
 }
 
@@ -52,8 +52,34 @@ struct Send {
     confirm: ConfirmOpt,
 }
 
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct List {
+    contact_id: Option<String>,
+    /// draft, sent, paid, void, partially_paid
+    status: Option<String>,
+    search: Option<String>,
+    #[serde(flatten)]
+    #[allow(dead_code)]
+    list: ListOpts,
+}
+
 pub fn tools() -> Vec<ToolDef> {
     vec![
+        curated(
+            "list_invoices",
+            "List invoices",
+            Invoices,
+            "invoices.list-invoices",
+            "Invoices, optionally a contact's or by status.",
+            |a: List| {
+                let mut args = CallArgs::new().param("altType", "location");
+                opt(&mut args, "contactId", a.contact_id);
+                opt(&mut args, "status", a.status);
+                opt(&mut args, "search", a.search);
+                Ok(Plan::list("invoices.list-invoices", args))
+            },
+        ),
         curated(
             "create_invoice",
             "Create an invoice",
@@ -109,7 +135,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Send an invoice",
             Invoices,
             "invoices.send-invoice",
-            "Send an invoice to its contact. Two-step: confirm with the token.",
+            "Send an invoice to its contact. Asks the user first.",
             |a: Send| {
                 Ok(Plan::call(
                     "invoices.send-invoice",

@@ -23,6 +23,13 @@ struct Fields {
     list: ListOpts,
 }
 
+#[derive(Deserialize, JsonSchema)]
+struct Users {
+    #[serde(flatten)]
+    #[allow(dead_code)]
+    list: ListOpts,
+}
+
 pub fn tools() -> Vec<ToolDef> {
     vec![
         curated(
@@ -32,6 +39,14 @@ pub fn tools() -> Vec<ToolDef> {
             "locations.get-location",
             "The sub-account: name, timezone, address, settings.",
             |_: Get| Ok(Plan::call("locations.get-location", CallArgs::new())),
+        ),
+        curated(
+            "list_users",
+            "List users",
+            Location,
+            "users.get-user-by-location",
+            "Staff users: ids for assigning and send_invoice.",
+            |_: Users| Ok(Plan::list("users.get-user-by-location", CallArgs::new())),
         ),
         curated(
             "list_custom_fields",

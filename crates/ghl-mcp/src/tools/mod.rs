@@ -118,30 +118,83 @@ pub fn schema_for<A: JsonSchema>() -> Arc<JsonObject> {
         .into_generator()
         .into_root_schema_for::<A>();
     let mut v = serde_json::to_value(&schema).unwrap_or_default();
+    slim(&mut v);
     if let Value::Object(m) = &mut v {
         m.remove("$schema");
         m.remove("title");
+        // A flattened struct's doc comment would surface here as if it
+        // described the tool.
+        m.remove("description");
         m.entry("type").or_insert(Value::String("object".into()));
         return Arc::new(m.clone());
     }
     Arc::new(JsonObject::new())
 }
 
-/// Arguments shared by listing tools.
+/// What schemars says that a model does not need: `null` in the type of
+/// optional fields (they are simply not required), integer formats and
+/// their implied minimum. Every byte of tools/list is context spent on
+/// every conversation.
+fn slim(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Array(types)) = m.get("type") {
+                let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+                if kept.len() == 1 {
+                    m.insert("type".into(), kept[0].clone());
+                }
+            }
+            if let Some(Value::String(f)) = m.get("format")
+                && (f.starts_with("uint") || f.starts_with("int") || f == "double" || f == "float")
+            {
+                if f.starts_with("uint") && m.get("minimum") == Some(&Value::from(0)) {
+                    m.remove("minimum");
+                }
+                m.remove("format");
+            }
+            if let Some(Value::Array(any)) = m.get("anyOf") {
+                let kept: Vec<Value> = any
+                    .iter()
+                    .filter(|s| s.get("type").and_then(Value::as_str) != Some("null"))
+                    .cloned()
+                    .collect();
+                if kept.len() == 1 && any.len() == 2 {
+                    m.remove("anyOf");
+                    if let Value::Object(inner) = &kept[0] {
+                        for (k, x) in inner {
+                            m.entry(k.clone()).or_insert_with(|| x.clone());
+                        }
+                    }
+                }
+            }
+            // Defaults of JSON Schema, said again.
+            if m.get("additionalProperties") == Some(&Value::Bool(true)) {
+                m.remove("additionalProperties");
+            }
+            if m.get("items") == Some(&Value::Bool(true)) {
+                m.remove("items");
+            }
+            m.values_mut().for_each(slim);
+        }
+        Value::Array(a) => a.iter_mut().for_each(slim),
+        _ => {}
+    }
+}
+
+// Arguments shared by listing tools (plain comments: a doc comment would
+// become schema text).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+// Their meaning is told once, in the server instructions, not on every
+// listing tool.
 pub struct ListOpts {
-    /// Records per page (default 20, max 100)
     pub limit: Option<u32>,
-    /// From a previous result, to continue
     pub cursor: Option<String>,
-    /// Keep only these fields per record
     pub fields: Option<Vec<String>>,
 }
 
-/// The confirmation token argument of tools that need one.
+// The confirmation token argument of tools that need one.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ConfirmOpt {
-    /// Token from this call's preview; omit at first
     pub confirm: Option<String>,
 }
 
@@ -154,7 +207,7 @@ pub fn opt(args: &mut CallArgs, name: &str, value: Option<impl Into<Value>>) {
 
 /// Every curated and discovery tool, in listing order.
 pub fn all() -> Vec<ToolDef> {
-    let mut v = Vec::with_capacity(33);
+    let mut v = Vec::with_capacity(40);
     v.extend(contacts::tools());
     v.extend(conversations::tools());
     v.extend(calendars::tools());

@@ -13,7 +13,6 @@ const UPDATE: &str = "opportunities.update-opportunity";
 #[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct Search {
-    /// Free text
     query: Option<String>,
     pipeline_id: Option<String>,
     stage_id: Option<String>,
@@ -64,6 +63,15 @@ struct Move {
 }
 
 #[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct Get {
+    opportunity_id: String,
+    // Read by the executor.
+    #[allow(dead_code)]
+    fields: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
 struct List {
     #[serde(flatten)]
     #[allow(dead_code)]
@@ -91,6 +99,19 @@ pub fn tools() -> Vec<ToolDef> {
                 opt(&mut args, "contact_id", a.contact_id);
                 opt(&mut args, "status", a.status);
                 Ok(Plan::list("opportunities.search-opportunity", args))
+            },
+        ),
+        curated(
+            "get_opportunity",
+            "Get an opportunity",
+            Opportunities,
+            "opportunities.get-opportunity",
+            "One deal by id: pipeline, stage, status, value, contact.",
+            |a: Get| {
+                Ok(Plan::call(
+                    "opportunities.get-opportunity",
+                    CallArgs::new().param("id", a.opportunity_id),
+                ))
             },
         ),
         curated(
