@@ -130,7 +130,9 @@ impl Client {
         self.policy
             .permits(op)
             .map_err(|e| e.with_operation(name))?;
-        request::prepare(op, args, &self.defaults)
+        let req = request::prepare(op, args, &self.defaults)?;
+        crate::values::check(&req)?;
+        Ok(req)
     }
 
     /// What `--dry-run` shows for a prepared request.
@@ -146,6 +148,18 @@ impl Client {
             return Ok(preview);
         }
         self.policy.confirmed(req.op, &preview)?;
+        let removed = crate::tag_guard::removed_tags(self, req).await?;
+        if !removed.is_empty() {
+            let mut preview = preview;
+            if let Value::Object(m) = &mut preview {
+                m.insert("removesTags".into(), serde_json::json!(removed));
+            }
+            self.policy.confirmed_loss(
+                req.op,
+                &preview,
+                &format!("removes the tags {} from the contact", removed.join(", ")),
+            )?;
+        }
         let response = match &self.agency {
             Some(agency) if !agency::is_agency_level(req.op) => {
                 let location = req
@@ -183,6 +197,20 @@ impl Client {
         &self,
         name: &str,
         args: CallArgs,
+        opts: PageOpts,
+        on_page: impl FnMut(Page) -> Result<()>,
+    ) -> Result<Summary> {
+        self.walk_from(name, args, 0, opts, on_page).await
+    }
+
+    /// Go on with a walk whose earlier calls returned `seen` records:
+    /// `args` are the `next` arguments those calls gave. A stated total
+    /// then counts those records too, so the end is known.
+    pub async fn walk_from(
+        &self,
+        name: &str,
+        args: CallArgs,
+        seen: u64,
         opts: PageOpts,
         mut on_page: impl FnMut(Page) -> Result<()>,
     ) -> Result<Summary> {
@@ -225,7 +253,11 @@ impl Client {
         let (mut records, key) = pager::records(&body);
         summary.records_key = key;
         summary.total = pager::total(&body);
-        let mut next = pager::next_page(op, &style, &first.args, &body);
+        // Records fetched so far, this walk's and its earlier calls': with
+        // a stated total, reaching it ends the list whatever the style.
+        let mut fetched = seen + records.len() as u64;
+        let mut next = pager::next_page(op, &style, &first.args, &body)
+            .filter(|_| !reached(summary.total, fetched));
         truncate(&mut records, cap, &mut summary);
         let got = records.len();
         summary.records += got;
@@ -246,6 +278,7 @@ impl Client {
         // Numbered styles with a known total: ask for later pages ahead.
         if let Some(total) = summary.total
             && pager::numbered(&style, total)
+            && seen == 0
             && next.is_some()
         {
             let pending = pager::remaining_pages(op, &style, &first.args, total, got as u64);
@@ -265,10 +298,12 @@ impl Client {
                 let body = body.map_err(|e| partial(e, summary.records))?;
                 let (mut records, _) = pager::records(&body);
                 let last = records.is_empty();
+                fetched += records.len() as u64;
                 truncate(&mut records, cap - summary.records, &mut summary);
                 summary.records += records.len();
                 summary.pages += 1;
-                next = pager::next_page(op, &style, &req.args, &body);
+                next = pager::next_page(op, &style, &req.args, &body)
+                    .filter(|_| !reached(summary.total, fetched));
                 on_page(Page {
                     index: summary.pages - 1,
                     records,
@@ -276,6 +311,7 @@ impl Client {
                 })?;
                 if summary.records >= cap || last {
                     summary.more = summary.more || next.is_some();
+                    summary.next = next;
                     return Ok(summary);
                 }
             }
@@ -285,7 +321,7 @@ impl Client {
 
         // Cursor styles are sequential by nature.
         while let Some(a) = next.take() {
-            if summary.total.is_some_and(|t| summary.records as u64 >= t) {
+            if reached(summary.total, fetched) {
                 break;
             }
             if summary.records >= cap {
@@ -301,7 +337,9 @@ impl Client {
                 .await
                 .map_err(|e| partial(e, summary.records))?;
             let (mut records, _) = pager::records(&body);
-            next = pager::next_page(op, &style, &req.args, &body);
+            fetched += records.len() as u64;
+            next = pager::next_page(op, &style, &req.args, &body)
+                .filter(|_| !reached(summary.total, fetched));
             truncate(&mut records, cap - summary.records, &mut summary);
             summary.records += records.len();
             summary.pages += 1;
@@ -330,6 +368,11 @@ impl Client {
             .await?;
         Ok((all, summary))
     }
+}
+
+/// Whether a stated total is reached: nothing more exists.
+fn reached(total: Option<u64>, fetched: u64) -> bool {
+    total.is_some_and(|t| fetched >= t)
 }
 
 fn truncate(records: &mut Vec<Value>, room: usize, summary: &mut Summary) {
