@@ -157,7 +157,12 @@ mod tests {
     fn options_numbers_dates() {
         let f = lead_source();
         let e = check(&f, &json!("Ads")).unwrap_err();
-        assert!(e.hint.unwrap().contains("did you mean \"Google Ads\""));
+        assert!(
+            e.hint
+                .clone()
+                .unwrap()
+                .contains("did you mean \"Google Ads\"")
+        );
         assert_eq!(check(&f, &json!("facebook")).unwrap(), json!("Facebook"));
         let n = CustomField {
             data_type: Some("NUMERICAL".into()),

@@ -133,6 +133,11 @@ mod tests {
         assert_eq!(closest("facebok", opts.iter().copied()), Some("Facebook"));
         assert_eq!(closest("zzz", opts.iter().copied()), None);
         let e = one_of("status", &json!("all"), DEAL_STATUS).unwrap_err();
-        assert!(e.hint.unwrap().contains("open, won, lost, abandoned"));
+        assert!(
+            e.hint
+                .clone()
+                .unwrap()
+                .contains("open, won, lost, abandoned")
+        );
     }
 }

@@ -81,6 +81,19 @@ impl Executor {
             return Ok(self.client.describe(&req));
         }
         let fields = common.fields.clone().unwrap_or_default();
+        if let Some(days) = plan.slots.take() {
+            let window = crate::slots::window(&plan.args)?;
+            let zone = crate::slots::zone(&self.client, &plan.args, location.as_deref()).await;
+            let body = self
+                .single(tool, force_confirm, op, plan, common, &fields, location)
+                .await?;
+            return Ok(crate::slots::finish(
+                body,
+                Some(&days),
+                zone.as_deref(),
+                window,
+            ));
+        }
         if plan.list {
             return self.list(op, plan, common, &fields, location).await;
         }

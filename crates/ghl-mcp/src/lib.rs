@@ -19,6 +19,7 @@ pub mod exec;
 pub mod http;
 pub mod options;
 pub mod server;
+pub mod slots;
 pub mod snippets;
 pub mod tools;
 

@@ -370,3 +370,46 @@ async fn enums_and_custom_field_values_are_checked() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 422);
 }
+
+// Defect 7: a bare end date includes that day, in the calendar's zone.
+#[tokio::test]
+async fn free_slots_for_one_day_and_the_time_now() {
+    let env = Env::new().await;
+    let c = mcp(&env, ServerOptions::default()).await;
+    let cals = ok(&c, "list_calendars", json!({})).await;
+    let cal = records(&cals)[0]["id"].as_str().unwrap().to_string();
+    // Tuesday 5 March 2030, start and end the same day, no zone given.
+    let day = ok(
+        &c,
+        "get_free_slots",
+        json!({"calendarId": cal, "startDate": "2030-03-05", "endDate": "2030-03-05"}),
+    )
+    .await;
+    let slots = day["slots"].as_object().expect("slots");
+    assert_eq!(
+        slots.keys().collect::<Vec<_>>(),
+        vec!["2030-03-05"],
+        "{day}"
+    );
+    let list = slots["2030-03-05"]["slots"].as_array().unwrap();
+    assert!(!list.is_empty(), "{day}");
+    assert!(
+        list.iter()
+            .all(|s| s.as_str().unwrap().starts_with("2030-03-05T")),
+        "{day}"
+    );
+    assert_eq!(day["timezone"], "America/New_York", "{day}");
+    assert!(day["now"].as_str().is_some_and(|n| n.len() >= 20), "{day}");
+
+    // A Sunday has no open hours: said in words.
+    let none = ok(
+        &c,
+        "get_free_slots",
+        json!({"calendarId": cal, "startDate": "2030-03-10", "endDate": "2030-03-10"}),
+    )
+    .await;
+    assert_eq!(
+        none["note"], "no free slots between 2030-03-10 and 2030-03-10 (America/New_York)",
+        "{none}"
+    );
+}
