@@ -97,3 +97,41 @@ fn tag_search_and_tag_replacement() {
     let got = ghl(h, &["contacts", "get", id]).out;
     assert!(!got.to_string().contains("\"vip\""), "{got}");
 }
+
+#[test]
+fn custom_field_values_are_checked_before_sending() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let r = ghl(h, &["contacts", "search", "Jane"]);
+    let id = r.out[0]["id"].as_str().unwrap().to_string();
+    let r = ghl(
+        h,
+        &[
+            "contacts",
+            "update",
+            &id,
+            r#"{"customFields": [{"key": "contact.lead_source", "field_value": "Ads"}]}"#,
+        ],
+    );
+    assert_ne!(r.code, 0, "{}", r.out);
+    assert!(
+        r.err.contains("is not an option of custom field"),
+        "{}",
+        r.err
+    );
+    assert!(
+        r.err.contains("did you mean \\\"Google Ads\\\""),
+        "{}",
+        r.err
+    );
+    let r = ghl(
+        h,
+        &[
+            "contacts",
+            "update",
+            &id,
+            r#"{"customFields": [{"key": "contact.lead_source", "field_value": "Referral"}]}"#,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.err);
+}

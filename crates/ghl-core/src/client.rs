@@ -9,10 +9,12 @@ use serde_json::Value;
 
 use crate::agency::{self, Agency};
 use crate::args::CallArgs;
+use crate::custom_fields::Resolver;
 use crate::error::{Error, ErrorCode, Result};
+use crate::field_values;
 use crate::pager;
 use crate::policy::Policy;
-use crate::request::{self, Defaults, Prepared};
+use crate::request::{self, Defaults, Prepared, RequestBody};
 use crate::transport::Transport;
 
 /// How far to follow pages.
@@ -68,6 +70,8 @@ pub struct Client {
     policy: Policy,
     defaults: Defaults,
     agency: Option<Arc<Agency>>,
+    /// Custom field definitions, to check values before sending.
+    fields: Resolver,
 }
 
 impl Client {
@@ -77,6 +81,7 @@ impl Client {
             policy,
             defaults,
             agency: None,
+            fields: Resolver::new(),
         }
     }
 
@@ -106,6 +111,7 @@ impl Client {
             policy,
             defaults: self.defaults.clone(),
             agency: self.agency.clone(),
+            fields: self.fields.clone(),
         }
     }
 
@@ -147,6 +153,7 @@ impl Client {
         if self.policy.dry_run {
             return Ok(preview);
         }
+        self.check_custom_fields(req).await?;
         self.policy.confirmed(req.op, &preview)?;
         let removed = crate::tag_guard::removed_tags(self, req).await?;
         if !removed.is_empty() {
@@ -183,6 +190,35 @@ impl Client {
             _ => self.transport.send(req).await?,
         };
         Ok(response.body)
+    }
+
+    /// Custom field values of a contact or deal checked against their
+    /// definitions (type, options). Best effort: a token that cannot read
+    /// the definitions still sends.
+    async fn check_custom_fields(&self, req: &Prepared) -> Result<()> {
+        let model = match req.op.name.split_once('.') {
+            Some(("contacts", _)) => "contact",
+            Some(("opportunities", _)) => "opportunity",
+            _ => return Ok(()),
+        };
+        let Some(RequestBody::Json(body)) = &req.body else {
+            return Ok(());
+        };
+        let Some(items) = body.get("customFields").filter(|v| v.is_array()) else {
+            return Ok(());
+        };
+        let Some(location) = req
+            .location
+            .as_deref()
+            .or(self.defaults.location_id.as_deref())
+        else {
+            return Ok(());
+        };
+        let Ok(set) = Box::pin(self.fields.fields(self, location)).await else {
+            return Ok(());
+        };
+        let checked = field_values::check_items(&set, items, Some(model))?;
+        field_values::same_spelling(items, &checked)
     }
 
     /// Call one operation, one page.

@@ -138,6 +138,25 @@ pub fn check_items(set: &FieldSet, items: &Value, model: Option<&str>) -> Result
     Ok(json!(out))
 }
 
+/// A request's values must be spelled as the options are: `sent` is what
+/// the caller gave, `checked` what [`check_items`] made of it.
+pub fn same_spelling(sent: &Value, checked: &Value) -> Result<()> {
+    let (Value::Array(a), Value::Array(b)) = (sent, checked) else {
+        return Ok(());
+    };
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            let value = |v: &Value| v.get("field_value").or_else(|| v.get("value")).cloned();
+            let (given, option) = (value(x).unwrap_or_default(), value(y).unwrap_or_default());
+            return Err(Error::validation(format!(
+                "custom field value {given} is not spelled as its option"
+            ))
+            .with_hint(format!("did you mean {option}?")));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
