@@ -300,9 +300,12 @@ fn take_named_size(args: &mut CallArgs, style: &ghl_catalog::Pagination) -> Opti
         _ => None,
     };
     let v = from_params.or(from_body)?;
-    v.as_u64()
-        .or_else(|| v.as_str()?.trim().parse().ok())
-        .map(|n| n as usize)
+    let n = v.as_u64().or_else(|| v.as_str()?.trim().parse().ok());
+    if n.is_none() {
+        // Not a count: leave it for validation to refuse.
+        args.params.insert(name.to_string(), v);
+    }
+    n.map(|n| n as usize)
 }
 
 fn mentions_custom_fields(v: &Value) -> bool {

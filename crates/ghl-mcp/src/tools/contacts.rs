@@ -10,7 +10,7 @@ use crate::options::Toolset::Contacts;
 
 #[derive(Deserialize, JsonSchema)]
 struct Search {
-    /// Free text: name, email, phone
+    /// Free text: name, email, phone (tags: use `tags`)
     query: Option<String>,
     /// Contacts with any of these tags
     tags: Option<Vec<String>>,
