@@ -14,7 +14,7 @@ struct Search {
     query: Option<String>,
     /// Contacts with any of these tags
     tags: Option<Vec<String>>,
-    /// {"field","operator","value"} or {"group":"AND|OR","filters":[...]}; operators eq, not_eq, contains, not_contains, exists, not_exists, range ({"gte","lte"}); fields e.g. tags, email, dateAdded, customFields.<id>
+    /// {field,operator,value} or {group:AND|OR,filters}; operator eq|not_eq|contains|not_contains|exists|not_exists|range; field e.g. email, dateAdded, customFields.<id>
     filters: Option<Vec<Value>>,
     #[serde(flatten)]
     #[allow(dead_code)]
