@@ -5,6 +5,7 @@
 //! embedded in the binary. Facts only: names, methods, paths, parameters,
 //! types, enums, scopes, Version values, pagination style, short titles.
 
+pub mod contact_search;
 mod model;
 
 pub use model::*;

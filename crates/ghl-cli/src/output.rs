@@ -328,6 +328,9 @@ pub fn ask_confirmation(op: &ghl_catalog::Operation, preview: &Value) -> bool {
     if let Some(b) = preview.get("body").filter(|b| !b.is_null()) {
         let _ = writeln!(err, "  body: {}", clip(&b.to_string(), 300));
     }
+    if let Some(tags) = preview.get("removesTags") {
+        let _ = writeln!(err, "  removes the tags: {}", cell(Some(tags)));
+    }
     let _ = write!(err, "Proceed? [y/N] ");
     let _ = err.flush();
     let mut answer = String::new();

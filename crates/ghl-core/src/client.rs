@@ -9,10 +9,12 @@ use serde_json::Value;
 
 use crate::agency::{self, Agency};
 use crate::args::CallArgs;
+use crate::custom_fields::Resolver;
 use crate::error::{Error, ErrorCode, Result};
+use crate::field_values;
 use crate::pager;
 use crate::policy::Policy;
-use crate::request::{self, Defaults, Prepared};
+use crate::request::{self, Defaults, Prepared, RequestBody};
 use crate::transport::Transport;
 
 /// How far to follow pages.
@@ -68,6 +70,8 @@ pub struct Client {
     policy: Policy,
     defaults: Defaults,
     agency: Option<Arc<Agency>>,
+    /// Custom field definitions, to check values before sending.
+    fields: Resolver,
 }
 
 impl Client {
@@ -77,6 +81,7 @@ impl Client {
             policy,
             defaults,
             agency: None,
+            fields: Resolver::new(),
         }
     }
 
@@ -106,6 +111,7 @@ impl Client {
             policy,
             defaults: self.defaults.clone(),
             agency: self.agency.clone(),
+            fields: self.fields.clone(),
         }
     }
 
@@ -130,7 +136,9 @@ impl Client {
         self.policy
             .permits(op)
             .map_err(|e| e.with_operation(name))?;
-        request::prepare(op, args, &self.defaults)
+        let req = request::prepare(op, args, &self.defaults)?;
+        crate::values::check(&req)?;
+        Ok(req)
     }
 
     /// What `--dry-run` shows for a prepared request.
@@ -145,7 +153,20 @@ impl Client {
         if self.policy.dry_run {
             return Ok(preview);
         }
+        self.check_custom_fields(req).await?;
         self.policy.confirmed(req.op, &preview)?;
+        let removed = crate::tag_guard::removed_tags(self, req).await?;
+        if !removed.is_empty() {
+            let mut preview = preview;
+            if let Value::Object(m) = &mut preview {
+                m.insert("removesTags".into(), serde_json::json!(removed));
+            }
+            self.policy.confirmed_loss(
+                req.op,
+                &preview,
+                &format!("removes the tags {} from the contact", removed.join(", ")),
+            )?;
+        }
         let response = match &self.agency {
             Some(agency) if !agency::is_agency_level(req.op) => {
                 let location = req
@@ -171,6 +192,35 @@ impl Client {
         Ok(response.body)
     }
 
+    /// Custom field values of a contact or deal checked against their
+    /// definitions (type, options). Best effort: a token that cannot read
+    /// the definitions still sends.
+    async fn check_custom_fields(&self, req: &Prepared) -> Result<()> {
+        let model = match req.op.name.split_once('.') {
+            Some(("contacts", _)) => "contact",
+            Some(("opportunities", _)) => "opportunity",
+            _ => return Ok(()),
+        };
+        let Some(RequestBody::Json(body)) = &req.body else {
+            return Ok(());
+        };
+        let Some(items) = body.get("customFields").filter(|v| v.is_array()) else {
+            return Ok(());
+        };
+        let Some(location) = req
+            .location
+            .as_deref()
+            .or(self.defaults.location_id.as_deref())
+        else {
+            return Ok(());
+        };
+        let Ok(set) = Box::pin(self.fields.fields(self, location)).await else {
+            return Ok(());
+        };
+        let checked = field_values::check_items(&set, items, Some(model))?;
+        field_values::same_spelling(items, &checked)
+    }
+
     /// Call one operation, one page.
     pub async fn call(&self, name: &str, args: CallArgs) -> Result<Value> {
         let req = self.prepare(name, &args)?;
@@ -183,6 +233,20 @@ impl Client {
         &self,
         name: &str,
         args: CallArgs,
+        opts: PageOpts,
+        on_page: impl FnMut(Page) -> Result<()>,
+    ) -> Result<Summary> {
+        self.walk_from(name, args, 0, opts, on_page).await
+    }
+
+    /// Go on with a walk whose earlier calls returned `seen` records:
+    /// `args` are the `next` arguments those calls gave. A stated total
+    /// then counts those records too, so the end is known.
+    pub async fn walk_from(
+        &self,
+        name: &str,
+        args: CallArgs,
+        seen: u64,
         opts: PageOpts,
         mut on_page: impl FnMut(Page) -> Result<()>,
     ) -> Result<Summary> {
@@ -225,7 +289,11 @@ impl Client {
         let (mut records, key) = pager::records(&body);
         summary.records_key = key;
         summary.total = pager::total(&body);
-        let mut next = pager::next_page(op, &style, &first.args, &body);
+        // Records fetched so far, this walk's and its earlier calls': with
+        // a stated total, reaching it ends the list whatever the style.
+        let mut fetched = seen + records.len() as u64;
+        let mut next = pager::next_page(op, &style, &first.args, &body)
+            .filter(|_| !reached(summary.total, fetched));
         truncate(&mut records, cap, &mut summary);
         let got = records.len();
         summary.records += got;
@@ -246,6 +314,7 @@ impl Client {
         // Numbered styles with a known total: ask for later pages ahead.
         if let Some(total) = summary.total
             && pager::numbered(&style, total)
+            && seen == 0
             && next.is_some()
         {
             let pending = pager::remaining_pages(op, &style, &first.args, total, got as u64);
@@ -265,10 +334,12 @@ impl Client {
                 let body = body.map_err(|e| partial(e, summary.records))?;
                 let (mut records, _) = pager::records(&body);
                 let last = records.is_empty();
+                fetched += records.len() as u64;
                 truncate(&mut records, cap - summary.records, &mut summary);
                 summary.records += records.len();
                 summary.pages += 1;
-                next = pager::next_page(op, &style, &req.args, &body);
+                next = pager::next_page(op, &style, &req.args, &body)
+                    .filter(|_| !reached(summary.total, fetched));
                 on_page(Page {
                     index: summary.pages - 1,
                     records,
@@ -276,6 +347,7 @@ impl Client {
                 })?;
                 if summary.records >= cap || last {
                     summary.more = summary.more || next.is_some();
+                    summary.next = next;
                     return Ok(summary);
                 }
             }
@@ -285,7 +357,7 @@ impl Client {
 
         // Cursor styles are sequential by nature.
         while let Some(a) = next.take() {
-            if summary.total.is_some_and(|t| summary.records as u64 >= t) {
+            if reached(summary.total, fetched) {
                 break;
             }
             if summary.records >= cap {
@@ -301,7 +373,9 @@ impl Client {
                 .await
                 .map_err(|e| partial(e, summary.records))?;
             let (mut records, _) = pager::records(&body);
-            next = pager::next_page(op, &style, &req.args, &body);
+            fetched += records.len() as u64;
+            next = pager::next_page(op, &style, &req.args, &body)
+                .filter(|_| !reached(summary.total, fetched));
             truncate(&mut records, cap - summary.records, &mut summary);
             summary.records += records.len();
             summary.pages += 1;
@@ -330,6 +404,11 @@ impl Client {
             .await?;
         Ok((all, summary))
     }
+}
+
+/// Whether a stated total is reached: nothing more exists.
+fn reached(total: Option<u64>, fetched: u64) -> bool {
+    total.is_some_and(|t| fetched >= t)
 }
 
 fn truncate(records: &mut Vec<Value>, room: usize, summary: &mut Summary) {

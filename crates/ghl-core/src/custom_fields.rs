@@ -28,6 +28,8 @@ pub struct CustomField {
     pub data_type: Option<String>,
     /// `contact` or `opportunity`.
     pub model: Option<String>,
+    /// The choices of an options field (`picklistOptions`).
+    pub options: Vec<String>,
 }
 
 impl CustomField {
@@ -47,6 +49,19 @@ impl CustomField {
             key: text("fieldKey").or_else(|| text("key")).unwrap_or_default(),
             data_type: text("dataType"),
             model: text("model"),
+            options: v
+                .get("picklistOptions")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|o| {
+                            o.as_str()
+                                .or_else(|| o.get("label").and_then(Value::as_str))
+                                .map(String::from)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             id,
         })
     }
@@ -118,6 +133,7 @@ impl FieldSet {
                     ),
                 );
             };
+            let v = crate::field_values::check(f, v)?;
             let mut item = json!({"id": f.id, "field_value": v});
             if !f.key.is_empty() {
                 item["key"] = json!(f.key);
@@ -238,6 +254,7 @@ impl Resolver {
         let set = self.fields(client, location).await?;
         match set.resolve(input, model) {
             Ok(v) => Ok(v),
+            Err(e) if !e.message.starts_with("no custom field") => Err(e),
             Err(_) => {
                 // The field may have been created since the cache was filled.
                 self.invalidate(location);

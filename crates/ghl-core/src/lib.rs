@@ -20,14 +20,17 @@ pub mod client;
 pub mod config;
 pub mod custom_fields;
 pub mod error;
+pub mod field_values;
 pub mod pager;
 pub mod policy;
 pub mod ratelimit;
 pub mod request;
 pub mod retry;
 pub mod secret;
+pub mod tag_guard;
 pub mod transport;
 pub mod validate;
+pub mod values;
 
 pub use args::CallArgs;
 pub use client::{Client, Page, PageOpts, Summary};

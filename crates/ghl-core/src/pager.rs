@@ -328,6 +328,13 @@ pub fn remaining_pages(
     got: u64,
 ) -> Vec<CallArgs> {
     let in_body = in_body(p);
+    // A page reached by keyset (`searchAfter`) has no number to count
+    // from: later pages can only follow it one by one.
+    if get(first, "searchAfter", in_body)
+        .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+    {
+        return Vec::new();
+    }
     let Some(size) = size_param(p)
         .and_then(|s| get(first, s, in_body))
         .and_then(as_u64)

@@ -121,6 +121,37 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// Confirmation for a request that loses data although its operation
+    /// is a plain write (replacing a contact's tags drops the others):
+    /// asked as for a destructive operation, `what` saying what is lost.
+    pub fn confirmed_loss(
+        &self,
+        op: &Operation,
+        preview: &serde_json::Value,
+        what: &str,
+    ) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
+        let ok = match &self.confirm {
+            Confirm::Granted => true,
+            Confirm::Refuse => false,
+            Confirm::Ask(ask) => ask(op, preview),
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorCode::ConfirmationRequired,
+            format!("{} {what} and was not confirmed", op.name),
+        )
+        .with_hint(
+            "re-run with --yes to confirm, or add tags without removing any with `ghl contacts tags add`",
+        ))
+    }
+}
+
 pub fn effect_word(e: Effect) -> &'static str {
     match e {
         Effect::Read => "read-only",

@@ -165,14 +165,17 @@ pub fn select_single(body: &Value, fields: &[String]) -> Value {
 }
 
 /// Where a listing continues: the operation, the arguments of its next
-/// page, records already shown, and for unpaged operations the number of
-/// records to skip locally.
-#[derive(Debug, Clone)]
+/// page, records already shown, for unpaged operations the number of
+/// records to skip locally, and the `fields` and `limit` of the first call
+/// (a cursor passed alone keeps them).
+#[derive(Debug, Clone, Default)]
 pub struct Cursor {
     pub op: String,
     pub args: CallArgs,
     pub seen: usize,
     pub skip: usize,
+    pub fields: Vec<String>,
+    pub limit: Option<usize>,
 }
 
 impl Cursor {
@@ -186,6 +189,8 @@ impl Cursor {
             "b": self.args.body,
             "n": self.seen,
             "s": self.skip,
+            "f": self.fields,
+            "l": self.limit,
         });
         URL_SAFE_NO_PAD.encode(v.to_string())
     }
@@ -213,6 +218,17 @@ impl Cursor {
             },
             seen: num("n"),
             skip: num("s"),
+            fields: v
+                .get("f")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            limit: v.get("l").and_then(Value::as_u64).map(|l| l as usize),
         })
     }
 }
@@ -250,7 +266,7 @@ pub fn listing(
             Some(t) if t as usize > shown => format!("{} more", t as usize - shown),
             _ => "more results".to_string(),
         };
-        out["truncated"] = json!(format!("{more}; continue with cursor {token}"));
+        out["truncated"] = json!(format!("{more}; call again with only `cursor` to continue"));
         out["cursor"] = json!(token);
     }
     out["records"] = Value::Array(records);
@@ -296,6 +312,7 @@ mod tests {
             args: CallArgs::new().param("startAfterId", "x"),
             seen: 20,
             skip: 0,
+            ..Cursor::default()
         };
         let d = Cursor::decode(&c.encode()).unwrap();
         assert_eq!((d.op, d.args.params, d.seen), (c.op, c.args.params, c.seen));

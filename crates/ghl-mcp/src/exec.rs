@@ -3,7 +3,7 @@
 
 use ghl_catalog::Operation;
 use ghl_core::custom_fields::Resolver;
-use ghl_core::{Client, Error, ErrorCode, PageOpts};
+use ghl_core::{CallArgs, Client, Error, ErrorCode, PageOpts};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -114,6 +114,19 @@ impl Executor {
             return Ok(self.client.describe(&req));
         }
         let fields = common.fields.clone().unwrap_or_default();
+        if let Some(days) = plan.slots.take() {
+            let window = crate::slots::window(&plan.args)?;
+            let zone = crate::slots::zone(&self.client, &plan.args, location.as_deref()).await;
+            let body = self
+                .single(tool, force_confirm, op, plan, common, &fields, location)
+                .await?;
+            return Ok(crate::slots::finish(
+                body,
+                Some(&days),
+                zone.as_deref(),
+                window,
+            ));
+        }
         if plan.list {
             return self.list(op, plan, common, &fields, location).await;
         }
@@ -151,11 +164,17 @@ impl Executor {
         peer: Option<&Peer<RoleServer>>,
     ) -> Result<Value, Error> {
         let req = self.client.prepare(&plan.op, &plan.args)?;
-        let needs = op.needs_confirmation() || force_confirm;
+        // Replacing a contact's tags removes those left out: confirmed as
+        // removing tags is.
+        let removed = ghl_core::tag_guard::removed_tags(&self.client, &req).await?;
+        let needs = op.needs_confirmation() || force_confirm || !removed.is_empty();
         let body = if needs && self.options.confirm {
             let mut request = self.client.describe(&req);
             if let Value::Object(m) = &mut request {
                 m.remove("dry_run");
+                if !removed.is_empty() {
+                    m.insert("removesTags".into(), json!(removed));
+                }
             }
             let binding = format!("{tool}\n{}", canonical(&request));
             match common.confirm.as_deref().filter(|t| !t.trim().is_empty()) {
@@ -241,12 +260,8 @@ impl Executor {
         fields: &[String],
         location: Option<String>,
     ) -> Result<Value, Error> {
-        let limit = common
-            .limit
-            .map(|l| l as usize)
-            .unwrap_or(self.options.page_size)
-            .clamp(1, MAX_PAGE_SIZE);
         let (mut seen, mut skip) = (0, 0);
+        let mut continued: Option<Cursor> = None;
         if let Some(c) = common.cursor.as_deref().filter(|c| !c.trim().is_empty()) {
             let c = Cursor::decode(c)?;
             if c.op != op.name {
@@ -256,10 +271,37 @@ impl Executor {
                 ))
                 .with_hint("pass the cursor to the tool that returned it"));
             }
-            plan.args = c.args;
+            plan.args = c.args.clone();
             seen = c.seen;
             skip = c.skip;
+            continued = Some(c);
         }
+        // A cursor passed alone keeps the first call's fields and limit.
+        let fields: Vec<String> = match (&common.fields, &continued) {
+            (Some(f), _) => f.clone(),
+            (None, Some(c)) => c.fields.clone(),
+            (None, None) => fields.to_vec(),
+        };
+        let fields = fields.as_slice();
+        let named_size = match (&continued, &op.pagination) {
+            (None, Some(style)) => take_named_size(&mut plan.args, style),
+            _ => None,
+        };
+        let limit = common
+            .limit
+            .map(|l| l as usize)
+            .or(continued.as_ref().and_then(|c| c.limit))
+            .or(named_size)
+            .unwrap_or(self.options.page_size)
+            .clamp(1, MAX_PAGE_SIZE);
+        let carry = |args: CallArgs, seen: usize, skip: usize| Cursor {
+            op: op.name.clone(),
+            args,
+            seen,
+            skip,
+            fields: fields.to_vec(),
+            limit: Some(limit),
+        };
         let (mut records, total, next) = if op.pagination.is_some() {
             let opts = PageOpts {
                 all: false,
@@ -267,14 +309,19 @@ impl Executor {
                 page_size: Some(limit as u64),
                 concurrency: 1,
             };
-            let (records, summary) = self.client.collect(&op.name, plan.args, opts).await?;
+            let mut records = Vec::new();
+            let summary = self
+                .client
+                .walk_from(&op.name, plan.args, seen as u64, opts, |page| {
+                    records.extend(page.records);
+                    Ok(())
+                })
+                .await?;
             let n = records.len();
-            let next = summary.next.filter(|_| summary.more).map(|args| Cursor {
-                op: op.name.clone(),
-                args,
-                seen: seen + n,
-                skip: 0,
-            });
+            let next = summary
+                .next
+                .filter(|_| summary.more)
+                .map(|args| carry(args, seen + n, 0));
             (records, summary.total, next)
         } else {
             // Unpaged lists come whole; page them here so a long one does
@@ -285,12 +332,8 @@ impl Executor {
                 .await?;
             let total = all.len();
             let page: Vec<Value> = all.into_iter().skip(skip).take(limit).collect();
-            let next = (skip + page.len() < total).then(|| Cursor {
-                op: op.name.clone(),
-                args: plan.args.clone(),
-                seen: seen + page.len(),
-                skip: skip + limit,
-            });
+            let next = (skip + page.len() < total)
+                .then(|| carry(plan.args.clone(), seen + page.len(), skip + limit));
             (page, Some(total as u64), next)
         };
         let mut wrapped = Value::Array(std::mem::take(&mut records));
@@ -321,6 +364,25 @@ impl Executor {
             set.annotate(body);
         }
     }
+}
+
+/// A page size the caller named itself (`pageLimit: 1` through
+/// `call_operation`) is the listing's limit: taken out of the arguments so
+/// the pager sets it, kept within what one listing returns.
+fn take_named_size(args: &mut CallArgs, style: &ghl_catalog::Pagination) -> Option<usize> {
+    let name = ghl_core::pager::size_param(style)?;
+    let from_params = args.params.remove(name);
+    let from_body = match args.body.as_mut() {
+        Some(Value::Object(b)) => b.remove(name),
+        _ => None,
+    };
+    let v = from_params.or(from_body)?;
+    let n = v.as_u64().or_else(|| v.as_str()?.trim().parse().ok());
+    if n.is_none() {
+        // Not a count: leave it for validation to refuse.
+        args.params.insert(name.to_string(), v);
+    }
+    n.map(|n| n as usize)
 }
 
 fn mentions_custom_fields(v: &Value) -> bool {

@@ -22,6 +22,7 @@ pub mod options;
 pub mod preview;
 pub mod scopes;
 pub mod server;
+pub mod slots;
 pub mod snippets;
 pub mod tools;
 

@@ -72,6 +72,9 @@ pub const fn with(
 }
 
 const ID: &str = "the record's id";
+/// The search that takes `--tag`, and the flag's id.
+const TAG_SEARCH: &str = "contacts.search-contacts-advanced";
+const TAG_FLAG: &str = "tag";
 /// Internal id of `--body`, apart from a positional that may be named `body`.
 const BODY_FLAG: &str = "--body";
 
@@ -547,6 +550,15 @@ fn leaf(name: &'static str, f: &Friendly) -> Command {
                 .help("JSON body, or @FILE"),
         );
     }
+    if f.op == TAG_SEARCH {
+        c = c.arg(
+            Arg::new(TAG_FLAG)
+                .long("tag")
+                .value_name("TAG")
+                .action(ArgAction::Append)
+                .help("Only contacts with this tag (repeatable: any of them)"),
+        );
+    }
     if op.is_some_and(|o| o.pagination.is_some()) {
         c = c
             .arg(
@@ -643,6 +655,25 @@ pub fn call_args(f: &Friendly, m: &ArgMatches) -> Result<CallArgs, Error> {
                         for (k, v) in obj {
                             b.insert(k, v);
                         }
+                    }
+                }
+            }
+        }
+    }
+    if let Ok(Some(tags)) = m.try_get_many::<String>(TAG_FLAG) {
+        let tags: Vec<String> = tags
+            .flat_map(|t| t.split(','))
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if !tags.is_empty() {
+            let filter = ghl_core::catalog::contact_search::tag_filter(&tags);
+            let body = args.body.get_or_insert_with(|| json!({}));
+            if let Value::Object(b) = body {
+                match b.get_mut("filters") {
+                    Some(Value::Array(list)) => list.push(filter),
+                    _ => {
+                        b.insert("filters".into(), json!([filter]));
                     }
                 }
             }

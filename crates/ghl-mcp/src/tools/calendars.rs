@@ -26,6 +26,22 @@ enum When {
 }
 
 impl When {
+    /// Epoch ms for a start (`end` false) or end bound, and the day when a
+    /// bare date was given: a bare end date includes that whole day.
+    fn bound(self, name: &str, end: bool) -> Result<(i64, Option<time::Date>), Error> {
+        if let When::Text(t) = &self
+            && let Some(d) = crate::slots::bare_date(t)
+        {
+            let ms = if end {
+                crate::slots::end_ms(d)
+            } else {
+                crate::slots::start_ms(d)
+            };
+            return Ok((ms, Some(d)));
+        }
+        Ok((self.millis(name)?, None))
+    }
+
     fn millis(self, name: &str) -> Result<i64, Error> {
         use time::format_description::well_known::Rfc3339;
         match self {
@@ -106,14 +122,18 @@ pub fn tools() -> Vec<ToolDef> {
             "Free slots",
             Calendars,
             "calendars.get-slots",
-            "Open booking slots of a calendar between two dates.",
+            "Open booking slots of a calendar between two dates (bare dates are whole days in the calendar's zone); also gives the time now.",
             |a: Slots| {
+                let (start, first) = a.start_date.bound("startDate", false)?;
+                let (end, last) = a.end_date.bound("endDate", true)?;
                 let mut args = CallArgs::new()
                     .param("calendarId", a.calendar_id)
-                    .param("startDate", Value::from(a.start_date.millis("startDate")?))
-                    .param("endDate", Value::from(a.end_date.millis("endDate")?));
+                    .param("startDate", Value::from(start))
+                    .param("endDate", Value::from(end));
                 opt(&mut args, "timezone", a.timezone);
-                Ok(Plan::call("calendars.get-slots", args))
+                let mut plan = Plan::call("calendars.get-slots", args);
+                plan.slots = Some(crate::slots::Days { first, last });
+                Ok(plan)
             },
         ),
         curated(

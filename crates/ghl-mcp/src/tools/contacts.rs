@@ -10,9 +10,11 @@ use crate::options::Toolset::Contacts;
 
 #[derive(Deserialize, JsonSchema)]
 struct Search {
-    /// Free text: name, email, phone
+    /// Free text: name, email, phone (tags: use `tags`)
     query: Option<String>,
-    /// Advanced search filters, as HighLevel's POST /contacts/search takes them
+    /// Contacts with any of these tags
+    tags: Option<Vec<String>>,
+    /// {field,operator,value} or {group:AND|OR,filters}; operator eq|not_eq|contains|not_contains|exists|not_exists|range; field e.g. email, dateAdded, customFields.<id>
     filters: Option<Vec<Value>>,
     #[serde(flatten)]
     #[allow(dead_code)]
@@ -85,6 +87,9 @@ struct Update {
     contact_id: String,
     #[serde(flatten)]
     fields: Fields,
+    #[serde(flatten)]
+    #[allow(dead_code)]
+    confirm: ConfirmOpt,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -154,8 +159,12 @@ pub fn tools() -> Vec<ToolDef> {
                 if let Some(q) = a.query {
                     body["query"] = json!(q);
                 }
-                if let Some(f) = a.filters {
-                    body["filters"] = json!(f);
+                let mut filters = a.filters.unwrap_or_default();
+                if let Some(t) = a.tags.filter(|t| !t.is_empty()) {
+                    filters.push(ghl_core::catalog::contact_search::tag_filter(&t));
+                }
+                if !filters.is_empty() {
+                    body["filters"] = json!(filters);
                 }
                 let mut plan = Plan::list(
                     "contacts.search-contacts-advanced",
@@ -196,7 +205,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Update a contact",
             Contacts,
             "contacts.update-contact",
-            "Change fields of a contact; only given fields change.",
+            "Change fields of a contact; only given fields change. `tags` REPLACES all tags: leaving one out removes it and needs confirmation; add_contact_tags adds.",
             |a: Update| {
                 Ok(a.fields.into_plan(
                     "contacts.update-contact",

@@ -35,6 +35,8 @@ pub struct Plan {
     /// A body field to fill with the profile's location when the catalog
     /// does not know the operation needs one.
     pub location_in_body: Option<&'static str>,
+    /// Free slots: cut the answer to these days and say when it is empty.
+    pub slots: Option<crate::slots::Days>,
 }
 
 impl Plan {
@@ -45,6 +47,7 @@ impl Plan {
             list: false,
             custom_fields: None,
             location_in_body: None,
+            slots: None,
         }
     }
 

@@ -44,6 +44,7 @@ struct Create {
 struct Update {
     opportunity_id: String,
     name: Option<String>,
+    /// open, won, lost or abandoned
     status: Option<String>,
     monetary_value: Option<f64>,
     assigned_to: Option<String>,

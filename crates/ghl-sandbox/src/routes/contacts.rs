@@ -86,13 +86,53 @@ const FIELDS: [&str; 20] = [
     "businessId",
 ];
 
+/// Whether `value` fits the field's type and options, as HighLevel
+/// checks a custom field value; the message says what does.
+fn field_value_error(def: &Value, value: &Value) -> Option<String> {
+    let name = str_of(def, "name");
+    let options: Vec<&str> = def
+        .get("picklistOptions")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let in_options = |v: &Value| v.as_str().is_some_and(|s| options.contains(&s));
+    let fits = match str_of(def, "dataType") {
+        "SINGLE_OPTIONS" | "RADIO" | "DROPDOWN" if !options.is_empty() => in_options(value),
+        "MULTIPLE_OPTIONS" | "CHECKBOX" if !options.is_empty() => match value {
+            Value::Array(a) => a.iter().all(in_options),
+            v => in_options(v),
+        },
+        "NUMERICAL" | "MONETORY" => {
+            value.is_number()
+                || value
+                    .as_str()
+                    .is_some_and(|s| s.trim().parse::<f64>().is_ok())
+        }
+        "DATE" => {
+            value.is_i64()
+                || value.as_str().is_some_and(|s| {
+                    parse_iso_ms(s).is_some()
+                        || (s.len() == 10 && parse_iso_ms(&format!("{s}T00:00:00Z")).is_some())
+                })
+        }
+        _ => true,
+    };
+    (!fits).then(|| {
+        if options.is_empty() {
+            format!("{name}: {value} is not a valid {}", str_of(def, "dataType"))
+        } else {
+            format!("{name}: {value} is not one of {}", options.join(", "))
+        }
+    })
+}
+
 /// Normalise `customFields` input (`{id|key, value|field_value}`) to `{id, value}`.
 fn custom_fields(
     c: &Connection,
     loc: &str,
     input: &Value,
     existing: &Value,
-) -> rusqlite::Result<Value> {
+) -> Result<Value, ApiError> {
     let mut out: Vec<Value> = existing.as_array().cloned().unwrap_or_default();
     let Some(items) = input.as_array() else {
         return Ok(json!(out));
@@ -116,6 +156,11 @@ fn custom_fields(
             }),
         };
         if let Some(id) = id {
+            if let Some(def) = defs.iter().find(|d| str_of(d, "id") == id)
+                && let Some(why) = field_value_error(def, &value)
+            {
+                return Err(ApiError::invalid(vec![why]));
+            }
             out.retain(|f| str_of(f, "id") != id);
             out.push(json!({"id": id, "value": value}));
         }
@@ -124,7 +169,7 @@ fn custom_fields(
 }
 
 /// Apply request fields to a contact and recompute the derived ones.
-fn apply(c: &Connection, ct: &mut Value, body: &Value) -> rusqlite::Result<()> {
+fn apply(c: &Connection, ct: &mut Value, body: &Value) -> Result<(), ApiError> {
     for k in FIELDS {
         if let Some(v) = body.get(k) {
             ct[k] = v.clone();
@@ -359,7 +404,7 @@ fn matches(ct: &Value, f: &Value) -> bool {
         "not_contains" => !wants.iter().any(|w| hit(w, true)),
         "exists" => !empty,
         "not_exists" => empty,
-        "range" | "gt" | "lt" | "gte" | "lte" => range(&actual, op, &want),
+        "range" => range(&actual, op, &want),
         _ => false,
     }
 }
@@ -399,6 +444,11 @@ fn search(c: &Connection, ctx: &Ctx) -> Reply {
             errors.push("pageLimit must not be greater than 500".to_string())
         }
         _ => {}
+    }
+    if let Some(f) = ctx.b("filters")
+        && let Err(why) = ghl_catalog::contact_search::check_filters(f)
+    {
+        errors.push(why);
     }
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));

@@ -68,6 +68,7 @@ pub fn contact_summary(ct: &Value) -> Value {
 }
 
 fn create(c: &Connection, ctx: &Ctx) -> Reply {
+    check_status(ctx)?;
     let contact_id = ctx.b_str("contactId").unwrap_or("");
     let ct = cs::get(c, contact_id)?
         .filter(|ct| str_of(ct, "locationId") == ctx.location_id)
@@ -90,7 +91,22 @@ fn create(c: &Connection, ctx: &Ctx) -> Reply {
     created(json!({"opportunity": o}))
 }
 
+/// A deal's status is open, won, lost or abandoned; `all` only filters a
+/// search, and HighLevel refuses it (and anything else) on a write.
+fn check_status(ctx: &Ctx) -> Result<(), ApiError> {
+    const STATUS: [&str; 4] = ["open", "won", "lost", "abandoned"];
+    match ctx.b("status") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(s)) if STATUS.contains(&s.as_str()) => Ok(()),
+        Some(_) => Err(ApiError::invalid(vec![format!(
+            "status must be one of the following values: {}",
+            STATUS.join(", ")
+        )])),
+    }
+}
+
 fn apply_update(c: &Connection, ctx: &Ctx, o: &mut Value) -> Result<(), ApiError> {
+    check_status(ctx)?;
     let now = now_iso();
     let pipeline = ctx
         .b_str("pipelineId")
