@@ -118,7 +118,16 @@ impl Executor {
             let window = crate::slots::window(&plan.args)?;
             let zone = crate::slots::zone(&self.client, &plan.args, location.as_deref()).await;
             let body = self
-                .single(tool, force_confirm, op, plan, common, &fields, location)
+                .single(
+                    tool,
+                    force_confirm,
+                    op,
+                    plan,
+                    common,
+                    &fields,
+                    location,
+                    peer,
+                )
                 .await?;
             return Ok(crate::slots::finish(
                 body,
@@ -192,7 +201,13 @@ impl Executor {
                         e.scopes = op.scopes.clone();
                         return Err(e);
                     }
-                    let sentence = preview::sentence(&self.client, op, &req.args).await?;
+                    let mut sentence = preview::sentence(&self.client, op, &req.args).await?;
+                    if !removed.is_empty() {
+                        sentence = format!(
+                            "{sentence}. This replaces the contact's tags and removes: {}",
+                            removed.join(", ")
+                        );
+                    }
                     if let Some(peer) = peer.filter(|p| elicit::supported(p)) {
                         return match elicit::ask(peer, &sentence).await? {
                             Answer::Yes => {

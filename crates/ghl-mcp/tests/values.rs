@@ -230,7 +230,9 @@ async fn replacing_tags_that_removes_some_needs_confirmation() {
     )
     .await;
     assert_eq!(first["status"], "confirmation_required", "{first}");
-    assert_eq!(first["preview"]["removesTags"], json!(["vip", "webinar"]));
+    assert_eq!(first["request"]["removesTags"], json!(["vip", "webinar"]));
+    let sentence = first["preview"].as_str().unwrap();
+    assert!(sentence.contains("removes: vip, webinar"), "{sentence}");
     assert_eq!(
         contact_tags(&env, &id).await,
         vec!["vip", "webinar"],

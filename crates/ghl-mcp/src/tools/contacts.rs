@@ -14,7 +14,7 @@ struct Search {
     query: Option<String>,
     /// Contacts with any of these tags
     tags: Option<Vec<String>>,
-    /// {field,operator,value} or {group:AND|OR,filters}; operator eq|not_eq|contains|not_contains|exists|not_exists|range; field e.g. email, dateAdded, customFields.<id>
+    /// {field,operator,value}|{group:AND|OR,filters}; operator eq not_eq contains not_contains exists not_exists range
     filters: Option<Vec<Value>>,
     #[serde(flatten)]
     #[allow(dead_code)]
@@ -48,9 +48,9 @@ struct Fields {
     company_name: Option<String>,
     source: Option<String>,
     tags: Option<Vec<String>>,
-    /// By key: {"contact.lead_source": "Ads"}
+    /// By key: {"contact.lead_source":"Ads"}
     custom_fields: Option<Map<String, Value>>,
-    /// More fields by API name (city, timezone...)
+    /// Other API fields (city...)
     other: Option<Map<String, Value>>,
 }
 
@@ -205,7 +205,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Update a contact",
             Contacts,
             "contacts.update-contact",
-            "Change fields of a contact; only given fields change. `tags` REPLACES all tags: leaving one out removes it and needs confirmation; add_contact_tags adds.",
+            "Change the given fields of a contact. `tags` REPLACES all tags (removing any needs confirmation); add_contact_tags adds.",
             |a: Update| {
                 Ok(a.fields.into_plan(
                     "contacts.update-contact",
