@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::agency::{self, Agency};
 use crate::args::CallArgs;
 use crate::error::{Error, ErrorCode, Result};
+use crate::oauth::OAuthSession;
 use crate::pager;
 use crate::policy::Policy;
 use crate::request::{self, Defaults, Prepared};
@@ -68,6 +69,7 @@ pub struct Client {
     policy: Policy,
     defaults: Defaults,
     agency: Option<Arc<Agency>>,
+    oauth: Option<Arc<OAuthSession>>,
 }
 
 impl Client {
@@ -77,7 +79,19 @@ impl Client {
             policy,
             defaults,
             agency: None,
+            oauth: None,
         }
+    }
+
+    /// Send with a marketplace app's OAuth token, refreshed when it is
+    /// about to expire or HighLevel refuses it.
+    pub fn with_oauth(mut self, session: Arc<OAuthSession>) -> Self {
+        self.oauth = Some(session);
+        self
+    }
+
+    pub fn oauth(&self) -> Option<&Arc<OAuthSession>> {
+        self.oauth.as_ref()
     }
 
     /// Treat the token as an agency token: location-level operations then
@@ -106,6 +120,7 @@ impl Client {
             policy,
             defaults: self.defaults.clone(),
             agency: self.agency.clone(),
+            oauth: self.oauth.clone(),
         }
     }
 
@@ -146,6 +161,18 @@ impl Client {
             return Ok(preview);
         }
         self.policy.confirmed(req.op, &preview)?;
+        if let Some(oauth) = &self.oauth {
+            let token = oauth.access_token(&self.transport).await?;
+            let response = match self.transport.send_as(req, &token).await {
+                // A refused token applied nothing: refresh once and resend.
+                Err(e) if e.code == ErrorCode::InvalidToken => {
+                    let token = oauth.after_rejection(&self.transport, &token).await?;
+                    self.transport.send_as(req, &token).await?
+                }
+                other => other?,
+            };
+            return Ok(response.body);
+        }
         let response = match &self.agency {
             Some(agency) if !agency::is_agency_level(req.op) => {
                 let location = req
