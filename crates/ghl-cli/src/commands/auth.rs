@@ -1,4 +1,5 @@
-//! `ghl auth status|rotate|logout`: the token of the profile in use.
+//! `ghl auth status|rotate|logout`: the token of the profile in use;
+//! `ghl auth login`: sign a marketplace app in (see `login`).
 
 use std::io::IsTerminal;
 
@@ -22,6 +23,9 @@ pub enum AuthCommand {
     Rotate,
     /// Remove the profile's token from the OS keyring or the config file
     Logout,
+    /// Sign a marketplace app in with OAuth: approve it in the browser, tokens
+    /// are stored for the location (or company) and refreshed as they expire
+    Login(crate::commands::login::LoginArgs),
 }
 
 pub async fn run(cmd: AuthCommand, global: &GlobalArgs, fmt: OutputFormat) -> Result<(), Error> {
@@ -29,6 +33,7 @@ pub async fn run(cmd: AuthCommand, global: &GlobalArgs, fmt: OutputFormat) -> Re
         AuthCommand::Status => status(global, fmt).await,
         AuthCommand::Rotate => rotate(global, fmt).await,
         AuthCommand::Logout => logout(global, fmt),
+        AuthCommand::Login(args) => crate::commands::login::run(args, global, fmt).await,
     }
 }
 

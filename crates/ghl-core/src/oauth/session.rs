@@ -64,6 +64,15 @@ impl OAuthSession {
         self.current.lock().await.access_token.clone()
     }
 
+    /// As [`OAuthSession::peek`], from synchronous code; `None` while a
+    /// refresh holds the grant.
+    pub fn try_peek(&self) -> Option<Secret> {
+        self.current
+            .try_lock()
+            .ok()
+            .map(|g| g.access_token.clone())
+    }
+
     /// An access token good for a request now: refreshed first when it has
     /// expired or is about to.
     pub async fn access_token(&self, transport: &Transport) -> Result<Secret> {

@@ -1,0 +1,57 @@
+//! A `Client` for a profile signed in as a marketplace app: its stored
+//! OAuth tokens, refreshed by `ghl_core::oauth` when they expire.
+
+use std::sync::Arc;
+
+use ghl_core::config::{OAuthProfile, Resolved};
+use ghl_core::oauth::{OAuthSession, Resource, UserType};
+use ghl_core::{Client, Defaults, Error, Transport, TransportConfig};
+
+use crate::cli::GlobalArgs;
+use crate::oauth_store;
+
+pub fn client(global: &GlobalArgs, resolved: &Resolved, app: &OAuthProfile) -> Result<Client, Error> {
+    let profile = resolved.profile.as_deref().unwrap_or("in use");
+    if app.sandbox && !global.sandbox {
+        return Err(Error::config(format!(
+            "profile {profile} was signed in against the sandbox"
+        ))
+        .with_hint(format!("add --sandbox, or sign in to HighLevel with `ghl --profile {profile} auth login --client-id {}`", app.client_id)));
+    }
+    if resolved.agency {
+        return Err(Error::config(
+            "agency mode with a marketplace app's company token is not supported yet",
+        )
+        .with_hint("sign the app in per location (`ghl auth login --user-type location`)"));
+    }
+    let resource = match UserType::parse(&app.user_type)? {
+        UserType::Location => Resource::location(resolved.location_id.as_deref().unwrap_or(""))?,
+        UserType::Company => Resource::company(resolved.company_id.as_deref().unwrap_or(""))?,
+    };
+    let session = OAuthSession::open(resource, oauth_store::vault(), oauth_store::dir())
+        .map_err(|e| {
+            e.with_hint(format!(
+                "sign in again: ghl {}--profile {profile} auth login --client-id {}",
+                if app.sandbox { "--sandbox " } else { "" },
+                app.client_id
+            ))
+        })?;
+    let first = session
+        .try_peek()
+        .ok_or_else(|| Error::config("the OAuth session is busy"))?;
+    let mut tc = TransportConfig::new(resolved.base_url.clone(), first);
+    tc.timeout = std::time::Duration::from_secs(global.timeout.max(1));
+    if global.verbose {
+        tc.logger = Some(Arc::new(|line: &str| eprintln!("{line}")));
+    }
+    let transport = Transport::new(tc)?;
+    Ok(Client::new(
+        Arc::new(transport),
+        crate::context::policy(global),
+        Defaults {
+            location_id: resolved.location_id.clone(),
+            company_id: resolved.company_id.clone(),
+        },
+    )
+    .with_oauth(Arc::new(session)))
+}
