@@ -35,8 +35,13 @@ fn keyring_entry(user: &str) -> Option<keyring::Entry> {
 
 impl AppVault {
     pub fn new() -> AppVault {
+        Self::with_dir(dir())
+    }
+
+    /// The keyring, then files in `dir`.
+    pub fn with_dir(dir: PathBuf) -> AppVault {
         AppVault {
-            files: FileVault::new(dir()),
+            files: FileVault::new(dir),
         }
     }
 }
@@ -121,6 +126,16 @@ pub fn remove_app_tokens(
     company_id: Option<&str>,
     app_id: Option<&str>,
 ) -> Result<bool, Error> {
+    remove_app_tokens_in(&dir(), location_id, company_id, app_id)
+}
+
+/// As [`remove_app_tokens`], with the OAuth directory named.
+pub fn remove_app_tokens_in(
+    dir: &std::path::Path,
+    location_id: Option<&str>,
+    company_id: Option<&str>,
+    app_id: Option<&str>,
+) -> Result<bool, Error> {
     let resource = match (location_id, company_id) {
         (Some(l), _) => Resource::location(l)?,
         (None, Some(c)) => Resource::company(c)?,
@@ -130,7 +145,7 @@ pub fn remove_app_tokens(
             ));
         }
     };
-    ghl_core::oauth::remove_tokens(&AppVault::new(), &dir(), &resource, app_id)
+    ghl_core::oauth::remove_tokens(&AppVault::with_dir(dir.to_path_buf()), dir, &resource, app_id)
 }
 
 /// Client ids name keyring entries and files: letters, digits, `-_.`.

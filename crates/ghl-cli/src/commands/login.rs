@@ -15,7 +15,8 @@ use ghl_core::{Error, Secret, Transport, TransportConfig};
 use serde_json::json;
 
 use crate::cli::{GlobalArgs, OutputFormat};
-use crate::{context, credentials, oauth_redirect, oauth_store};
+use crate::commands::session::{self, Mode};
+use crate::{credentials, oauth_redirect, oauth_store};
 
 /// Where HighLevel's approval page lives (`marketplace.leadconnectorhq.com`
 /// for white-labelled apps: pass --authorize-url).
@@ -81,11 +82,10 @@ pub async fn run(args: LoginArgs, global: &GlobalArgs, fmt: OutputFormat) -> Res
     }
     let secret = client_secret(&args, global)?;
 
-    let mut resolved = context::resolve(global)?;
-    let _sandbox = match global.sandbox {
-        true => Some(context::attach_sandbox(&mut resolved).await?),
-        false => None,
-    };
+    // The profile is what this sign-in creates: take nothing from it.
+    let mut session = session::open(global, None, Mode::NoProfiles)?;
+    session.attach_sandbox(global).await?;
+    let resolved = session.resolved.clone();
     let authorize_base = match &args.authorize_url {
         Some(u) => u.trim_end_matches('/').to_string(),
         None if resolved.base_url.trim_end_matches('/')
