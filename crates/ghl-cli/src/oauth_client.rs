@@ -10,7 +10,11 @@ use ghl_core::{Client, Defaults, Error, Transport, TransportConfig};
 use crate::cli::GlobalArgs;
 use crate::oauth_store;
 
-pub fn client(global: &GlobalArgs, resolved: &Resolved, app: &OAuthProfile) -> Result<Client, Error> {
+pub fn client(
+    global: &GlobalArgs,
+    resolved: &Resolved,
+    app: &OAuthProfile,
+) -> Result<Client, Error> {
     let profile = resolved.profile.as_deref().unwrap_or("in use");
     if app.sandbox && !global.sandbox {
         return Err(Error::config(format!(
@@ -28,8 +32,8 @@ pub fn client(global: &GlobalArgs, resolved: &Resolved, app: &OAuthProfile) -> R
         UserType::Location => Resource::location(resolved.location_id.as_deref().unwrap_or(""))?,
         UserType::Company => Resource::company(resolved.company_id.as_deref().unwrap_or(""))?,
     };
-    let session = OAuthSession::open(resource, oauth_store::vault(), oauth_store::dir())
-        .map_err(|e| {
+    let session =
+        OAuthSession::open(resource, oauth_store::vault(), oauth_store::dir()).map_err(|e| {
             e.with_hint(format!(
                 "sign in again: ghl {}--profile {profile} auth login --client-id {}",
                 if app.sandbox { "--sandbox " } else { "" },

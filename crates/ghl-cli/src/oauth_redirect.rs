@@ -134,8 +134,12 @@ impl Listener {
                 continue;
             }
             if let Some(err) = q.get("error") {
-                respond(&mut stream, 200, "The app was not approved. You can close this tab.")
-                    .await;
+                respond(
+                    &mut stream,
+                    200,
+                    "The app was not approved. You can close this tab.",
+                )
+                .await;
                 let why: String = err.chars().filter(|c| !c.is_control()).take(200).collect();
                 return Err(Error::new(
                     ErrorCode::InvalidToken,

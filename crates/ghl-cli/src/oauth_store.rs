@@ -145,7 +145,12 @@ pub fn remove_app_tokens_in(
             ));
         }
     };
-    ghl_core::oauth::remove_tokens(&AppVault::with_dir(dir.to_path_buf()), dir, &resource, app_id)
+    ghl_core::oauth::remove_tokens(
+        &AppVault::with_dir(dir.to_path_buf()),
+        dir,
+        &resource,
+        app_id,
+    )
 }
 
 /// Client ids name keyring entries and files: letters, digits, `-_.`.
@@ -158,8 +163,10 @@ pub fn validate_client_id(client_id: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::validation(format!("{client_id:?} is not a client id"))
-            .with_hint("copy it from Marketplace > My Apps > your app > Auth > Client Keys"))
+        Err(
+            Error::validation(format!("{client_id:?} is not a client id"))
+                .with_hint("copy it from Marketplace > My Apps > your app > Auth > Client Keys"),
+        )
     }
 }
 
@@ -203,7 +210,10 @@ fn read_private(path: &std::path::Path) -> Result<String, Error> {
             "{} holds a client secret but others could read or have planted it",
             path.display()
         ))
-        .with_hint(format!("remove it and sign in again: rm {}", path.display())));
+        .with_hint(format!(
+            "remove it and sign in again: rm {}",
+            path.display()
+        )));
     }
     let mut text = String::new();
     f.take(4096)

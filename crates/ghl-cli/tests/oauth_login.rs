@@ -133,7 +133,10 @@ fn start_login(env: &Env, profile: &str) -> (Child, String, std::thread::JoinHan
             "ghl auth login printed no approval address: {seen}"
         );
         seen.push_str(&line);
-        if let Some(u) = line.trim().strip_prefix(&format!("{}/v2/oauth/chooselocation", env.base)) {
+        if let Some(u) = line
+            .trim()
+            .strip_prefix(&format!("{}/v2/oauth/chooselocation", env.base))
+        {
             break format!("{}/v2/oauth/chooselocation{u}", env.base);
         }
     };
@@ -146,7 +149,11 @@ fn start_login(env: &Env, profile: &str) -> (Child, String, std::thread::JoinHan
 }
 
 fn query(url: &str) -> std::collections::HashMap<String, String> {
-    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
 }
 
 /// Sign in through the approval page and the redirect; returns ghl's output.
@@ -177,7 +184,10 @@ fn sign_in(env: &Env, profile: &str) -> (Value, String) {
     let err = rest.join().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "login failed: {err}\n{stdout}");
-    (serde_json::from_str(&stdout).unwrap(), format!("{stdout}\n{err}"))
+    (
+        serde_json::from_str(&stdout).unwrap(),
+        format!("{stdout}\n{err}"),
+    )
 }
 
 #[cfg(unix)]
@@ -215,7 +225,11 @@ fn full_sign_in_through_the_real_redirect() {
         .ghl(&["--profile", "myapp", "contacts", "search", "Jane"])
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let found: Value = serde_json::from_slice(&run.stdout).unwrap();
     assert!(found.as_array().is_some_and(|a| !a.is_empty()), "{found}");
 
@@ -223,14 +237,18 @@ fn full_sign_in_through_the_real_redirect() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(env.token_file(), std::fs::Permissions::from_mode(0o644))
-            .unwrap();
+        std::fs::set_permissions(env.token_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
         let before = env.stats()["requests"].as_u64().unwrap();
         let run = env
             .ghl(&["--profile", "myapp", "contacts", "search", "Jane"])
             .output()
             .unwrap();
-        assert_eq!(run.status.code(), Some(5), "{}", String::from_utf8_lossy(&run.stderr));
+        assert_eq!(
+            run.status.code(),
+            Some(5),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
         assert_eq!(env.stats()["requests"].as_u64().unwrap(), before);
     }
 }
@@ -255,7 +273,11 @@ fn four_processes_refresh_one_token_once() {
         .collect();
     for r in runs {
         let out = r.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let s = env.stats();
     assert_eq!(s["oauth"]["refresh_requests"], 1, "{s}");
@@ -269,7 +291,11 @@ fn four_processes_refresh_one_token_once() {
         .ghl(&["--profile", "myapp", "contacts", "search", "Jane"])
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert_eq!(env.stats()["oauth"]["refresh_requests"], 1);
 }
 

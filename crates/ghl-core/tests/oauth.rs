@@ -154,15 +154,13 @@ async fn concurrent_tasks_refresh_once() {
     let vault: Arc<dyn TokenVault> = Arc::new(FileVault::new(dir.path().join("oauth")));
     let r = grant.resource().unwrap();
     vault.save(&r, &grant).unwrap();
-    let session = Arc::new(OAuthSession::open(r.clone(), vault.clone(), dir.path().join("oauth")).unwrap());
+    let session =
+        Arc::new(OAuthSession::open(r.clone(), vault.clone(), dir.path().join("oauth")).unwrap());
     let c = client(&base, session.clone(), &grant.access_token);
 
     let calls = (0..12).map(|_| {
         let c = c.clone();
-        tokio::spawn(async move {
-            c.call("contacts.get-contacts", CallArgs::new())
-                .await
-        })
+        tokio::spawn(async move { c.call("contacts.get-contacts", CallArgs::new()).await })
     });
     for h in futures::future::join_all(calls).await {
         h.unwrap().unwrap();
@@ -187,14 +185,18 @@ async fn a_refused_token_is_refreshed_once_and_the_request_resent() {
     let r = grant.resource().unwrap();
     vault.save(&r, &grant).unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let session = Arc::new(OAuthSession::open(r.clone(), vault.clone(), dir.path().join("oauth")).unwrap());
+    let session =
+        Arc::new(OAuthSession::open(r.clone(), vault.clone(), dir.path().join("oauth")).unwrap());
     let c = client(&base, session, &grant.access_token);
     c.call("contacts.get-contacts", CallArgs::new())
         .await
         .unwrap();
     let s = stats(&base).await;
     assert_eq!(s["oauth"]["refreshes"], 1, "{s}");
-    assert_ne!(vault.load(&r).unwrap().unwrap().access_token, grant.access_token);
+    assert_ne!(
+        vault.load(&r).unwrap().unwrap().access_token,
+        grant.access_token
+    );
     sb.shutdown().await;
 }
 
@@ -217,6 +219,9 @@ async fn uninstall_removes_the_locations_tokens() {
     assert!(!remove_tokens(&vault, &oauth_dir, &r, None).unwrap());
     let v: Arc<dyn TokenVault> = Arc::new(vault);
     let e = OAuthSession::open(r, v, oauth_dir).unwrap_err();
-    assert!(e.hint.as_deref().unwrap_or("").contains("ghl auth login"), "{e}");
+    assert!(
+        e.hint.as_deref().unwrap_or("").contains("ghl auth login"),
+        "{e}"
+    );
     sb.shutdown().await;
 }

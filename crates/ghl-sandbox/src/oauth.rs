@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS oauth_refresh(
 CREATE TABLE IF NOT EXISTS oauth_access(token TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 ";
 
-pub const CLEAR: &str = "DELETE FROM oauth_codes; DELETE FROM oauth_refresh; DELETE FROM oauth_access;";
+pub const CLEAR: &str =
+    "DELETE FROM oauth_codes; DELETE FROM oauth_refresh; DELETE FROM oauth_access;";
 
 /// Counters tests read from `/_sandbox/stats`.
 #[derive(Default)]
@@ -139,7 +140,11 @@ pub fn token(
     access_ttl: Duration,
     stats: &OAuthStats,
 ) -> Result<Value, ApiError> {
-    let field = |k: &str| form.get(k).and_then(Value::as_str).filter(|v| !v.is_empty());
+    let field = |k: &str| {
+        form.get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
     let missing: Vec<String> = ["client_id", "client_secret", "grant_type"]
         .into_iter()
         .filter(|k| field(k).is_none())
@@ -155,12 +160,15 @@ pub fn token(
     if field("client_id") != Some(DEMO_CLIENT_ID)
         || field("client_secret") != Some(DEMO_CLIENT_SECRET)
     {
-        return Err(unauthorized("Invalid client: client_id or client_secret is wrong"));
+        return Err(unauthorized(
+            "Invalid client: client_id or client_secret is wrong",
+        ));
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let grant_row = match grant {
         "authorization_code" => {
-            let code = field("code").ok_or_else(|| ApiError::invalid(vec!["code should not be empty".into()]))?;
+            let code = field("code")
+                .ok_or_else(|| ApiError::invalid(vec!["code should not be empty".into()]))?;
             let row: Option<(String, String, i64, i64)> = tx
                 .query_row(
                     "SELECT redirect_uri, scopes, expires_at, used FROM oauth_codes WHERE code = ?1 AND client_id = ?2",
@@ -175,20 +183,33 @@ pub fn token(
                 return Err(unauthorized("Invalid grant: authorization code is invalid"));
             }
             if field("redirect_uri").is_some_and(|r| r != redirect_uri) {
-                return Err(ApiError::bad("redirect_uri does not match the one the code was issued for"));
+                return Err(ApiError::bad(
+                    "redirect_uri does not match the one the code was issued for",
+                ));
             }
             tx.execute("UPDATE oauth_codes SET used = 1 WHERE code = ?1", [code])?;
             let user_type = match field("user_type").unwrap_or("Location") {
                 "Company" => "Company",
                 "Location" => "Location",
-                other => return Err(ApiError::invalid(vec![format!("user_type must be one of Company, Location (got {other})")])),
+                other => {
+                    return Err(ApiError::invalid(vec![format!(
+                        "user_type must be one of Company, Location (got {other})"
+                    )]));
+                }
             };
             stats.codes_exchanged.fetch_add(1, Ordering::Relaxed);
             let location = (user_type == "Location").then(|| DEMO_LOCATION_ID.to_string());
-            (user_type.to_string(), location, DEMO_COMPANY_ID.to_string(), scopes)
+            (
+                user_type.to_string(),
+                location,
+                DEMO_COMPANY_ID.to_string(),
+                scopes,
+            )
         }
         "refresh_token" => {
-            let presented = field("refresh_token").ok_or_else(|| ApiError::invalid(vec!["refresh_token should not be empty".into()]))?;
+            let presented = field("refresh_token").ok_or_else(|| {
+                ApiError::invalid(vec!["refresh_token should not be empty".into()])
+            })?;
             let row: Option<(String, Option<String>, String, String, i64)> = tx
                 .query_row(
                     "SELECT user_type, location_id, company_id, scopes, spent FROM oauth_refresh WHERE token = ?1 AND client_id = ?2",
@@ -203,11 +224,16 @@ pub fn token(
                 stats.spent_refused.fetch_add(1, Ordering::Relaxed);
                 return Err(unauthorized("Invalid grant: refresh token is invalid"));
             }
-            tx.execute("UPDATE oauth_refresh SET spent = 1 WHERE token = ?1", [presented])?;
+            tx.execute(
+                "UPDATE oauth_refresh SET spent = 1 WHERE token = ?1",
+                [presented],
+            )?;
             (user_type, location, company, scopes)
         }
         "client_credentials" => {
-            return Err(ApiError::bad("The sandbox does not support grant_type client_credentials"));
+            return Err(ApiError::bad(
+                "The sandbox does not support grant_type client_credentials",
+            ));
         }
         other => {
             return Err(ApiError::invalid(vec![format!(

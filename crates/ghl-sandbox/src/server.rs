@@ -179,10 +179,7 @@ async fn api(state: Arc<State>, req: Request<Incoming>, path: String) -> Resp {
     let Some(token) = token else {
         return error_response(&auth::invalid_token(), &rl);
     };
-    if token
-        .expires_at
-        .is_some_and(|at| at <= crate::oauth::now())
-    {
+    if token.expires_at.is_some_and(|at| at <= crate::oauth::now()) {
         return error_response(&ApiError::new(401, "Invalid JWT: token expired"), &rl);
     }
     if !decision.allowed {

@@ -318,7 +318,10 @@ fn logout_app(
         .map_err(io);
     }
     if removed {
-        println!("✓ Removed the OAuth tokens of app {} (profile {name}).", app.client_id);
+        println!(
+            "✓ Removed the OAuth tokens of app {} (profile {name}).",
+            app.client_id
+        );
     } else {
         println!("Profile {name} had no stored OAuth tokens.");
     }

@@ -73,8 +73,11 @@ pub async fn run(args: LoginArgs, global: &GlobalArgs, fmt: OutputFormat) -> Res
     if let Some(s) = &args.scope
         && !scope_ok(s)
     {
-        return Err(Error::validation(format!("scope {s:?} has unexpected characters"))
-            .with_hint("scopes look like `contacts.readonly contacts.write`, separated by spaces"));
+        return Err(
+            Error::validation(format!("scope {s:?} has unexpected characters")).with_hint(
+                "scopes look like `contacts.readonly contacts.write`, separated by spaces",
+            ),
+        );
     }
     let redirect = oauth_redirect::parse_redirect(&args.redirect_uri)?;
     if let Some(p) = &global.profile {
@@ -154,7 +157,13 @@ pub async fn run(args: LoginArgs, global: &GlobalArgs, fmt: OutputFormat) -> Res
     let vault = oauth_store::vault();
     let stored = vault.save(&resource, &grant).and_then(|_| {
         oauth_store::save_client_secret(&args.client_id, &secret)?;
-        save_profile(global, &args, &grant, &resource, base_url_to_save(global, &resolved))
+        save_profile(
+            global,
+            &args,
+            &grant,
+            &resource,
+            base_url_to_save(global, &resolved),
+        )
     });
     let profile = match stored {
         Ok(p) => p,
@@ -178,7 +187,14 @@ pub async fn run(args: LoginArgs, global: &GlobalArgs, fmt: OutputFormat) -> Res
         println!("✓ App {} signed in to {resource}.", args.client_id);
         println!("  Profile:   {profile}");
         println!("  Tokens in: {stored_in}");
-        println!("  Scopes:    {}", if grant.scope.is_empty() { "-" } else { &grant.scope });
+        println!(
+            "  Scopes:    {}",
+            if grant.scope.is_empty() {
+                "-"
+            } else {
+                &grant.scope
+            }
+        );
         println!("  Try:       {try_it}");
         Ok(())
     } else {
@@ -211,7 +227,11 @@ fn client_secret(args: &LoginArgs, global: &GlobalArgs) -> Result<Secret, Error>
             .read_to_string(&mut text)
             .map_err(|e| Error::config(format!("cannot read the client secret from stdin: {e}")))?;
         let s = Secret::new(text.trim());
-        if s.is_empty() || s.expose().chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.is_empty()
+            || s.expose()
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(Error::validation("stdin held no single client secret")
                 .with_hint("pipe exactly the secret: printf %s \"$SECRET\" | ghl auth login --client-id ID --client-secret-stdin"));
         }
@@ -309,7 +329,9 @@ fn save_profile(
         // The profile now signs in as the app: drop a token it held.
         let mut old = old.clone();
         credentials::remove_token(&name, &mut old, &path)?;
-        profile.location_name = old.location_name.filter(|_| old.location_id == profile.location_id);
+        profile.location_name = old
+            .location_name
+            .filter(|_| old.location_id == profile.location_id);
     }
     file.set_profile(&name, profile);
     config::save(&path, &file)?;

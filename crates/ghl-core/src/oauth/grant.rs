@@ -294,13 +294,18 @@ mod tests {
 
     #[test]
     fn round_trips_without_printing_secrets() {
-        let g = OAuthGrant::from_response(&answer(), "app1-x", &Secret::new("shh-secret-value"), 1000)
-            .unwrap();
+        let g =
+            OAuthGrant::from_response(&answer(), "app1-x", &Secret::new("shh-secret-value"), 1000)
+                .unwrap();
         assert_eq!(g.resource().unwrap(), Resource::Location("LOC1".into()));
         assert_eq!(g.expires_at, 1000 + 86399);
         assert_eq!(OAuthGrant::from_json(&g.to_json()).unwrap(), g);
         let shown = format!("{g:?}");
-        for secret in ["acc-1234567890abcdef", "ref-1234567890abcdef", "shh-secret-value"] {
+        for secret in [
+            "acc-1234567890abcdef",
+            "ref-1234567890abcdef",
+            "shh-secret-value",
+        ] {
             assert!(!shown.contains(secret), "{shown}");
         }
         let err = OAuthGrant::from_json("{\"client_secret\": \"leak-me\"").unwrap_err();
@@ -330,7 +335,8 @@ mod tests {
 
     #[test]
     fn app_ids_match_client_ids() {
-        let mut g = OAuthGrant::from_response(&answer(), "66a0d5-lz7w", &Secret::new("s"), 0).unwrap();
+        let mut g =
+            OAuthGrant::from_response(&answer(), "66a0d5-lz7w", &Secret::new("s"), 0).unwrap();
         assert!(g.belongs_to_app("66a0d5"));
         assert!(!g.belongs_to_app("66a0"));
         g.client_id = "66a0d5".into();

@@ -29,11 +29,13 @@ impl RefreshLock {
             o.mode(0o600).custom_flags(libc::O_NOFOLLOW);
         }
         let file = o.open(&path).map_err(|e| {
-            Error::config(format!("cannot open the refresh lock {}: {e}", path.display()))
+            Error::config(format!(
+                "cannot open the refresh lock {}: {e}",
+                path.display()
+            ))
         })?;
-        file.lock().map_err(|e| {
-            Error::config(format!("cannot lock {}: {e}", path.display()))
-        })?;
+        file.lock()
+            .map_err(|e| Error::config(format!("cannot lock {}: {e}", path.display())))?;
         Ok(RefreshLock { _file: file })
     }
 
@@ -72,6 +74,7 @@ mod tests {
         waiter.join().unwrap();
         assert!(got.load(Ordering::SeqCst));
         // Another resource has its own lock.
-        let _other = RefreshLock::acquire_blocking(&dir, &Resource::company("C1").unwrap()).unwrap();
+        let _other =
+            RefreshLock::acquire_blocking(&dir, &Resource::company("C1").unwrap()).unwrap();
     }
 }

@@ -45,7 +45,9 @@ impl OAuthSession {
         vault: Arc<dyn TokenVault>,
         lock_dir: PathBuf,
     ) -> Result<OAuthSession> {
-        let grant = vault.load(&resource)?.ok_or_else(|| signed_out(&resource))?;
+        let grant = vault
+            .load(&resource)?
+            .ok_or_else(|| signed_out(&resource))?;
         Ok(OAuthSession {
             resource,
             vault,
@@ -67,10 +69,7 @@ impl OAuthSession {
     /// As [`OAuthSession::peek`], from synchronous code; `None` while a
     /// refresh holds the grant.
     pub fn try_peek(&self) -> Option<Secret> {
-        self.current
-            .try_lock()
-            .ok()
-            .map(|g| g.access_token.clone())
+        self.current.try_lock().ok().map(|g| g.access_token.clone())
     }
 
     /// An access token good for a request now: refreshed first when it has
@@ -85,12 +84,17 @@ impl OAuthSession {
 
     /// HighLevel refused `rejected`: refresh, unless another task already
     /// replaced it, and return the token to retry with.
-    pub async fn after_rejection(&self, transport: &Transport, rejected: &Secret) -> Result<Secret> {
+    pub async fn after_rejection(
+        &self,
+        transport: &Transport,
+        rejected: &Secret,
+    ) -> Result<Secret> {
         let mut current = self.current.lock().await;
         if current.access_token != *rejected {
             return Ok(current.access_token.clone());
         }
-        self.refresh_locked(&mut current, transport, Some(rejected)).await
+        self.refresh_locked(&mut current, transport, Some(rejected))
+            .await
     }
 
     async fn refresh_locked(

@@ -81,7 +81,8 @@ pub async fn refresh(transport: &Transport, grant: &OAuthGrant) -> Result<OAuthG
         });
         e
     })?;
-    let mut fresh = OAuthGrant::from_response(&body, &grant.client_id, &grant.client_secret, issued_at)?;
+    let mut fresh =
+        OAuthGrant::from_response(&body, &grant.client_id, &grant.client_secret, issued_at)?;
     // HighLevel repeats who the token is for; keep what we knew if it does not.
     fresh.location_id = fresh.location_id.or_else(|| grant.location_id.clone());
     fresh.company_id = fresh.company_id.or_else(|| grant.company_id.clone());
