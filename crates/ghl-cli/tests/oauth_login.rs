@@ -233,6 +233,19 @@ fn full_sign_in_through_the_real_redirect() {
     let found: Value = serde_json::from_slice(&run.stdout).unwrap();
     assert!(found.as_array().is_some_and(|a| !a.is_empty()), "{found}");
 
+    let status = env
+        .ghl(&["--profile", "myapp", "auth", "status"])
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["works"], true, "{status}");
+    assert!(status["token"].as_str().unwrap().contains(APP), "{status}");
+
     // Others able to read the token file: refused, nothing sent.
     #[cfg(unix)]
     {

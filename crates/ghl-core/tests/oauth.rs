@@ -225,3 +225,53 @@ async fn uninstall_removes_the_locations_tokens() {
     );
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_early_refresh_that_fails_in_passing_keeps_the_valid_token() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(serde_json::json!({
+            "statusCode": 503, "message": "Service Unavailable"})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/contacts/"))
+        .and(header("authorization", "Bearer acc-still-good-0000000000"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"contacts": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let body = serde_json::json!({"access_token": "acc-still-good-0000000000",
+        "refresh_token": "ref-0000000000000000", "expires_in": 86399,
+        "userType": "Location", "locationId": LOC});
+    let now = ghl_core::oauth::grant::now();
+    // Due for an early refresh: two minutes left of a day.
+    let grant =
+        OAuthGrant::from_response(&body, "app-x", &Secret::new("sec-x"), now - 86_279).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let vault: Arc<dyn TokenVault> = Arc::new(FileVault::new(dir.path().join("oauth")));
+    let r = grant.resource().unwrap();
+    vault.save(&r, &grant).unwrap();
+    let session =
+        Arc::new(OAuthSession::open(r.clone(), vault.clone(), dir.path().join("oauth")).unwrap());
+    let c = client(&server.uri(), session, &grant.access_token);
+    c.call("contacts.get-contacts", CallArgs::new())
+        .await
+        .unwrap();
+
+    // Once it has expired, the failure is the caller's to see.
+    let mut expired = grant.clone();
+    expired.expires_at = now - 1;
+    vault.save(&r, &expired).unwrap();
+    let session = Arc::new(OAuthSession::open(r, vault, dir.path().join("oauth")).unwrap());
+    let c = client(&server.uri(), session, &grant.access_token);
+    let e = c
+        .call("contacts.get-contacts", CallArgs::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Server, "{e}");
+}

@@ -33,6 +33,13 @@ impl std::fmt::Debug for OAuthSession {
     }
 }
 
+fn passing(e: &Error) -> bool {
+    matches!(
+        e.code,
+        ErrorCode::Network | ErrorCode::Timeout | ErrorCode::Server | ErrorCode::RateLimited
+    )
+}
+
 fn signed_out(resource: &Resource) -> Error {
     Error::config(format!("no OAuth sign-in is stored for {resource}"))
         .with_hint("sign in with `ghl auth login --client-id ID`")
@@ -79,7 +86,12 @@ impl OAuthSession {
         if !current.needs_refresh(now()) {
             return Ok(current.access_token.clone());
         }
-        self.refresh_locked(&mut current, transport, None).await
+        match self.refresh_locked(&mut current, transport, None).await {
+            // Refreshing early failed for a passing reason (network, busy
+            // server) while the token still has a few minutes: use it.
+            Err(e) if passing(&e) && now() < current.expires_at => Ok(current.access_token.clone()),
+            other => other,
+        }
     }
 
     /// HighLevel refused `rejected`: refresh, unless another task already
