@@ -182,12 +182,11 @@ pub fn client_secret(client_id: &str) -> Result<Option<Secret>, Error> {
     {
         return Ok(Some(Secret::new(text)).filter(|s| !s.is_empty()));
     }
-    let vault = FileVault::new(dir());
     let path = secret_file(client_id);
     if !path.exists() {
         return Ok(None);
     }
-    ghl_core::oauth::vault::check_dir(vault.dir())?;
+    ghl_core::oauth::vault::check_dir(&dir())?;
     read_private(&path).map(|s| Some(Secret::new(s)).filter(|s| !s.is_empty()))
 }
 
