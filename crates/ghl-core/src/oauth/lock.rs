@@ -3,12 +3,17 @@
 //! by SIGKILL, so a crashed refresher never leaves the others waiting.
 //! (Issue 15 moves this to a store lease, for refreshers on several hosts.)
 
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::oauth::grant::Resource;
 use crate::oauth::vault::ensure_private_dir;
+
+/// Longest wait for another process's refresh (HighLevel answers a refresh
+/// in well under a second; the transport gives up on a response after 60 s).
+const MAX_WAIT: Duration = Duration::from_secs(120);
 
 /// Held while it lives; dropping it unlocks.
 #[derive(Debug)]
@@ -17,7 +22,8 @@ pub struct RefreshLock {
 }
 
 impl RefreshLock {
-    /// Wait for the lock (blocks the thread: call from blocking code).
+    /// Wait for the lock, up to two minutes (blocks the thread: call from
+    /// blocking code).
     pub fn acquire_blocking(dir: &Path, resource: &Resource) -> Result<RefreshLock> {
         ensure_private_dir(dir)?;
         let path = dir.join(format!("{}.lock", resource.key()));
@@ -34,9 +40,36 @@ impl RefreshLock {
                 path.display()
             ))
         })?;
-        file.lock()
-            .map_err(|e| Error::config(format!("cannot lock {}: {e}", path.display())))?;
-        Ok(RefreshLock { _file: file })
+        // Polled rather than blocking, so a holder that hangs (a refresh
+        // stuck on the network) cannot hold every other process forever.
+        let deadline = Instant::now() + MAX_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(RefreshLock { _file: file }),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(Error::new(
+                        ErrorCode::Timeout,
+                        format!(
+                            "another process has been refreshing the OAuth token for {resource} for over {} s",
+                            MAX_WAIT.as_secs()
+                        ),
+                    )
+                    .with_hint(format!(
+                        "if no other ghl is running, try again; the lock is {}",
+                        path.display()
+                    )));
+                }
+                Err(TryLockError::Error(e)) => {
+                    return Err(Error::config(format!(
+                        "cannot lock {}: {e}",
+                        path.display()
+                    )));
+                }
+            }
+        }
     }
 
     /// Wait for the lock without holding up the async runtime.
@@ -54,7 +87,6 @@ mod tests {
     use super::*;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::Duration;
 
     #[test]
     fn one_holder_at_a_time() {
