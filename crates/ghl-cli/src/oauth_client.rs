@@ -22,18 +22,19 @@ pub fn client(
         ))
         .with_hint(format!("add --sandbox, or sign in to HighLevel with `ghl --profile {profile} auth login --client-id {}`", app.client_id)));
     }
-    if resolved.agency {
-        return Err(Error::config(
-            "agency mode with a marketplace app's company token is not supported yet",
-        )
-        .with_hint("sign the app in per location (`ghl auth login --user-type location`)"));
+    let user_type = UserType::parse(&app.user_type)?;
+    if resolved.agency && user_type != UserType::Company {
+        return Err(Error::config(format!(
+            "profile {profile} is signed in to a location; --agency needs a company sign-in"
+        ))
+        .with_hint("drop --agency, or sign in with `ghl auth login --user-type company`"));
     }
-    let resource = match UserType::parse(&app.user_type)? {
+    let resource = match user_type {
         UserType::Location => Resource::location(resolved.location_id.as_deref().unwrap_or(""))?,
         UserType::Company => Resource::company(resolved.company_id.as_deref().unwrap_or(""))?,
     };
-    let session =
-        OAuthSession::open(resource, oauth_store::vault(), oauth_store::dir()).map_err(|e| {
+    let session = OAuthSession::open(resource.clone(), oauth_store::vault(), oauth_store::dir())
+        .map_err(|e| {
             e.with_hint(format!(
                 "sign in again: ghl {}--profile {profile} auth login --client-id {}",
                 if app.sandbox { "--sandbox " } else { "" },
@@ -49,7 +50,7 @@ pub fn client(
         tc.logger = Some(Arc::new(|line: &str| eprintln!("{line}")));
     }
     let transport = Transport::new(tc)?;
-    Ok(Client::new(
+    let client = Client::new(
         Arc::new(transport),
         crate::context::policy(global),
         Defaults {
@@ -57,5 +58,10 @@ pub fn client(
             company_id: resolved.company_id.clone(),
         },
     )
-    .with_oauth(Arc::new(session)))
+    .with_oauth(Arc::new(session));
+    // A company's token reaches its locations through minted location tokens.
+    match (&resource, resolved.agency) {
+        (Resource::Company(company), true) => Ok(client.with_agency(company)),
+        _ => Ok(client),
+    }
 }

@@ -99,7 +99,11 @@ impl Drop for Env {
 
 /// Start `ghl auth login`, give it the secret on stdin, and read stderr up
 /// to the approval address it prints.
-fn start_login(env: &Env, profile: &str) -> (Child, String, std::thread::JoinHandle<String>) {
+fn start_login(
+    env: &Env,
+    profile: &str,
+    extra: &[&str],
+) -> (Child, String, std::thread::JoinHandle<String>) {
     let mut child = env
         .ghl(&[
             "--profile",
@@ -114,6 +118,7 @@ fn start_login(env: &Env, profile: &str) -> (Child, String, std::thread::JoinHan
             "--wait",
             "60",
         ])
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -157,8 +162,8 @@ fn query(url: &str) -> std::collections::HashMap<String, String> {
 }
 
 /// Sign in through the approval page and the redirect; returns ghl's output.
-fn sign_in(env: &Env, profile: &str) -> (Value, String) {
-    let (child, url, rest) = start_login(env, profile);
+fn sign_in(env: &Env, profile: &str, extra: &[&str]) -> (Value, String) {
+    let (child, url, rest) = start_login(env, profile, extra);
     let q = query(&url);
     assert_eq!(q["client_id"], APP);
     assert_eq!(q["response_type"], "code");
@@ -199,7 +204,7 @@ fn mode(p: &Path) -> u32 {
 #[test]
 fn full_sign_in_through_the_real_redirect() {
     let env = Env::new(Duration::from_secs(86_399), 0);
-    let (out, printed) = sign_in(&env, "myapp");
+    let (out, printed) = sign_in(&env, "myapp", &[]);
     assert_eq!(out["signed_in"], true);
     assert_eq!(out["profile"], "myapp");
     assert_eq!(out["location_id"], LOC);
@@ -271,7 +276,7 @@ fn four_processes_refresh_one_token_once() {
     // Short-lived access tokens and a slow sandbox, so the four processes
     // are all waiting on the refresh at once.
     let env = Env::new(Duration::from_secs(3), 300);
-    sign_in(&env, "myapp");
+    sign_in(&env, "myapp", &[]);
     let before = env.stored();
     std::thread::sleep(Duration::from_millis(3500));
 
@@ -315,7 +320,7 @@ fn four_processes_refresh_one_token_once() {
 #[test]
 fn uninstall_removes_the_stored_tokens() {
     let env = Env::new(Duration::from_secs(86_399), 0);
-    sign_in(&env, "myapp");
+    sign_in(&env, "myapp", &[]);
     assert!(env.token_file().exists());
     let dir = env.home.join("data/oauth");
     let remove = |app: &str| {
@@ -333,4 +338,40 @@ fn uninstall_removes_the_stored_tokens() {
     assert_eq!(run.status.code(), Some(5));
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("auth login"), "{err}");
+}
+
+#[test]
+fn a_company_sign_in_acts_in_its_locations() {
+    let env = Env::new(Duration::from_secs(86_399), 0);
+    let (out, _) = sign_in(
+        &env,
+        "agency-app",
+        &[
+            "--user-type",
+            "company",
+            "--scope",
+            "oauth.write contacts.readonly",
+        ],
+    );
+    assert_eq!(out["user_type"], "Company");
+    assert_eq!(out["company_id"], ghl_sandbox::DEMO_COMPANY_ID);
+    let run = env
+        .ghl(&[
+            "--profile",
+            "agency-app",
+            "--location",
+            LOC,
+            "contacts",
+            "search",
+            "Jane",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let found: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert!(found.as_array().is_some_and(|a| !a.is_empty()), "{found}");
 }

@@ -14,6 +14,7 @@ use crate::oauth::OAuthSession;
 use crate::pager;
 use crate::policy::Policy;
 use crate::request::{self, Defaults, Prepared};
+use crate::secret::Secret;
 use crate::transport::Transport;
 
 /// How far to follow pages.
@@ -161,6 +162,11 @@ impl Client {
             return Ok(preview);
         }
         self.policy.confirmed(req.op, &preview)?;
+        if let (Some(oauth), Some(agency)) = (&self.oauth, &self.agency)
+            && !agency::is_agency_level(req.op)
+        {
+            return self.execute_as_app_location(req, oauth, agency).await;
+        }
         if let Some(oauth) = &self.oauth {
             let token = oauth.access_token(&self.transport).await?;
             let response = match self.transport.send_as(req, &token).await {
@@ -194,6 +200,46 @@ impl Client {
                 }
             }
             _ => self.transport.send(req).await?,
+        };
+        Ok(response.body)
+    }
+
+    /// A location-level request for an app signed in to a company: a
+    /// location token is minted with the company's OAuth token (refreshed
+    /// once if HighLevel refuses it), and minted again once if the location
+    /// token is refused.
+    async fn execute_as_app_location(
+        &self,
+        req: &Prepared,
+        oauth: &OAuthSession,
+        agency: &Agency,
+    ) -> Result<Value> {
+        let location = req
+            .location
+            .as_deref()
+            .or(self.defaults.location_id.as_deref());
+        let mint = |company: Secret| async move {
+            agency
+                .location_token_with(&self.transport, location, Some(&company))
+                .await
+        };
+        let company = oauth.access_token(&self.transport).await?;
+        let token = match mint(company.clone()).await {
+            Err(e) if e.code == ErrorCode::InvalidToken && e.status == Some(401) => {
+                mint(oauth.after_rejection(&self.transport, &company).await?).await?
+            }
+            other => other?,
+        };
+        let response = match self.transport.send_as(req, &token).await {
+            Err(e) if e.code == ErrorCode::InvalidToken => {
+                if let Some(loc) = location {
+                    agency.forget(loc).await;
+                }
+                let company = oauth.access_token(&self.transport).await?;
+                let token = mint(company).await?;
+                self.transport.send_as(req, &token).await?
+            }
+            other => other?,
         };
         Ok(response.body)
     }

@@ -34,6 +34,16 @@ async fn stats(base: &str) -> Value {
 
 /// Walk the approval page the way a browser would, stopping at the redirect.
 async fn approve(base: &str, redirect_uri: &str, state: &str) -> String {
+    approve_scoped(
+        base,
+        redirect_uri,
+        state,
+        "contacts.readonly contacts.write",
+    )
+    .await
+}
+
+async fn approve_scoped(base: &str, redirect_uri: &str, state: &str, scope: &str) -> String {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -44,7 +54,7 @@ async fn approve(base: &str, redirect_uri: &str, state: &str) -> String {
             ("response_type", "code"),
             ("client_id", ghl_sandbox::DEMO_CLIENT_ID),
             ("redirect_uri", redirect_uri),
-            ("scope", "contacts.readonly contacts.write"),
+            ("scope", scope),
             ("state", state),
         ])
         .send()
@@ -274,4 +284,47 @@ async fn an_early_refresh_that_fails_in_passing_keeps_the_valid_token() {
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::Server, "{e}");
+}
+
+#[tokio::test]
+async fn a_company_sign_in_mints_location_tokens_with_its_oauth_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox(dir.path(), Duration::from_secs(86_399)).await;
+    let base = sb.base_url();
+    let redirect = "http://127.0.0.1:9/callback";
+    let scope = "oauth.write contacts.readonly";
+    let code = Secret::new(approve_scoped(&base, redirect, "s", scope).await);
+    let t = transport(&base, &Secret::new("unused-bearer"));
+    let mut grant = token_endpoint::exchange_code(
+        &t,
+        ghl_sandbox::DEMO_CLIENT_ID,
+        &Secret::new(ghl_sandbox::DEMO_CLIENT_SECRET),
+        &code,
+        redirect,
+        UserType::Company,
+    )
+    .await
+    .unwrap();
+    let r = grant.resource().unwrap();
+    assert_eq!(r, Resource::Company(ghl_sandbox::DEMO_COMPANY_ID.into()));
+    // Due for refresh, so the mint runs with the refreshed company token.
+    grant.expires_at = ghl_core::oauth::grant::now() - 1;
+    let vault: Arc<dyn TokenVault> = Arc::new(FileVault::new(dir.path().join("oauth")));
+    vault.save(&r, &grant).unwrap();
+    let session =
+        Arc::new(OAuthSession::open(r.clone(), vault.clone(), dir.path().join("oauth")).unwrap());
+    // The company token alone cannot act inside the location...
+    let direct = client(&base, session.clone(), &grant.access_token)
+        .call("contacts.get-contacts", CallArgs::new())
+        .await
+        .unwrap_err();
+    assert_eq!(direct.code, ErrorCode::LocationForbidden, "{direct}");
+    // ...but mints a location token that can.
+    let c = client(&base, session, &grant.access_token).with_agency(ghl_sandbox::DEMO_COMPANY_ID);
+    c.call("contacts.get-contacts", CallArgs::new())
+        .await
+        .unwrap();
+    let s = stats(&base).await;
+    assert_eq!(s["oauth"]["refresh_requests"], 1, "{s}");
+    sb.shutdown().await;
 }

@@ -318,6 +318,8 @@ fn save_profile(
         location_id: grant.location_id.clone(),
         company_id: grant.company_id.clone(),
         base_url,
+        // A company sign-in acts in locations through minted location tokens.
+        agency: grant.user_type == UserType::Company,
         oauth: Some(OAuthProfile {
             client_id: args.client_id.clone(),
             user_type: grant.user_type.as_str().to_string(),
