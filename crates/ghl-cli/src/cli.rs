@@ -164,6 +164,9 @@ pub enum SandboxCommand {
         /// Requests per window per location, e.g. 100/10s
         #[arg(long, default_value = "100/10s")]
         rate_limit: String,
+        /// Lifetime in seconds of the OAuth access tokens it issues (short ones let refresh be tried)
+        #[arg(long, value_name = "SECS", default_value_t = 86_399, value_parser = clap::value_parser!(u64).range(1..))]
+        oauth_ttl: u64,
     },
     /// Empty the sandbox database, or reseed it
     Reset {

@@ -85,11 +85,16 @@ pub async fn attach_sandbox(resolved: &mut Resolved) -> Result<sandbox_link::Run
     }
     let explicit =
         |r: &Resolved, k: &str| matches!(r.sources.get(k), Some(Source::Flag | Source::Env(_)));
-    if !explicit(resolved, "token") {
+    // A marketplace app signed in against the sandbox keeps its own tokens.
+    let sandbox_app = resolved.oauth.as_ref().is_some_and(|o| o.sandbox);
+    if !sandbox_app {
+        resolved.oauth = None;
+    }
+    if !explicit(resolved, "token") && !sandbox_app {
         resolved.token = Some(Secret::new(ghl_sandbox::DEFAULT_TOKEN));
         resolved.sources.insert("token", Source::Default);
     }
-    if !explicit(resolved, "location_id") {
+    if !explicit(resolved, "location_id") && !sandbox_app {
         resolved.location_id = Some(ghl_sandbox::DEMO_LOCATION_ID.to_string());
         resolved.sources.insert("location_id", Source::Default);
     }
@@ -112,6 +117,11 @@ pub async fn build(global: &GlobalArgs) -> Result<Context, Error> {
 }
 
 pub fn client_for(global: &GlobalArgs, resolved: &Resolved) -> Result<Client, Error> {
+    if resolved.token.is_none()
+        && let Some(app) = &resolved.oauth
+    {
+        return crate::oauth_client::client(global, resolved, app);
+    }
     let token = resolved.token.clone().ok_or_else(|| {
         Error::config("no HighLevel token is configured")
             .with_hint("run `ghl setup`, set HIGHLEVEL_TOKEN, or practise with `--sandbox`")
@@ -140,7 +150,7 @@ pub fn client_for(global: &GlobalArgs, resolved: &Resolved) -> Result<Client, Er
     Ok(client.with_agency(company))
 }
 
-fn policy(global: &GlobalArgs) -> Policy {
+pub(crate) fn policy(global: &GlobalArgs) -> Policy {
     let confirm = if global.yes {
         Confirm::Granted
     } else if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {

@@ -6,6 +6,9 @@ pub mod commands;
 pub mod context;
 pub mod credentials;
 pub mod keyring_store;
+pub mod oauth_client;
+pub mod oauth_redirect;
+pub mod oauth_store;
 pub mod output;
 pub mod sandbox_link;
 

@@ -52,6 +52,17 @@ impl Agency {
         transport: &Transport,
         location: Option<&str>,
     ) -> Result<Secret> {
+        self.location_token_with(transport, location, None).await
+    }
+
+    /// As [`Agency::location_token`], minting with `agency_token` (a
+    /// marketplace app's company OAuth token) instead of the transport's.
+    pub async fn location_token_with(
+        &self,
+        transport: &Transport,
+        location: Option<&str>,
+        agency_token: Option<&Secret>,
+    ) -> Result<Secret> {
         let location = location.ok_or_else(|| {
             Error::config("an agency token needs a sub-account for this operation")
                 .with_hint("pick one with --location ID (or HIGHLEVEL_LOCATION_ID)")
@@ -71,7 +82,11 @@ impl Agency {
             .param("locationId", location);
         let mut req = request::prepare(op, &args, &Defaults::default())?;
         req.location = Some(location.to_string());
-        let body = transport.send(&req).await.map_err(|e| {
+        let sent = match agency_token {
+            Some(t) => transport.send_as(&req, t).await,
+            None => transport.send(&req).await,
+        };
+        let body = sent.map_err(|e| {
             let mut e = e.with_operation(MINT);
             e.message = format!(
                 "could not get a token for location {location} from the agency token: {}",

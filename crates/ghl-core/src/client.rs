@@ -15,6 +15,8 @@ use crate::field_values;
 use crate::pager;
 use crate::policy::Policy;
 use crate::request::{self, Defaults, Prepared, RequestBody};
+use crate::oauth::OAuthSession;
+use crate::secret::Secret;
 use crate::transport::Transport;
 
 /// How far to follow pages.
@@ -72,6 +74,7 @@ pub struct Client {
     agency: Option<Arc<Agency>>,
     /// Custom field definitions, to check values before sending.
     fields: Resolver,
+    oauth: Option<Arc<OAuthSession>>,
 }
 
 impl Client {
@@ -82,7 +85,19 @@ impl Client {
             defaults,
             agency: None,
             fields: Resolver::new(),
+            oauth: None,
         }
+    }
+
+    /// Send with a marketplace app's OAuth token, refreshed when it is
+    /// about to expire or HighLevel refuses it.
+    pub fn with_oauth(mut self, session: Arc<OAuthSession>) -> Self {
+        self.oauth = Some(session);
+        self
+    }
+
+    pub fn oauth(&self) -> Option<&Arc<OAuthSession>> {
+        self.oauth.as_ref()
     }
 
     /// Treat the token as an agency token: location-level operations then
@@ -112,6 +127,7 @@ impl Client {
             defaults: self.defaults.clone(),
             agency: self.agency.clone(),
             fields: self.fields.clone(),
+            oauth: self.oauth.clone(),
         }
     }
 
@@ -167,6 +183,23 @@ impl Client {
                 &format!("removes the tags {} from the contact", removed.join(", ")),
             )?;
         }
+        if let (Some(oauth), Some(agency)) = (&self.oauth, &self.agency)
+            && !agency::is_agency_level(req.op)
+        {
+            return self.execute_as_app_location(req, oauth, agency).await;
+        }
+        if let Some(oauth) = &self.oauth {
+            let token = oauth.access_token(&self.transport).await?;
+            let response = match self.transport.send_as(req, &token).await {
+                // A refused token applied nothing: refresh once and resend.
+                Err(e) if e.code == ErrorCode::InvalidToken => {
+                    let token = oauth.after_rejection(&self.transport, &token).await?;
+                    self.transport.send_as(req, &token).await?
+                }
+                other => other?,
+            };
+            return Ok(response.body);
+        }
         let response = match &self.agency {
             Some(agency) if !agency::is_agency_level(req.op) => {
                 let location = req
@@ -219,6 +252,46 @@ impl Client {
         };
         let checked = field_values::check_items(&set, items, Some(model))?;
         field_values::same_spelling(items, &checked)
+    }
+
+    /// A location-level request for an app signed in to a company: a
+    /// location token is minted with the company's OAuth token (refreshed
+    /// once if HighLevel refuses it), and minted again once if the location
+    /// token is refused.
+    async fn execute_as_app_location(
+        &self,
+        req: &Prepared,
+        oauth: &OAuthSession,
+        agency: &Agency,
+    ) -> Result<Value> {
+        let location = req
+            .location
+            .as_deref()
+            .or(self.defaults.location_id.as_deref());
+        let mint = |company: Secret| async move {
+            agency
+                .location_token_with(&self.transport, location, Some(&company))
+                .await
+        };
+        let company = oauth.access_token(&self.transport).await?;
+        let token = match mint(company.clone()).await {
+            Err(e) if e.code == ErrorCode::InvalidToken && e.status == Some(401) => {
+                mint(oauth.after_rejection(&self.transport, &company).await?).await?
+            }
+            other => other?,
+        };
+        let response = match self.transport.send_as(req, &token).await {
+            Err(e) if e.code == ErrorCode::InvalidToken => {
+                if let Some(loc) = location {
+                    agency.forget(loc).await;
+                }
+                let company = oauth.access_token(&self.transport).await?;
+                let token = mint(company).await?;
+                self.transport.send_as(req, &token).await?
+            }
+            other => other?,
+        };
+        Ok(response.body)
     }
 
     /// Call one operation, one page.

@@ -50,6 +50,22 @@ pub struct Profile {
     /// The location's name, as last seen by `ghl setup`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location_name: Option<String>,
+    /// Set when the profile acts as a signed-in marketplace app (`ghl auth
+    /// login`): its tokens are in the OAuth vault under its location (or
+    /// company), not in `token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthProfile>,
+}
+
+/// A marketplace app's sign-in, as a profile remembers it (no secrets).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct OAuthProfile {
+    pub client_id: String,
+    /// `Location` or `Company`.
+    pub user_type: String,
+    /// Signed in against the embedded sandbox: usable only with `--sandbox`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
 }
 
 /// `token_store` value for a token kept in the OS keyring.
@@ -284,6 +300,9 @@ pub struct Resolved {
     pub profile: Option<String>,
     /// Where each of `token`, `location_id`, `base_url`, `profile` came from.
     pub sources: BTreeMap<&'static str, Source>,
+    /// The profile's OAuth sign-in, when no token came from a flag, the
+    /// environment or the profile itself: requests then use its tokens.
+    pub oauth: Option<OAuthProfile>,
 }
 
 /// Combine flags, environment and profile, in that order of precedence.
@@ -403,6 +422,10 @@ pub fn resolve(
         }
         _ => flags.agency || profile.is_some_and(|p| p.agency),
     };
+    let oauth = match token {
+        None => profile.and_then(|p| p.oauth.clone()),
+        Some(_) => None,
+    };
     Ok(Resolved {
         token,
         location_id,
@@ -411,6 +434,7 @@ pub fn resolve(
         base_url,
         profile: pname,
         sources,
+        oauth,
     })
 }
 

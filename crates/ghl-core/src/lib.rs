@@ -12,7 +12,8 @@
 //! [`client::Client`] strings them together; [`config`] finds credentials;
 //! [`error`] is the one error type; [`secret`] keeps tokens out of output;
 //! [`custom_fields`] resolves custom field keys to ids for callers that want
-//! `contact.lead_source` rather than an opaque id.
+//! `contact.lead_source` rather than an opaque id; [`oauth`] signs
+//! marketplace apps in and keeps their rotating tokens fresh.
 
 pub mod agency;
 pub mod args;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod custom_fields;
 pub mod error;
 pub mod field_values;
+pub mod oauth;
 pub mod pager;
 pub mod policy;
 pub mod ratelimit;

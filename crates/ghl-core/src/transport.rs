@@ -114,8 +114,15 @@ impl Transport {
         self.send_as(req, &self.config.token).await
     }
 
+    /// Send with no bearer token (the OAuth token endpoint, where the
+    /// client credentials in the form authenticate).
+    pub async fn send_anonymous(&self, req: &Prepared) -> Result<Response> {
+        self.send_as(req, &Secret::new("")).await
+    }
+
     /// Send with another bearer token (a location token minted from an
-    /// agency token); everything else as [`Transport::send`].
+    /// agency token); everything else as [`Transport::send`]. An empty
+    /// token sends no Authorization header.
     pub async fn send_as(&self, req: &Prepared, token: &Secret) -> Result<Response> {
         let key = req.location.clone().unwrap_or_else(|| "-".to_string());
         let url = req.url(&self.config.base_url)?;
@@ -223,7 +230,10 @@ impl Transport {
     ) -> std::result::Result<(u16, reqwest::header::HeaderMap, Value), (Failure, Error)> {
         let method = reqwest::Method::from_bytes(req.method.as_str().as_bytes())
             .unwrap_or(reqwest::Method::GET);
-        let mut rb = self.http.request(method, url).bearer_auth(token.expose());
+        let mut rb = self.http.request(method, url);
+        if !token.is_empty() {
+            rb = rb.bearer_auth(token.expose());
+        }
         for (k, v) in &req.headers {
             rb = rb.header(k.as_str(), v.as_str());
         }

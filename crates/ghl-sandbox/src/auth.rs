@@ -13,6 +13,8 @@ pub struct Token {
     pub location_id: String,
     /// `None` means every scope.
     pub scopes: Option<HashSet<String>>,
+    /// Unix seconds after which the token is refused (OAuth access tokens).
+    pub expires_at: Option<i64>,
 }
 
 impl Token {
@@ -34,6 +36,7 @@ impl TokenCache {
             return Some(Arc::new(Token {
                 location_id: DEMO_LOCATION_ID.to_string(),
                 scopes: None,
+                expires_at: None,
             }));
         }
         self.known.read().ok()?.get(token).cloned()
@@ -47,14 +50,16 @@ impl TokenCache {
 }
 
 pub fn lookup(conn: &Connection, token: &str) -> rusqlite::Result<Option<Token>> {
-    let row: Option<(String, String)> = conn
+    let row: Option<(String, String, Option<i64>)> = conn
         .query_row(
-            "SELECT location_id, scopes FROM tokens WHERE token = ?1",
+            "SELECT t.location_id, t.scopes, a.expires_at FROM tokens t
+             LEFT JOIN oauth_access a ON a.token = t.token WHERE t.token = ?1",
             [token],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    Ok(row.map(|(location_id, scopes)| Token {
+    Ok(row.map(|(location_id, scopes, expires_at)| Token {
+        expires_at,
         location_id,
         scopes: if scopes == "*" {
             None

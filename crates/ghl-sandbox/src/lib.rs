@@ -12,6 +12,7 @@ mod error;
 mod faults;
 mod generic;
 mod ids;
+mod oauth;
 mod ratelimit;
 mod reply;
 mod router;
@@ -39,6 +40,11 @@ pub const DEFAULT_TOKEN: &str = "pit-sandbox-0000-4000-8000-000000000000";
 
 /// The location every sandbox database has (also with `Seed::Empty`).
 pub const DEMO_LOCATION_ID: &str = "SbxDemoLoc0000000001";
+
+/// The agency (company) the demo location belongs to.
+pub const DEMO_COMPANY_ID: &str = "SbxDemoCompany0000001";
+
+pub use oauth::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 
 /// What a new (or reset) database starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +138,9 @@ pub struct SandboxOptions {
     /// connection or a 60 s hang, one third each.
     pub fail_rate: f64,
     pub rate_limit: RateLimit,
+    /// Lifetime of the OAuth access tokens `/oauth/token` issues (HighLevel:
+    /// about a day); short ones let refresh be tried.
+    pub oauth_access_ttl: Duration,
 }
 
 impl SandboxOptions {
@@ -143,6 +152,7 @@ impl SandboxOptions {
             latency_ms: 0,
             fail_rate: 0.0,
             rate_limit: RateLimit::default(),
+            oauth_access_ttl: Duration::from_secs(86_399),
         }
     }
 }
@@ -206,6 +216,8 @@ pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
         latency: Duration::from_millis(opts.latency_ms),
         fail_rate: opts.fail_rate.clamp(0.0, 1.0),
         base_url: format!("http://{addr}"),
+        oauth: oauth::OAuthStats::default(),
+        oauth_access_ttl: opts.oauth_access_ttl,
     });
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(server::accept_loop(listener, state, rx));

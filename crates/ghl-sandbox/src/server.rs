@@ -35,6 +35,8 @@ pub struct State {
     pub latency: Duration,
     pub fail_rate: f64,
     pub base_url: String,
+    pub oauth: crate::oauth::OAuthStats,
+    pub oauth_access_ttl: Duration,
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -111,7 +113,14 @@ async fn handle(
                 &[],
             ));
         }
-        "/_sandbox/stats" => return Ok(json_response(200, &state.stats.json(), &[])),
+        "/_sandbox/stats" => {
+            let mut stats = state.stats.json();
+            stats["oauth"] = state.oauth.json();
+            return Ok(json_response(200, &stats, &[]));
+        }
+        "/oauth/chooselocation" | "/v2/oauth/chooselocation" => {
+            return Ok(choose_location(&state, req.uri().query()).await);
+        }
         _ => {}
     }
     Stats::bump(&state.stats.requests);
@@ -162,9 +171,17 @@ async fn api(state: Arc<State>, req: Request<Incoming>, path: String) -> Resp {
             return error_response(&e, &rl);
         }
     };
+    if matched.op.name == TOKEN_OPERATION {
+        // Apps call the token endpoint with their client credentials, not
+        // a bearer token.
+        return oauth_token(&state, req).await;
+    }
     let Some(token) = token else {
         return error_response(&auth::invalid_token(), &rl);
     };
+    if token.expires_at.is_some_and(|at| at <= crate::oauth::now()) {
+        return error_response(&ApiError::new(401, "Invalid JWT: token expired"), &rl);
+    }
     if !decision.allowed {
         Stats::bump(&state.stats.rate_limited);
         return error_response(&ApiError::new(429, "Too many requests"), &rl);
@@ -188,7 +205,16 @@ async fn api(state: Arc<State>, req: Request<Incoming>, path: String) -> Resp {
         Ok(b) => b,
         Err(e) => return error_response(&e, &rl),
     };
-    if let Err(e) = validate::location(op, &matched.params, &query, &body, &token.location_id) {
+    // A company's token may name the company's location on agency-level
+    // operations (minting a location token, for one).
+    let acting_for = if token.location_id == crate::DEMO_COMPANY_ID
+        && op.security.iter().any(|s| s.scheme.starts_with("Agency"))
+    {
+        crate::DEMO_LOCATION_ID
+    } else {
+        token.location_id.as_str()
+    };
+    if let Err(e) = validate::location(op, &matched.params, &query, &body, acting_for) {
         return error_response(&e, &rl);
     }
     if let Err(e) = validate::query(op, &query).and_then(|_| validate::body(op, &body)) {
@@ -210,6 +236,68 @@ async fn api(state: Arc<State>, req: Request<Incoming>, path: String) -> Resp {
         Ok(Ok(Err(e))) => error_response(&e, &rl),
         Ok(Err(e)) => error_response(&ApiError::from(e), &rl),
         Err(_) => error_response(&ApiError::new(500, "Internal server error"), &rl),
+    }
+}
+
+const TOKEN_OPERATION: &str = "oauth.get-access-token";
+
+/// Limit on a token request's form (a few short fields).
+const MAX_TOKEN_FORM: usize = 16 * 1024;
+
+async fn oauth_token(state: &Arc<State>, req: Request<Incoming>) -> Resp {
+    let content_type = header(&req, "content-type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !content_type.contains("application/x-www-form-urlencoded") {
+        return error_response(
+            &ApiError::bad("Send the token request as application/x-www-form-urlencoded"),
+            &[],
+        );
+    }
+    let raw = match http_body_util::Limited::new(req.into_body(), MAX_TOKEN_FORM)
+        .collect()
+        .await
+    {
+        Ok(c) => c.to_bytes(),
+        Err(_) => return error_response(&ApiError::bad("Could not read the request body"), &[]),
+    };
+    let form = match parse_body(&content_type, &raw) {
+        Ok(v) => v,
+        Err(e) => return error_response(&e, &[]),
+    };
+    let st = state.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        st.db
+            .with(|c| crate::oauth::token(c, &form, st.oauth_access_ttl, &st.oauth))
+    })
+    .await;
+    match out {
+        Ok(Ok(Ok(v))) => json_response(200, &v, &[]),
+        Ok(Ok(Err(e))) => error_response(&e, &[]),
+        Ok(Err(e)) => error_response(&ApiError::from(e), &[]),
+        Err(_) => error_response(&ApiError::new(500, "Internal server error"), &[]),
+    }
+}
+
+async fn choose_location(state: &Arc<State>, query: Option<&str>) -> Resp {
+    let query: HashMap<String, String> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let db = state.db.clone();
+    let out =
+        tokio::task::spawn_blocking(move || db.with(|c| crate::oauth::approve(c, &query))).await;
+    match out {
+        Ok(Ok(crate::oauth::Approval::Redirect(to))) => {
+            let mut r = Response::new(Full::new(Bytes::new()));
+            *r.status_mut() = StatusCode::FOUND;
+            if let Ok(v) = hyper::header::HeaderValue::from_str(&to) {
+                r.headers_mut().insert(hyper::header::LOCATION, v);
+            }
+            r
+        }
+        Ok(Ok(crate::oauth::Approval::Refused(e))) => error_response(&e, &[]),
+        Ok(Err(e)) => error_response(&ApiError::from(e), &[]),
+        Err(_) => error_response(&ApiError::new(500, "Internal server error"), &[]),
     }
 }
 

@@ -84,6 +84,7 @@ fn init(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(crate::oauth::SCHEMA)?;
     migrate(&mut conn)?;
     Ok(conn)
 }
@@ -229,5 +230,6 @@ pub fn doc_list(
 pub fn clear_all(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "DELETE FROM docs; DELETE FROM contacts; DELETE FROM tokens; DELETE FROM meta;",
-    )
+    )?;
+    conn.execute_batch(crate::oauth::CLEAR)
 }

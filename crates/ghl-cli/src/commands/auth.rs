@@ -1,4 +1,5 @@
-//! `ghl auth status|rotate|logout`: the token of the profile in use.
+//! `ghl auth status|rotate|logout`: the token of the profile in use;
+//! `ghl auth login`: sign a marketplace app in (see `login`).
 
 use std::io::IsTerminal;
 
@@ -22,6 +23,9 @@ pub enum AuthCommand {
     Rotate,
     /// Remove the profile's token from the OS keyring or the config file
     Logout,
+    /// Sign a marketplace app in with OAuth: approve it in the browser, tokens
+    /// are stored for the location (or company) and refreshed as they expire
+    Login(crate::commands::login::LoginArgs),
 }
 
 pub async fn run(cmd: AuthCommand, global: &GlobalArgs, fmt: OutputFormat) -> Result<(), Error> {
@@ -29,6 +33,7 @@ pub async fn run(cmd: AuthCommand, global: &GlobalArgs, fmt: OutputFormat) -> Re
         AuthCommand::Status => status(global, fmt).await,
         AuthCommand::Rotate => rotate(global, fmt).await,
         AuthCommand::Logout => logout(global, fmt),
+        AuthCommand::Login(args) => crate::commands::login::run(args, global, fmt).await,
     }
 }
 
@@ -71,12 +76,20 @@ async fn status(global: &GlobalArgs, fmt: OutputFormat) -> Result<(), Error> {
         "base_url": r.base_url,
         "works": false,
     });
-    let outcome = match (&r.token, &r.location_id) {
-        (None, _) => Err(Error::config("no token is configured")
+    if r.token.is_none()
+        && let Some(app) = &r.oauth
+    {
+        report["token"] = json!(format!("OAuth tokens of app {}", app.client_id));
+        report["token_source"] = json!("ghl auth login");
+        report["token_stored_in"] = json!(crate::oauth_store::vault().describe());
+    }
+    let signed_in = r.token.is_some() || r.oauth.is_some();
+    let outcome = match (signed_in, &r.location_id) {
+        (false, _) => Err(Error::config("no token is configured")
             .with_hint("run `ghl setup`, set HIGHLEVEL_TOKEN, or add --sandbox")),
-        (Some(_), None) => Err(Error::config("no location is configured")
+        (true, None) => Err(Error::config("no location is configured")
             .with_hint("pass --location ID, set HIGHLEVEL_LOCATION_ID, or run `ghl setup`")),
-        (Some(_), Some(loc)) => {
+        (true, Some(loc)) => {
             let client = s.client(global)?;
             probe::verify(&client, loc).await.map_err(|e| {
                 let why = probe::explain(&e, loc);
@@ -279,11 +292,51 @@ async fn rotate(global: &GlobalArgs, fmt: OutputFormat) -> Result<(), Error> {
 
 // ------------------------------------------------------------------ logout
 
+/// A marketplace app's profile: its stored OAuth tokens go (under the
+/// refresh lock), and the profile stops signing in as the app.
+fn logout_app(
+    name: &str,
+    profile: config::Profile,
+    app: config::OAuthProfile,
+    path: &std::path::Path,
+    file: &mut config::ConfigFile,
+    fmt: OutputFormat,
+) -> Result<(), Error> {
+    let location = profile.location_id.as_deref();
+    let company = profile.company_id.as_deref();
+    let removed = if app.user_type.eq_ignore_ascii_case("company") {
+        crate::oauth_store::remove_app_tokens(None, company, None)?
+    } else {
+        crate::oauth_store::remove_app_tokens(location, None, None)?
+    };
+    config::save(path, file)?;
+    if fmt != OutputFormat::Table {
+        return crate::output::body(
+            fmt,
+            &json!({"profile": name, "client_id": app.client_id, "tokens_removed": removed}),
+        )
+        .map_err(io);
+    }
+    if removed {
+        println!(
+            "✓ Removed the OAuth tokens of app {} (profile {name}).",
+            app.client_id
+        );
+    } else {
+        println!("Profile {name} had no stored OAuth tokens.");
+    }
+    println!("  The app stays installed in HighLevel until it is uninstalled there.");
+    Ok(())
+}
+
 fn logout(global: &GlobalArgs, fmt: OutputFormat) -> Result<(), Error> {
     let path = config::config_path();
     let mut file = credentials::load_or_default(&path)?;
     let name = credentials::selected_name(global.profile.as_deref(), &file)?;
     let p = credentials::profile_mut(&mut file, &name)?;
+    if let Some(app) = p.oauth.take() {
+        return logout_app(&name, p.clone(), app, &path, &mut file, fmt);
+    }
     let removed = credentials::remove_token(&name, p, &path)?;
     if removed.is_some() {
         config::save(&path, &file)?;

@@ -10,6 +10,7 @@ pub mod sandbox;
 pub mod auth;
 pub mod doctor;
 pub mod guide;
+pub mod login;
 pub mod probe;
 pub mod profiles;
 pub mod session;

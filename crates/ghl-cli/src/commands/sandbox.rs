@@ -18,6 +18,7 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
             latency_ms,
             fail_rate,
             rate_limit,
+            oauth_ttl,
         } => {
             if !(0.0..=1.0).contains(&fail_rate) {
                 return Err(Error::validation(
@@ -30,6 +31,7 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
             opts.seed = seed.parse().map_err(sandbox_err)?;
             opts.latency_ms = latency_ms;
             opts.fail_rate = fail_rate;
+            opts.oauth_access_ttl = std::time::Duration::from_secs(oauth_ttl);
             opts.rate_limit = rate_limit.parse().map_err(|e| {
                 Error::validation(format!("--rate-limit {rate_limit}: {e}"))
                     .with_hint("write it as COUNT/WINDOW, e.g. 100/10s")
@@ -49,6 +51,10 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
             eprintln!(
                 "token: the default sandbox token (all scopes); location {}",
                 ghl_sandbox::DEMO_LOCATION_ID
+            );
+            eprintln!(
+                "marketplace app: ghl --sandbox auth login --client-id {}",
+                ghl_sandbox::DEMO_CLIENT_ID
             );
             eprintln!(
                 "try: GHL_BASE_URL={} HIGHLEVEL_TOKEN={} HIGHLEVEL_LOCATION_ID={} ghl contacts search Jane",
