@@ -20,6 +20,7 @@ pub mod client;
 pub mod config;
 pub mod custom_fields;
 pub mod error;
+pub mod notices;
 pub mod pager;
 pub mod policy;
 pub mod ratelimit;
