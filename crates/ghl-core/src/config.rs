@@ -162,6 +162,7 @@ pub fn load(path: &Path) -> Result<Option<ConfigFile>> {
         }
     };
     check_private(path, &meta)?;
+    crate::trust::check_trusted(path)?;
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::config(format!("cannot read {}: {e}", path.display())))?;
     let file: ConfigFile = toml::from_str(&text).map_err(|e| {
@@ -188,6 +189,12 @@ fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
 #[cfg(not(unix))]
 fn check_private(_path: &Path, _meta: &std::fs::Metadata) -> Result<()> {
     Ok(())
+}
+
+/// Hold this across a read-modify-write of the config file: concurrent
+/// `ghl setup` runs otherwise drop each other's profiles.
+pub fn lock(path: &Path) -> Result<crate::trust::FileLock> {
+    crate::trust::lock_beside(path, std::time::Duration::from_secs(30))
 }
 
 /// Write the config file atomically, readable by its owner only: a crash or

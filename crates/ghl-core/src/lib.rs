@@ -28,6 +28,7 @@ pub mod request;
 pub mod retry;
 pub mod secret;
 pub mod transport;
+pub mod trust;
 pub mod validate;
 
 pub use args::CallArgs;

@@ -37,10 +37,12 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
             let db_path = opts.db.clone();
             let server = ghl_sandbox::start(opts).await.map_err(sandbox_err)?;
             let addr_file = sandbox_link::addr_file();
-            if let Some(dir) = addr_file.parent() {
-                let _ = std::fs::create_dir_all(dir);
+            if let Err(e) = sandbox_link::announce(server.addr()) {
+                eprintln!(
+                    "warning: cannot write {} ({e}); `--sandbox` will not find this server",
+                    addr_file.display()
+                );
             }
-            let _ = std::fs::write(&addr_file, server.addr().to_string());
             eprintln!(
                 "ghl sandbox listening on {} (database {})",
                 server.base_url(),
