@@ -391,3 +391,196 @@ fn ghl_mcp_runs_without_core_dumps() {
     assert_eq!(fields[4], "0", "{core}");
     assert_eq!(fields[5], "0", "{core}");
 }
+
+// ---------------------------------------------------------------------------
+// 6. `ghl mcp --transport http`: bounded for slow and unauthorised clients
+// ---------------------------------------------------------------------------
+
+const MCP_SECRET: &str = "mcp-secret-0123456789abcdef";
+
+struct Mcp {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Drop for Mcp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_addr() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+fn mcp_http(world: &World, flag_secret: Option<&str>, env_secret: Option<&str>) -> Mcp {
+    let addr = free_addr();
+    let mut c = world.ghl();
+    c.args(["mcp", "--sandbox", "--transport", "http", "--listen", &addr]);
+    if let Some(s) = flag_secret {
+        c.args(["--http-token", s]);
+    }
+    c.env_remove("GHL_MCP_TOKEN");
+    if let Some(s) = env_secret {
+        c.env("GHL_MCP_TOKEN", s);
+    }
+    let child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "ghl mcp did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Mcp { child, addr }
+}
+
+/// One request on a fresh connection; the status code and the headers.
+fn post_init(addr: &str, secret: &str, session: Option<&str>) -> (u16, String) {
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#;
+    let ping = r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#;
+    let body = if session.is_some() { ping } else { body };
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let extra = session
+        .map(|id| format!("mcp-session-id: {id}\r\nmcp-protocol-version: 2025-06-18\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {secret}\r\nAccept: application/json, text/event-stream\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(1) => head.push(buf[0]),
+            _ => break,
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, head)
+}
+
+fn session_of(head: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        l.to_ascii_lowercase()
+            .starts_with("mcp-session-id:")
+            .then(|| l.split_once(':').unwrap().1.trim().to_string())
+    })
+}
+
+#[test]
+fn a_short_bearer_secret_is_refused() {
+    let world = World::new();
+    let addr = free_addr();
+    let mut c = world.ghl();
+    c.args([
+        "mcp",
+        "--sandbox",
+        "--transport",
+        "http",
+        "--listen",
+        &addr,
+        "--http-token",
+        "short-secret",
+    ])
+    .env_remove("GHL_MCP_TOKEN");
+    let (code, out, _) = run_with_timeout(c, Duration::from_secs(20));
+    assert_eq!(code, Some(5), "{out}");
+    assert!(out.contains("16"), "{out}");
+}
+
+#[test]
+fn ghl_mcp_token_from_the_environment_wins_over_the_flag() {
+    let world = World::new();
+    let env_secret = "env-secret-0123456789abcdef";
+    let server = mcp_http(&world, Some(MCP_SECRET), Some(env_secret));
+    assert_eq!(post_init(&server.addr, env_secret, None).0, 200);
+    assert_eq!(post_init(&server.addr, MCP_SECRET, None).0, 401);
+}
+
+#[test]
+fn a_refused_client_is_disconnected_and_a_slow_one_timed_out() {
+    let world = World::new();
+    let server = mcp_http(&world, None, Some(MCP_SECRET));
+    // Without the secret, on a keep-alive connection: 401, then closed.
+    let mut s = std::net::TcpStream::connect(&server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "POST /mcp HTTP/1.1\r\nHost: {}\r\nContent-Length: 2\r\n\r\n{{}}",
+        server.addr
+    )
+    .unwrap();
+    let mut all = Vec::new();
+    let r = s.read_to_end(&mut all);
+    let text = String::from_utf8_lossy(&all).into_owned();
+    assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+    assert!(r.is_ok(), "the connection stayed open after 401: {r:?}");
+
+    // Half a request: closed once the header time runs out.
+    let mut slow = std::net::TcpStream::connect(&server.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(slow, "POST /mcp HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let r = slow.read_to_end(&mut rest);
+    assert!(
+        r.is_ok() && started.elapsed() < Duration::from_secs(15),
+        "a half-sent request held its connection: {r:?} after {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn connections_beyond_the_cap_get_503() {
+    let world = World::new();
+    let server = mcp_http(&world, None, Some(MCP_SECRET));
+    // Hold 130 connections, each with half a request.
+    let held: Vec<_> = (0..130)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&server.addr).unwrap();
+            let _ = write!(s, "POST /mcp HTTP/1.1\r\n");
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, head) = post_init(&server.addr, MCP_SECRET, None);
+    assert_eq!(code, 503, "{head}");
+    drop(held);
+}
+
+#[test]
+fn sessions_are_capped_and_the_oldest_idle_is_evicted() {
+    let world = World::new();
+    let server = mcp_http(&world, None, Some(MCP_SECRET));
+    let (code, head) = post_init(&server.addr, MCP_SECRET, None);
+    assert_eq!(code, 200, "{head}");
+    let first = session_of(&head).expect("a session id");
+    for _ in 0..70 {
+        let (code, head) = post_init(&server.addr, MCP_SECRET, None);
+        assert_eq!(code, 200, "{head}");
+    }
+    let (code, head) = post_init(&server.addr, MCP_SECRET, Some(&first));
+    assert_eq!(code, 404, "the oldest session is still held: {head}");
+}
