@@ -170,6 +170,9 @@ pub enum SandboxCommand {
         /// Requests per window per location, e.g. 100/10s
         #[arg(long, default_value = "100/10s")]
         rate_limit: String,
+        /// Accept a non-loopback --listen address (the sandbox's default token is well known)
+        #[arg(long)]
+        allow_remote: bool,
     },
     /// Empty the sandbox database, or reseed it
     Reset {

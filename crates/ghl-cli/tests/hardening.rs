@@ -584,3 +584,18 @@ fn sessions_are_capped_and_the_oldest_idle_is_evicted() {
     let (code, head) = post_init(&server.addr, MCP_SECRET, Some(&first));
     assert_eq!(code, 404, "the oldest session is still held: {head}");
 }
+
+// ---------------------------------------------------------------------------
+// 10. `ghl sandbox serve` stays on loopback unless told otherwise
+// ---------------------------------------------------------------------------
+
+#[test]
+fn sandbox_serve_refuses_a_non_loopback_address_without_a_flag() {
+    let world = World::new();
+    let mut c = world.ghl();
+    c.args(["sandbox", "serve", "--listen", "0.0.0.0:0", "--db"])
+        .arg(&world.db);
+    let (code, out, _) = run_with_timeout(c, Duration::from_secs(20));
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("--allow-remote"), "{out}");
+}

@@ -18,7 +18,14 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
             latency_ms,
             fail_rate,
             rate_limit,
+            allow_remote,
         } => {
+            if !listen.ip().is_loopback() && !allow_remote {
+                return Err(Error::validation(format!(
+                    "--listen {listen} is not a loopback address"
+                ))
+                .with_hint("the sandbox's all-scopes token is printed and well known: anyone who can reach the address could use it; add --allow-remote if that is intended"));
+            }
             if !(0.0..=1.0).contains(&fail_rate) {
                 return Err(Error::validation(
                     "--fail-rate takes a share between 0 and 1",
