@@ -155,8 +155,11 @@ impl RateLimiter {
     }
 
     /// Wait until one more request fits in `key`'s window, and claim it.
+    /// The slot counts as answered at once: nothing will settle it.
     pub async fn acquire(&self, key: &str) -> Result<()> {
-        self.claim(key).await.map(|_| ())
+        self.claim(key).await?;
+        self.with_bucket(key, |b| b.in_flight = b.in_flight.saturating_sub(1));
+        Ok(())
     }
 
     /// Like [`acquire`](Self::acquire), returning the claimed slot so that

@@ -421,12 +421,7 @@ impl Transport {
                     form = form.text(k.clone(), v.clone());
                 }
                 for (k, path) in files {
-                    let bytes = tokio::fs::read(path).await.map_err(|e| {
-                        (
-                            Failure::ConnectFailed,
-                            Error::validation(format!("cannot read {}: {e}", path.display())),
-                        )
-                    })?;
+                    let bytes = read_upload(path).await.map_err(|e| (Failure::Final, e))?;
                     let name = path
                         .file_name()
                         .map(|n| n.to_string_lossy().to_string())
@@ -617,6 +612,37 @@ impl Drop for SlotGuard<'_> {
             self.limiter.settle(&self.key, c);
         }
     }
+}
+
+/// The largest file uploaded in one multipart request.
+pub const MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
+
+/// An upload's bytes: a regular file, read through [`MAX_UPLOAD_BYTES`]
+/// whatever size it claims (a device or FIFO never ends).
+async fn read_upload(path: &std::path::Path) -> Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let cannot =
+        |e: std::io::Error| Error::validation(format!("cannot read {}: {e}", path.display()));
+    let file = tokio::fs::File::open(path).await.map_err(cannot)?;
+    if !file.metadata().await.map_err(cannot)?.is_file() {
+        return Err(Error::validation(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_UPLOAD_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_UPLOAD_BYTES {
+        return Err(Error::validation(format!(
+            "{} is larger than the upload limit of {} MB",
+            path.display(),
+            MAX_UPLOAD_BYTES / (1024 * 1024)
+        )));
+    }
+    Ok(bytes)
 }
 
 /// The media type of an upload, from its extension.
