@@ -457,12 +457,13 @@ fn post_init(addr: &str, secret: &str, session: Option<&str>) -> (u16, String) {
     let extra = session
         .map(|id| format!("mcp-session-id: {id}\r\nmcp-protocol-version: 2025-06-18\r\n"))
         .unwrap_or_default();
-    write!(
+    // A server that answers before reading everything (a 503 past the
+    // connection cap) may close early: read its answer regardless.
+    let _ = write!(
         s,
         "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {secret}\r\nAccept: application/json, text/event-stream\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    )
-    .unwrap();
+    );
     let mut head = Vec::new();
     let mut buf = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {

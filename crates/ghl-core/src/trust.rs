@@ -92,6 +92,20 @@ pub fn check_trusted(path: &Path) -> Result<()> {
     }
 }
 
+/// Create `dir` (and missing parents) as 0700, so that a umask of 002
+/// does not leave a directory the checks above would then refuse.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+        .map_err(|e| Error::config(format!("cannot create {}: {e}", dir.display())))
+}
+
 /// An exclusive lock on `<path>.lock`, released when dropped.
 pub struct FileLock {
     #[allow(dead_code)]
@@ -103,8 +117,7 @@ pub struct FileLock {
 pub fn lock_beside(path: &Path, wait: Duration) -> Result<FileLock> {
     let lock_path = path.with_extension("lock");
     if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::config(format!("cannot create {}: {e}", dir.display())))?;
+        create_private_dir(dir)?;
     }
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true).write(true).create(true).truncate(false);

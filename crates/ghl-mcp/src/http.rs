@@ -174,13 +174,22 @@ pub async fn serve_on(
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             tokio::spawn(async move {
+                use tokio::io::AsyncReadExt;
                 let mut stream = stream;
-                let _ = tokio::time::timeout(
-                    Duration::from_secs(1),
-                    stream.write_all(
-                        b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
-                    ),
-                )
+                // Answer, then drain what the client is still sending for a
+                // moment, so closing does not reset the connection before
+                // the client reads the 503.
+                let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                    stream
+                        .write_all(
+                            b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+                        )
+                        .await?;
+                    stream.shutdown().await?;
+                    let mut sink = [0u8; 4096];
+                    while stream.read(&mut sink).await? > 0 {}
+                    Ok::<_, std::io::Error>(())
+                })
                 .await;
             });
             continue;
