@@ -64,9 +64,15 @@ pub struct GlobalArgs {
     /// Read the token from standard input instead of the environment or profile
     #[arg(long, global = true)]
     pub token_stdin: bool,
+    /// Seconds the whole command may take, retries and rate-limit waits included [default: no limit]
+    #[arg(long, global = true, env = "GHL_TIMEOUT", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: Option<u64>,
     /// Seconds to wait for one response before giving up on it
-    #[arg(long, global = true, env = "GHL_TIMEOUT", value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub timeout: u64,
+    #[arg(long, global = true, env = "GHL_RESPONSE_TIMEOUT", value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub response_timeout: u64,
+    /// Refuse a response body larger than this many MB
+    #[arg(long, global = true, env = "GHL_MAX_RESPONSE_MB", value_name = "MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_response_mb: u64,
     /// Log each request and response to stderr (token redacted)
     #[arg(long, short = 'v', global = true)]
     pub verbose: bool,
@@ -167,6 +173,9 @@ pub enum SandboxCommand {
         /// Lifetime in seconds of the OAuth access tokens it issues (short ones let refresh be tried)
         #[arg(long, value_name = "SECS", default_value_t = 86_399, value_parser = clap::value_parser!(u64).range(1..))]
         oauth_ttl: u64,
+        /// Accept a non-loopback --listen address (the sandbox's default token is well known)
+        #[arg(long)]
+        allow_remote: bool,
     },
     /// Empty the sandbox database, or reseed it
     Reset {

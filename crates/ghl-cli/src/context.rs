@@ -73,6 +73,9 @@ fn warn_env_over_chosen_profile(r: &Resolved) {
     }
 }
 
+/// What every token the sandbox mints starts with.
+pub const SANDBOX_TOKEN_PREFIX: &str = "pit-sandbox-";
+
 /// `--sandbox`: point `resolved` at a sandbox (reused or started here), with
 /// its default token and location unless a flag or the environment gave
 /// them, so restricted sandbox tokens can be tried. Profile values belong to
@@ -90,7 +93,22 @@ pub async fn attach_sandbox(resolved: &mut Resolved) -> Result<sandbox_link::Run
     if !sandbox_app {
         resolved.oauth = None;
     }
-    if !explicit(resolved, "token") && !sandbox_app {
+    // Only sandbox tokens go to a sandbox: a real token from the
+    // environment must not reach whatever listens at the sandbox address.
+    let sandbox_token = resolved
+        .token
+        .as_ref()
+        .is_some_and(|t| t.expose().starts_with(SANDBOX_TOKEN_PREFIX));
+    if explicit(resolved, "token") && !sandbox_token && !sandbox_app {
+        let from = match resolved.sources.get("token") {
+            Some(Source::Env(name)) => name.clone(),
+            _ => "the given token".to_string(),
+        };
+        eprintln!(
+            "note: --sandbox ignores {from}: it is not a sandbox token; using the default sandbox token (mint others with `ghl sandbox token`)"
+        );
+    }
+    if (!explicit(resolved, "token") || !sandbox_token) && !sandbox_app {
         resolved.token = Some(Secret::new(ghl_sandbox::DEFAULT_TOKEN));
         resolved.sources.insert("token", Source::Default);
     }
@@ -126,11 +144,7 @@ pub fn client_for(global: &GlobalArgs, resolved: &Resolved) -> Result<Client, Er
         Error::config("no HighLevel token is configured")
             .with_hint("run `ghl setup`, set HIGHLEVEL_TOKEN, or practise with `--sandbox`")
     })?;
-    let mut tc = TransportConfig::new(resolved.base_url.clone(), token);
-    tc.timeout = std::time::Duration::from_secs(global.timeout.max(1));
-    if global.verbose {
-        tc.logger = Some(Arc::new(|line: &str| eprintln!("{line}")));
-    }
+    let tc = transport_config(global, resolved.base_url.clone(), token);
     let transport = Transport::new(tc)?;
     let client = Client::new(
         Arc::new(transport),
@@ -165,4 +179,28 @@ pub(crate) fn policy(global: &GlobalArgs) -> Policy {
         confirm,
         dry_run: global.dry_run,
     }
+}
+
+/// How every transport of this command is configured: per-response wait,
+/// response size bound, the command's overall deadline, announced waits.
+pub(crate) fn transport_config(
+    global: &GlobalArgs,
+    base_url: String,
+    token: Secret,
+) -> TransportConfig {
+    let mut tc = TransportConfig::new(base_url, token);
+    tc.timeout = std::time::Duration::from_secs(global.response_timeout.max(1));
+    tc.max_response_bytes = (global.max_response_mb as usize).saturating_mul(1024 * 1024);
+    if let Some(deadline) = crate::deadline::of(global) {
+        tc.deadline = Some(deadline);
+        tc.timeout = tc
+            .timeout
+            .min(deadline.saturating_duration_since(std::time::Instant::now()));
+    }
+    // Long waits are never silent, verbose or not.
+    tc.notice = Some(Arc::new(|line: &str| eprintln!("note: {line}")));
+    if global.verbose {
+        tc.logger = Some(Arc::new(|line: &str| eprintln!("{line}")));
+    }
+    tc
 }

@@ -5,11 +5,13 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod credentials;
+pub mod deadline;
 pub mod keyring_store;
 pub mod oauth_client;
 pub mod oauth_redirect;
 pub mod oauth_store;
 pub mod output;
+pub mod process_guard;
 pub mod sandbox_link;
 
 use clap::{CommandFactory, FromArgMatches, Subcommand};
@@ -20,6 +22,8 @@ use commands::{api, compat, friendly, invoke};
 
 /// Run `ghl` with the process arguments and exit.
 pub fn main() {
+    deadline::start();
+    process_guard::no_core_dumps();
     restore_sigpipe();
     let code = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -83,13 +87,37 @@ async fn run() -> i32 {
         }
     };
     let fmt = output::format(global.output);
-    match dispatch(&matches, &global, fmt).await {
+    let outcome = match deadline::of(&global) {
+        Some(by) if !runs_until_stopped(&matches) => {
+            match tokio::time::timeout_at(by.into(), dispatch(&matches, &global, fmt)).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::new(
+                    ghl_core::ErrorCode::Timeout,
+                    format!(
+                        "the command did not finish within --timeout {} s",
+                        global.timeout.unwrap_or_default()
+                    ),
+                )
+                .with_hint("raise --timeout (it bounds the whole command), or try again later")),
+            }
+        }
+        _ => dispatch(&matches, &global, fmt).await,
+    };
+    match outcome {
         Ok(()) => 0,
         Err(e) => {
             output::error(fmt, &e);
             e.exit_code()
         }
     }
+}
+
+/// Commands with no overall deadline: servers and the setup wizard.
+fn runs_until_stopped(matches: &clap::ArgMatches) -> bool {
+    matches!(
+        matches.subcommand_name(),
+        Some("mcp" | "sandbox" | "setup" | "completion")
+    )
 }
 
 async fn dispatch(
@@ -106,7 +134,7 @@ async fn dispatch(
         return match cmd {
             Command::Api(c) => api::run(c, global, fmt).await,
             Command::Sandbox(c) => commands::sandbox::run(c).await,
-            Command::Setup => commands::setup::run(global, fmt).await,
+            Command::Setup => commands::setup::run(&deadline::without(global), fmt).await,
             Command::Doctor(args) => commands::doctor::run(args, global, fmt).await,
             Command::Auth(c) => commands::auth::run(c, global, fmt).await,
             Command::Profiles(c) => commands::profiles::run(c, global, fmt).await,
@@ -121,7 +149,7 @@ async fn dispatch(
                     println!("{}", ghl_mcp::config_snippet(client, global.sandbox)?);
                     return Ok(());
                 }
-                let ctx = context::build(global).await?;
+                let ctx = context::build(&deadline::without(global)).await?;
                 ghl_mcp::run(args, ctx.client.clone(), global.sandbox).await
             }
         };

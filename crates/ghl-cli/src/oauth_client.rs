@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ghl_core::config::{OAuthProfile, Resolved};
 use ghl_core::oauth::{OAuthSession, Resource, UserType};
-use ghl_core::{Client, Defaults, Error, Transport, TransportConfig};
+use ghl_core::{Client, Defaults, Error, Transport};
 
 use crate::cli::GlobalArgs;
 use crate::oauth_store;
@@ -44,11 +44,7 @@ pub fn client(
     let first = session
         .try_peek()
         .ok_or_else(|| Error::config("the OAuth session is busy"))?;
-    let mut tc = TransportConfig::new(resolved.base_url.clone(), first);
-    tc.timeout = std::time::Duration::from_secs(global.timeout.max(1));
-    if global.verbose {
-        tc.logger = Some(Arc::new(|line: &str| eprintln!("{line}")));
-    }
+    let tc = crate::context::transport_config(global, resolved.base_url.clone(), first);
     let transport = Transport::new(tc)?;
     let client = Client::new(
         Arc::new(transport),

@@ -19,10 +19,48 @@ pub fn addr_file() -> PathBuf {
     ghl_sandbox::default_db_path().with_file_name("sandbox.addr")
 }
 
+/// The address `ghl sandbox serve` announced, when its file can be trusted:
+/// a killed server leaves the file behind, and anyone who could write it
+/// could send `--sandbox` requests to their own listener.
+pub fn announced_addr() -> Option<SocketAddr> {
+    let file = addr_file();
+    if std::fs::symlink_metadata(&file).is_err() {
+        return None;
+    }
+    if let Some(why) = ghl_core::trust::untrusted_reason(&file, ghl_core::trust::euid()) {
+        eprintln!(
+            "warning: ignoring the sandbox address file: {why}; starting a sandbox in this process"
+        );
+        return None;
+    }
+    let mut text = String::new();
+    std::fs::File::open(&file)
+        .and_then(|f| f.take(256).read_to_string(&mut text))
+        .ok()?;
+    text.trim().parse::<SocketAddr>().ok()
+}
+
+/// Announce `addr` for later `--sandbox` runs, readable by us alone.
+pub fn announce(addr: SocketAddr) -> std::io::Result<()> {
+    let file = addr_file();
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = file.with_extension(format!("addr.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(&tmp)?.write_all(addr.to_string().as_bytes())?;
+    std::fs::rename(&tmp, &file)
+}
+
 pub async fn connect_or_start() -> Result<Running, Error> {
-    if let Some(addr) = std::fs::read_to_string(addr_file())
-        .ok()
-        .and_then(|s| s.trim().parse::<SocketAddr>().ok())
+    if let Some(addr) = announced_addr()
         && is_sandbox(addr)
     {
         return Ok(Running {

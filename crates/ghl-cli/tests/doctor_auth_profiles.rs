@@ -149,7 +149,10 @@ fn doctor_fails_on_a_bad_token_and_a_foreign_location() {
     let out = world.run(
         &["--sandbox", "doctor", "-o", "json"],
         "",
-        &[("HIGHLEVEL_TOKEN", "pit-nope-0000-0000-0000-000000000000")],
+        &[(
+            "HIGHLEVEL_TOKEN",
+            "pit-sandbox-nope-0000-0000-0000-000000000000",
+        )],
     );
     assert_eq!(out.status.code(), Some(9), "{}", text(&out));
     assert!(

@@ -54,7 +54,7 @@ fn serve(db: &Path, fail_rate: &str) -> (Server, String) {
 
 fn ghl(base: &str, home: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_ghl"))
-        .args(["--output", "json", "--timeout", "2", "--yes"])
+        .args(["--output", "json", "--response-timeout", "2", "--yes"])
         .args(args)
         .env("GHL_BASE_URL", base)
         .env("HIGHLEVEL_TOKEN", ghl_sandbox::DEFAULT_TOKEN)

@@ -79,16 +79,7 @@ impl CallArgs {
     /// Parse a body given as JSON text, or `@FILE` to read it from a file.
     pub fn parse_body(text: &str) -> Result<Value> {
         let raw = if let Some(path) = text.strip_prefix('@') {
-            let meta = std::fs::metadata(path)
-                .map_err(|e| Error::validation(format!("cannot read body file {path}: {e}")))?;
-            if meta.len() as usize > MAX_BODY_BYTES {
-                return Err(Error::validation(format!(
-                    "body file {path} is {} bytes; the limit is {MAX_BODY_BYTES}",
-                    meta.len()
-                )));
-            }
-            std::fs::read_to_string(path)
-                .map_err(|e| Error::validation(format!("cannot read body file {path}: {e}")))?
+            read_bounded(path, MAX_BODY_BYTES)?
         } else {
             text.to_string()
         };
@@ -103,4 +94,24 @@ impl CallArgs {
                 .with_hint("pass a JSON object, e.g. --body '{\"firstName\":\"Jane\"}'")
         })
     }
+}
+
+/// Read a text file through a limit, whatever size it claims: a device or
+/// a FIFO (`/dev/zero`) reports 0 bytes and never ends.
+pub fn read_bounded(path: &str, limit: usize) -> Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::validation(format!("cannot read body file {path}: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::validation(format!("cannot read body file {path}: {e}")))?;
+    if bytes.len() > limit {
+        return Err(Error::validation(format!(
+            "body file {path} is larger than the limit of {limit} bytes"
+        ))
+        .with_hint("pass a smaller JSON file, or split the work into several calls"));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| Error::validation(format!("body file {path} is not UTF-8 text")))
 }

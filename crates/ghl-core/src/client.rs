@@ -12,10 +12,10 @@ use crate::args::CallArgs;
 use crate::custom_fields::Resolver;
 use crate::error::{Error, ErrorCode, Result};
 use crate::field_values;
+use crate::oauth::OAuthSession;
 use crate::pager;
 use crate::policy::Policy;
 use crate::request::{self, Defaults, Prepared, RequestBody};
-use crate::oauth::OAuthSession;
 use crate::secret::Secret;
 use crate::transport::Transport;
 

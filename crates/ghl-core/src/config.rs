@@ -178,6 +178,7 @@ pub fn load(path: &Path) -> Result<Option<ConfigFile>> {
         }
     };
     check_private(path, &meta)?;
+    crate::trust::check_trusted(path)?;
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::config(format!("cannot read {}: {e}", path.display())))?;
     let file: ConfigFile = toml::from_str(&text).map_err(|e| {
@@ -206,6 +207,12 @@ fn check_private(_path: &Path, _meta: &std::fs::Metadata) -> Result<()> {
     Ok(())
 }
 
+/// Hold this across a read-modify-write of the config file: concurrent
+/// `ghl setup` runs otherwise drop each other's profiles.
+pub fn lock(path: &Path) -> Result<crate::trust::FileLock> {
+    crate::trust::lock_beside(path, std::time::Duration::from_secs(30))
+}
+
 /// Write the config file atomically, readable by its owner only: a crash or
 /// Ctrl-C midway leaves the old file whole.
 pub fn save(path: &Path, file: &ConfigFile) -> Result<()> {
@@ -213,8 +220,7 @@ pub fn save(path: &Path, file: &ConfigFile) -> Result<()> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::config(format!("cannot create {}: {e}", dir.display())))?;
+    crate::trust::create_private_dir(dir)?;
     let text = toml::to_string_pretty(file)
         .map_err(|e| Error::config(format!("cannot encode config: {e}")))?;
     let tmp = dir.join(format!(".config.toml.{}.tmp", std::process::id()));
@@ -522,5 +528,24 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = load(&path).unwrap_err();
         assert!(err.message.contains("read by others"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_directory_a_save_creates_is_private_and_a_shared_one_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/config.toml");
+        save(&path, &file()).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        assert!(load(&path).is_ok());
+        std::fs::set_permissions(
+            path.parent().unwrap(),
+            std::fs::Permissions::from_mode(0o775),
+        )
+        .unwrap();
+        let err = load(&path).unwrap_err();
+        assert!(err.message.contains("others can write"), "{err}");
     }
 }

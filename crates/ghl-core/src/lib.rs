@@ -22,6 +22,7 @@ pub mod config;
 pub mod custom_fields;
 pub mod error;
 pub mod field_values;
+pub mod notices;
 pub mod oauth;
 pub mod pager;
 pub mod policy;
@@ -31,6 +32,7 @@ pub mod retry;
 pub mod secret;
 pub mod tag_guard;
 pub mod transport;
+pub mod trust;
 pub mod validate;
 pub mod values;
 

@@ -4,6 +4,9 @@
 //! location. Each bucket keeps the send times of the last window; the
 //! `X-RateLimit-*` headers adjust the window and tell us how much of the
 //! budget others (other processes, other apps of the same install) used.
+//! What the headers say is followed both ways (a larger budget, a window
+//! that rolled) but believed only within bounds: a proxy that claims an
+//! hour-long window must not freeze a command in silence.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -17,6 +20,16 @@ pub const DAILY_RECHECK: Duration = Duration::from_secs(60);
 
 /// The longest a 429 holds a location's bucket.
 pub const MAX_BLOCK: Duration = Duration::from_secs(120);
+
+/// The longest window believed from `X-RateLimit-Interval-Milliseconds`; a
+/// longer one is scaled down to this, keeping the stated rate.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The shortest window believed; a shorter one is scaled up to this.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The largest budget per window believed from `X-RateLimit-Max`.
+pub const MAX_BELIEVED: u32 = 10_000;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RateConfig {
@@ -71,9 +84,27 @@ struct Bucket {
     daily_exhausted_at: Option<Instant>,
     /// Not before this instant (after a 429).
     blocked_until: Option<Instant>,
+    /// Claimed requests whose answer has not arrived: the server may not
+    /// have counted them yet.
+    in_flight: usize,
 }
 
 impl Bucket {
+    /// How long before a request fits, or `None` when one fits now.
+    fn wait(&mut self, now: Instant) -> Option<Duration> {
+        if let Some(until) = self.blocked_until
+            && until > now
+        {
+            return Some(until - now);
+        }
+        self.prune(now);
+        if (self.sent.len() as u32) < self.max {
+            return None;
+        }
+        let oldest = self.sent.front().copied().unwrap_or(now);
+        Some((oldest + self.interval).saturating_duration_since(now) + Duration::from_millis(5))
+    }
+
     fn prune(&mut self, now: Instant) {
         while let Some(&t) = self.sent.front() {
             if now.duration_since(t) >= self.interval {
@@ -83,6 +114,16 @@ impl Bucket {
             }
         }
     }
+}
+
+/// A stated budget of `max` per `interval`, bounded: the window is kept
+/// within [`MIN_INTERVAL`, `MAX_INTERVAL`] at the same rate, and the count
+/// within 1..=[`MAX_BELIEVED`].
+fn believed(max: u32, interval: Duration) -> (u32, Duration) {
+    let bounded = interval.clamp(MIN_INTERVAL, MAX_INTERVAL);
+    let scaled = (max as f64) * bounded.as_secs_f64() / interval.as_secs_f64().max(1e-3);
+    let max = (scaled.floor() as u64).clamp(1, MAX_BELIEVED as u64) as u32;
+    (max, bounded)
 }
 
 #[derive(Debug)]
@@ -108,66 +149,78 @@ impl RateLimiter {
             daily_remaining: None,
             daily_exhausted_at: None,
             blocked_until: None,
+            in_flight: 0,
         });
         f(b)
     }
 
     /// Wait until one more request fits in `key`'s window, and claim it.
+    /// The slot counts as answered at once: nothing will settle it.
     pub async fn acquire(&self, key: &str) -> Result<()> {
-        self.claim(key).await.map(|_| ())
+        self.claim(key).await?;
+        self.with_bucket(key, |b| b.in_flight = b.in_flight.saturating_sub(1));
+        Ok(())
     }
 
     /// Like [`acquire`](Self::acquire), returning the claimed slot so that
     /// [`settle`](Self::settle) can move it when the answer arrives.
     pub async fn claim(&self, key: &str) -> Result<Instant> {
         loop {
-            let wait = self.with_bucket(key, |b| {
-                let now = Instant::now();
-                // The daily budget resets at a time we are not told; after a
-                // while at zero, let one request through to ask again.
-                if b.daily_remaining == Some(0)
-                    && b.daily_exhausted_at
-                        .is_some_and(|t| now.duration_since(t) >= DAILY_RECHECK)
-                {
-                    b.daily_remaining = None;
-                    b.daily_exhausted_at = None;
-                }
-                if b.daily_remaining == Some(0) {
-                    return Err(Error::new(
-                        ErrorCode::RateLimited,
-                        "the daily request budget for this location is used up",
-                    )
-                    .with_hint(
-                        "HighLevel allows 200,000 requests a day per location; try again tomorrow",
-                    ));
-                }
-                if let Some(until) = b.blocked_until {
-                    if until > now {
-                        return Ok(Err(until - now));
-                    }
-                    b.blocked_until = None;
-                }
-                b.prune(now);
-                if (b.sent.len() as u32) < b.max {
-                    b.sent.push_back(now);
-                    if let Some(d) = b.daily_remaining.as_mut() {
-                        *d = d.saturating_sub(1);
-                        if *d == 0 {
-                            b.daily_exhausted_at = Some(now);
-                        }
-                    }
-                    Ok(Ok(now))
-                } else {
-                    let oldest = b.sent.front().copied().unwrap_or(now);
-                    Ok(Err((oldest + b.interval).saturating_duration_since(now)
-                        + Duration::from_millis(5)))
-                }
-            })?;
-            match wait {
+            match self.try_claim(key)? {
                 Ok(claimed) => return Ok(claimed),
                 Err(d) => tokio::time::sleep(d).await,
             }
         }
+    }
+
+    /// Claim a slot now if one is free (`Ok(Ok(slot))`), else say how long
+    /// to wait before asking again (`Ok(Err(wait))`). A spent daily budget
+    /// is an error.
+    pub fn try_claim(&self, key: &str) -> Result<std::result::Result<Instant, Duration>> {
+        self.with_bucket(key, |b| {
+            let now = Instant::now();
+            // The daily budget resets at a time we are not told; after a
+            // while at zero, let one request through to ask again.
+            if b.daily_remaining == Some(0)
+                && b.daily_exhausted_at
+                    .is_some_and(|t| now.duration_since(t) >= DAILY_RECHECK)
+            {
+                b.daily_remaining = None;
+                b.daily_exhausted_at = None;
+            }
+            if b.daily_remaining == Some(0) {
+                return Err(Error::new(
+                    ErrorCode::RateLimited,
+                    "the daily request budget for this location is used up",
+                )
+                .with_hint(
+                    "HighLevel allows 200,000 requests a day per location; try again tomorrow",
+                ));
+            }
+            if let Some(wait) = b.wait(now) {
+                return Ok(Err(wait));
+            }
+            b.blocked_until = None;
+            b.sent.push_back(now);
+            b.in_flight += 1;
+            if let Some(d) = b.daily_remaining.as_mut() {
+                *d = d.saturating_sub(1);
+                if *d == 0 {
+                    b.daily_exhausted_at = Some(now);
+                }
+            }
+            Ok(Ok(now))
+        })
+    }
+
+    /// How long a request for `key` would wait if claimed now.
+    pub fn wait_ahead(&self, key: &str) -> Duration {
+        self.with_bucket(key, |b| b.wait(Instant::now()).unwrap_or_default())
+    }
+
+    /// The budget currently believed for `key`: requests per window.
+    pub fn budget(&self, key: &str) -> (u32, Duration) {
+        self.with_bucket(key, |b| (b.max, b.interval))
     }
 
     /// The answer to the request sent in slot `claimed` has arrived. The
@@ -181,19 +234,25 @@ impl RateLimiter {
                 b.sent.remove(i);
             }
             b.sent.push_back(Instant::now());
+            b.in_flight = b.in_flight.saturating_sub(1);
         });
     }
 
-    /// Learn from a response's headers.
+    /// Learn from a response's headers: the stated budget and window
+    /// (bounded), and the server's count of requests in its window, which
+    /// replaces ours both ways.
     pub fn observe(&self, key: &str, info: &RateInfo) {
         self.with_bucket(key, |b| {
             let now = Instant::now();
-            if let Some(ms) = info.interval_ms.filter(|ms| *ms > 0) {
-                b.interval = Duration::from_millis(ms);
-            }
             if let Some(max) = info.max.filter(|m| *m > 0) {
-                // Never trust the server to raise us above what was configured.
-                b.max = max.min(self.config.max.max(1));
+                let interval = info
+                    .interval_ms
+                    .filter(|ms| *ms > 0)
+                    .map(Duration::from_millis)
+                    .unwrap_or(b.interval);
+                (b.max, b.interval) = believed(max, interval);
+            } else if let Some(ms) = info.interval_ms.filter(|ms| *ms > 0) {
+                b.interval = Duration::from_millis(ms).clamp(MIN_INTERVAL, MAX_INTERVAL);
             }
             if let Some(d) = info.daily_remaining {
                 b.daily_remaining = Some(d);
@@ -201,11 +260,16 @@ impl RateLimiter {
             }
             b.prune(now);
             if let (Some(max), Some(remaining)) = (info.max, info.remaining) {
-                // Requests the server counted that we did not send: others
-                // share this budget. Stand them in as sends made just now.
-                let server_used = max.saturating_sub(remaining) as usize;
-                let ours = b.sent.len();
-                for _ in ours..server_used.min(b.max as usize) {
+                // The server's count covers our answered requests and
+                // others' (other processes, other apps of the install); ours
+                // still in flight come on top. Stand-ins are sends made now;
+                // a count that went down means the window rolled.
+                let server_used = (max.saturating_sub(remaining)).min(b.max) as usize;
+                let target = server_used + b.in_flight;
+                while b.sent.len() > target {
+                    b.sent.pop_front();
+                }
+                while b.sent.len() < target {
                     b.sent.push_back(now);
                 }
             }

@@ -54,6 +54,27 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Whether sending this again after it may have arrived cannot
+    /// duplicate work. An upsert is an update only when its body carries
+    /// what HighLevel matches on (email or phone); without, it creates.
+    pub fn retry_safe(&self) -> bool {
+        if !self.op.idempotent {
+            return false;
+        }
+        if self.op.name == "contacts.upsert-contact" {
+            let Some(RequestBody::Json(body)) = &self.body else {
+                return false;
+            };
+            let has = |k: &str| {
+                body.get(k)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| !v.trim().is_empty())
+            };
+            return has("email") || has("phone");
+        }
+        true
+    }
+
     /// Full URL against `base` (no trailing slash needed), query encoded.
     pub fn url(&self, base: &str) -> Result<url::Url> {
         let base = base.trim_end_matches('/');

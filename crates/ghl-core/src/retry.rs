@@ -40,17 +40,26 @@ pub enum Failure {
     ConnectFailed,
     /// Timed out or dropped after the request may have been sent.
     MaybeDelivered,
+    /// An answer another attempt would not change (too large, out of time).
+    Final,
 }
 
 impl RetryConfig {
     /// `attempt` counts from 1. `None` means give up.
     pub fn decide(&self, op: &Operation, failure: Failure, attempt: u32) -> Option<Duration> {
+        self.decide_for(op.idempotent, failure, attempt)
+    }
+
+    /// As [`decide`](Self::decide), for a request whose retry safety is
+    /// known (see [`Prepared::retry_safe`](crate::Prepared::retry_safe)).
+    pub fn decide_for(&self, retry_safe: bool, failure: Failure, attempt: u32) -> Option<Duration> {
         if attempt >= self.max_attempts {
             return None;
         }
         let safe = match failure {
             Failure::RateLimited(_) | Failure::ConnectFailed => true,
-            Failure::Server | Failure::MaybeDelivered => op.idempotent,
+            Failure::Server | Failure::MaybeDelivered => retry_safe,
+            Failure::Final => false,
         };
         if !safe {
             return None;

@@ -18,6 +18,19 @@ pub const DEFAULT_BASE_URL: &str = "https://services.leadconnectorhq.com";
 /// carry the token.
 pub type Logger = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// The default cap on one response body (`--max-response-mb`).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Waits longer than this are announced (stderr in the CLI, the result in
+/// MCP), so a long rate-limit pause is never silent.
+pub const ANNOUNCE_WAIT: Duration = Duration::from_secs(3);
+
+/// The longest `Retry-After` waited for; a longer one fails at once.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Error details (the server's body) are cut to this many bytes.
+pub const MAX_ERROR_DETAIL: usize = 2048;
+
 #[derive(Clone)]
 pub struct TransportConfig {
     pub base_url: String,
@@ -27,6 +40,12 @@ pub struct TransportConfig {
     pub rate: RateConfig,
     pub retry: RetryConfig,
     pub logger: Option<Logger>,
+    /// Receives a line whenever a wait longer than [`ANNOUNCE_WAIT`] starts.
+    pub notice: Option<Logger>,
+    /// Bodies larger than this are refused while they stream in.
+    pub max_response_bytes: usize,
+    /// Every request, its retries and its waits end by this instant.
+    pub deadline: Option<Instant>,
 }
 
 impl TransportConfig {
@@ -39,6 +58,9 @@ impl TransportConfig {
             rate: RateConfig::default(),
             retry: RetryConfig::default(),
             logger: None,
+            notice: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            deadline: None,
         }
     }
 }
@@ -84,6 +106,10 @@ impl Transport {
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(30))
+            // The API never redirects; a redirect comes from a proxy or a
+            // captive portal, and following it would turn a POST into a GET
+            // or send the body (personal data) to another origin.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| {
                 Error::new(ErrorCode::Network, format!("cannot start HTTP client: {e}"))
@@ -126,10 +152,14 @@ impl Transport {
     pub async fn send_as(&self, req: &Prepared, token: &Secret) -> Result<Response> {
         let key = req.location.clone().unwrap_or_else(|| "-".to_string());
         let url = req.url(&self.config.base_url)?;
+        let retry_safe = req.retry_safe();
+        // Whether an earlier attempt may have reached the server and been
+        // applied (a 5xx, a drop): a DELETE then finding nothing is done.
+        let mut maybe_applied = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let slot = self.limiter.claim(&key).await?;
+            let slot = self.claim(&key, attempt).await?;
             let started = Instant::now();
             self.log(&format!(
                 "> {} {} (attempt {attempt})",
@@ -137,7 +167,7 @@ impl Transport {
                 url
             ));
             let outcome = self.attempt(req, url.clone(), token).await;
-            self.limiter.settle(&key, slot);
+            slot.settle();
             let elapsed = started.elapsed().as_millis();
             let failure = match outcome {
                 Ok((status, headers, body)) => {
@@ -151,8 +181,8 @@ impl Transport {
                             .map(|r| format!(", {r} left in window"))
                             .unwrap_or_default()
                     ));
-                    if (200..300).contains(&status) {
-                        let headers = headers
+                    let headers_vec = || {
+                        headers
                             .iter()
                             .map(|(k, v)| {
                                 (
@@ -160,24 +190,46 @@ impl Transport {
                                     String::from_utf8_lossy(v.as_bytes()).into_owned(),
                                 )
                             })
-                            .collect();
+                            .collect()
+                    };
+                    if (200..300).contains(&status) {
                         return Ok(Response {
                             status,
                             body,
                             rate,
                             attempts: attempt,
-                            headers,
+                            headers: headers_vec(),
                         });
                     }
+                    if (300..400).contains(&status) {
+                        return Err(self.redirect_error(req, status, &headers, token));
+                    }
                     let mut err = self.http_error(req, status, &body, token);
+                    if maybe_applied
+                        && req.method.as_str() == "DELETE"
+                        && err.code == ErrorCode::NotFound
+                    {
+                        return Ok(Response {
+                            status,
+                            body: serde_json::json!({
+                                "succeded": true,
+                                "note": format!(
+                                    "deleted: the first attempt was applied though its answer was lost; attempt {attempt} found the record already gone"
+                                ),
+                            }),
+                            rate,
+                            attempts: attempt,
+                            headers: headers_vec(),
+                        });
+                    }
                     if let Some(v) = headers.get("sl-violations").and_then(|v| v.to_str().ok()) {
                         // Prism (the spec-validating mock) explains refusals here.
                         let violations =
                             serde_json::from_str(v).unwrap_or(Value::String(v.to_string()));
-                        err.details = Some(serde_json::json!({
+                        err.details = Some(cut_detail(serde_json::json!({
                             "body": err.details.take(),
                             "sl-violations": violations,
-                        }));
+                        })));
                     }
                     let failure = match status {
                         429 => {
@@ -186,6 +238,18 @@ impl Transport {
                                 .and_then(|v| v.to_str().ok())
                                 .and_then(parse_retry_after);
                             self.limiter.block(&key, after);
+                            if let Some(after) = after.filter(|a| *a > MAX_RETRY_AFTER) {
+                                err.message = format!(
+                                    "{} (the server asked to wait {} s before the next request; not waiting that long)",
+                                    err.message,
+                                    after.as_secs()
+                                );
+                                err.hint = Some(format!(
+                                    "try again later; ghl waits at most {} s for a Retry-After",
+                                    MAX_RETRY_AFTER.as_secs()
+                                ));
+                                return Err(err);
+                            }
                             Failure::RateLimited(after)
                         }
                         500..=599 => Failure::Server,
@@ -199,9 +263,29 @@ impl Transport {
                 }
             };
             let (failure, err) = failure;
-            match self.config.retry.decide(req.op, failure, attempt) {
+            if matches!(failure, Failure::Server | Failure::MaybeDelivered) {
+                maybe_applied = true;
+            }
+            let decided = self.config.retry.decide_for(retry_safe, failure, attempt);
+            let delay = match (decided, self.left()) {
+                (Some(delay), Some(left)) if delay >= left => None,
+                (d, _) => d,
+            };
+            match delay {
                 Some(delay) => {
                     self.log(&format!("  retrying in {} ms", delay.as_millis()));
+                    if delay > ANNOUNCE_WAIT {
+                        self.announce(&format!(
+                            "waiting {} s before retrying {} ({})",
+                            delay.as_secs(),
+                            req.op.name,
+                            match failure {
+                                Failure::RateLimited(Some(_)) => "the server asked, Retry-After",
+                                Failure::RateLimited(None) => "rate limited",
+                                _ => "it failed",
+                            }
+                        ));
+                    }
                     tokio::time::sleep(delay).await;
                 }
                 None => {
@@ -209,17 +293,108 @@ impl Transport {
                     if attempt > 1 {
                         err.message = format!("{} (after {attempt} attempts)", err.message);
                     } else if matches!(failure, Failure::Server | Failure::MaybeDelivered)
-                        && !req.op.idempotent
+                        && !retry_safe
                     {
                         err.hint = Some(format!(
                             "{} was not retried because it may already have been applied; check before sending it again",
                             req.op.name
                         ));
                     }
+                    if decided.is_some() {
+                        err.message = format!(
+                            "{} (no time left for another attempt within the time limit)",
+                            err.message
+                        );
+                    }
                     return Err(err);
                 }
             }
         }
+    }
+
+    /// Time left before the deadline, if there is one.
+    fn left(&self) -> Option<Duration> {
+        self.config
+            .deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    fn out_of_time(&self, what: &str) -> Error {
+        Error::new(ErrorCode::Timeout, format!("the time limit ran out {what}"))
+            .with_hint("raise --timeout (it bounds the whole command), or try again later")
+    }
+
+    /// Say that a long wait is starting: to the caller's notice sink and to
+    /// whoever collects notices for this task (an MCP tool call).
+    fn announce(&self, line: &str) {
+        if let Some(n) = &self.config.notice {
+            n(line);
+        }
+        crate::notices::emit(line);
+    }
+
+    /// Wait for the rate limiter, within the deadline, saying so when the
+    /// wait is long.
+    async fn claim(&self, key: &str, attempt: u32) -> Result<SlotGuard<'_>> {
+        let mut announced = false;
+        loop {
+            let wait = match self.limiter.try_claim(key)? {
+                Ok(claimed) => {
+                    return Ok(SlotGuard {
+                        limiter: &self.limiter,
+                        key: key.to_string(),
+                        claimed: Some(claimed),
+                    });
+                }
+                Err(wait) => wait,
+            };
+            if let Some(left) = self.left()
+                && wait >= left
+            {
+                return Err(self.out_of_time(&format!(
+                    "waiting {} s for the rate limit (before attempt {attempt})",
+                    wait.as_secs().max(1)
+                )));
+            }
+            if wait > ANNOUNCE_WAIT && !announced {
+                announced = true;
+                let (max, interval) = self.limiter.budget(key);
+                self.announce(&format!(
+                    "waiting {} s for the rate limit ({max} requests per {} s for this location)",
+                    wait.as_secs(),
+                    interval.as_secs()
+                ));
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn redirect_error(
+        &self,
+        req: &Prepared,
+        status: u16,
+        headers: &reqwest::header::HeaderMap,
+        token: &Secret,
+    ) -> Error {
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_else(|| "(no Location header)".into());
+        let location: String = token
+            .scrub(&self.config.token.scrub(&location))
+            .chars()
+            .take(500)
+            .collect();
+        let mut err = Error::new(
+            ErrorCode::Network,
+            format!(
+                "the server answered {status}, redirecting to {location}; redirects are not followed"
+            ),
+        )
+        .with_hint("HighLevel's API does not redirect: a proxy or captive portal is in the way, or --base-url / GHL_BASE_URL is wrong");
+        err.status = Some(status);
+        err.operation = Some(req.op.name.clone());
+        err
     }
 
     async fn attempt(
@@ -234,6 +409,15 @@ impl Transport {
         if !token.is_empty() {
             rb = rb.bearer_auth(token.expose());
         }
+        if let Some(left) = self.left() {
+            if left.is_zero() {
+                return Err((
+                    Failure::Final,
+                    self.out_of_time("before the request was sent"),
+                ));
+            }
+            rb = rb.timeout(left.min(self.config.timeout));
+        }
         for (k, v) in &req.headers {
             rb = rb.header(k.as_str(), v.as_str());
         }
@@ -247,12 +431,7 @@ impl Transport {
                     form = form.text(k.clone(), v.clone());
                 }
                 for (k, path) in files {
-                    let bytes = tokio::fs::read(path).await.map_err(|e| {
-                        (
-                            Failure::ConnectFailed,
-                            Error::validation(format!("cannot read {}: {e}", path.display())),
-                        )
-                    })?;
+                    let bytes = read_upload(path).await.map_err(|e| (Failure::Final, e))?;
                     let name = path
                         .file_name()
                         .map(|n| n.to_string_lossy().to_string())
@@ -281,12 +460,47 @@ impl Transport {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| self.network_error(e, token))?;
+        let bytes = self.read_limited(resp, token).await?;
         let body = decode_body(&content_type, &bytes);
         Ok((status, headers, body))
+    }
+
+    /// The body, chunk by chunk, refused as soon as it passes the limit
+    /// (whatever length the server announced).
+    async fn read_limited(
+        &self,
+        mut resp: reqwest::Response,
+        token: &Secret,
+    ) -> std::result::Result<Vec<u8>, (Failure, Error)> {
+        let limit = self.config.max_response_bytes;
+        let too_big = || {
+            (
+                Failure::Final,
+                Error::new(
+                    ErrorCode::Network,
+                    format!(
+                        "the response is larger than the limit of {} MB",
+                        limit.div_ceil(1024 * 1024)
+                    ),
+                )
+                .with_hint("raise it with --max-response-mb (GHL_MAX_RESPONSE_MB) if this answer is expected, or ask for smaller pages"),
+            )
+        };
+        if resp.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_big());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| self.network_error(e, token))?
+        {
+            if bytes.len() + chunk.len() > limit {
+                return Err(too_big());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
     }
 
     fn network_error(&self, e: reqwest::Error, token: &Secret) -> (Failure, Error) {
@@ -378,10 +592,67 @@ impl Transport {
         err.status = Some(status);
         err.operation = Some(op.name.clone());
         if !body.is_null() {
-            err.details = serde_json::from_str(&scrub(&body.to_string())).ok();
+            err.details = serde_json::from_str(&scrub(&body.to_string()))
+                .ok()
+                .map(cut_detail);
         }
         err
     }
+}
+
+/// A claimed rate-limit slot: settled when the answer arrives, or when the
+/// request is abandoned (a caller's timeout drops the future).
+struct SlotGuard<'a> {
+    limiter: &'a RateLimiter,
+    key: String,
+    claimed: Option<Instant>,
+}
+
+impl SlotGuard<'_> {
+    fn settle(mut self) {
+        if let Some(c) = self.claimed.take() {
+            self.limiter.settle(&self.key, c);
+        }
+    }
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.claimed.take() {
+            self.limiter.settle(&self.key, c);
+        }
+    }
+}
+
+/// The largest file uploaded in one multipart request.
+pub const MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
+
+/// An upload's bytes: a regular file, read through [`MAX_UPLOAD_BYTES`]
+/// whatever size it claims (a device or FIFO never ends).
+async fn read_upload(path: &std::path::Path) -> Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let cannot =
+        |e: std::io::Error| Error::validation(format!("cannot read {}: {e}", path.display()));
+    let file = tokio::fs::File::open(path).await.map_err(cannot)?;
+    if !file.metadata().await.map_err(cannot)?.is_file() {
+        return Err(Error::validation(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_UPLOAD_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_UPLOAD_BYTES {
+        return Err(Error::validation(format!(
+            "{} is larger than the upload limit of {} MB",
+            path.display(),
+            MAX_UPLOAD_BYTES / (1024 * 1024)
+        )));
+    }
+    Ok(bytes)
 }
 
 /// The media type of an upload, from its extension.
@@ -441,8 +712,36 @@ fn decode_body(content_type: &str, bytes: &[u8]) -> Value {
     }
 }
 
-/// HighLevel's `message` is a string, or an array of strings on 422.
+/// A server body kept in an error, cut to [`MAX_ERROR_DETAIL`] bytes: a
+/// 200 KB error page is no use on a terminal or to an assistant.
+fn cut_detail(v: Value) -> Value {
+    let text = v.to_string();
+    if text.len() <= MAX_ERROR_DETAIL {
+        return v;
+    }
+    let mut end = MAX_ERROR_DETAIL;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Value::String(format!(
+        "{}... (cut: {} bytes in all)",
+        &text[..end],
+        text.len()
+    ))
+}
+
+/// HighLevel's `message` is a string, or an array of strings on 422; cut
+/// to a line's worth.
 fn server_message(body: &Value) -> String {
+    let text = full_server_message(body);
+    if text.chars().count() <= 300 {
+        return text;
+    }
+    let cut: String = text.chars().take(300).collect();
+    format!("{cut}... (cut)")
+}
+
+fn full_server_message(body: &Value) -> String {
     match body.get("message") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(a)) => a
@@ -455,9 +754,9 @@ fn server_message(body: &Value) -> String {
             .collect::<Vec<_>>()
             .join("; "),
         _ => match body {
-            Value::String(s) if !s.is_empty() => s.chars().take(300).collect(),
+            Value::String(s) if !s.is_empty() => s.clone(),
             Value::Null => "(no body)".to_string(),
-            other => other.to_string().chars().take(300).collect(),
+            other => other.to_string(),
         },
     }
 }

@@ -122,7 +122,11 @@ async fn put_delete_and_upsert_are_retried_after_a_5xx() {
             "contacts.delete-contact",
             CallArgs::new().param("contactId", "abc123"),
         ),
-        ("contacts.upsert-contact", contact_args()),
+        // With its match key (email or phone); without one it is a create.
+        (
+            "contacts.upsert-contact",
+            contact_args().param("email", "jane@example.com"),
+        ),
     ] {
         let server = MockServer::start().await;
         Mock::given(any())

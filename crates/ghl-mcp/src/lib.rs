@@ -22,6 +22,7 @@ pub mod options;
 pub mod preview;
 pub mod scopes;
 pub mod server;
+pub mod sessions;
 pub mod slots;
 pub mod snippets;
 pub mod tools;
@@ -62,6 +63,32 @@ pub fn options_from_args(args: &McpArgs) -> Result<ServerOptions, Error> {
     Ok(o)
 }
 
+/// The bearer secret for HTTP: `GHL_MCP_TOKEN` first (a flag shows in
+/// `ps` to every user of the machine), then `--http-token`; at least
+/// [`http::MIN_SECRET_BYTES`] bytes.
+fn http_secret(args: &McpArgs) -> Result<String, Error> {
+    let from_env = std::env::var("GHL_MCP_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty());
+    let token = match (from_env, args.http_token.clone()) {
+        (Some(env), flag) => {
+            if flag.is_some_and(|f| f != env) {
+                eprintln!("note: GHL_MCP_TOKEN is set, so --http-token is ignored");
+            }
+            env
+        }
+        (None, Some(flag)) => {
+            eprintln!(
+                "note: --http-token is visible to every user of this machine (ps); prefer GHL_MCP_TOKEN"
+            );
+            flag
+        }
+        (None, None) => String::new(),
+    };
+    http::check_secret(&token)?;
+    Ok(token.trim().to_string())
+}
+
 /// Serve until EOF (stdio) or ctrl-c (HTTP), or print a config snippet.
 pub async fn run(args: McpArgs, client: ghl_core::Client, sandbox: bool) -> Result<(), Error> {
     if let Some(McpCommand::Config { client: kind }) = &args.command {
@@ -84,10 +111,7 @@ pub async fn run(args: McpArgs, client: ghl_core::Client, sandbox: bool) -> Resu
         TransportKind::Http => {
             // Refuse before building anything: an open CRM endpoint is worse
             // than none.
-            let Some(token) = args.http_token.clone().filter(|t| !t.trim().is_empty()) else {
-                return Err(Error::config("the HTTP transport needs a bearer secret")
-                    .with_hint("pass --http-token SECRET or set GHL_MCP_TOKEN"));
-            };
+            let token = http_secret(&args)?;
             http::resolve_listen(&args.listen, args.allow_remote).await?;
             let server = GhlMcp::new(client, options);
             let gate = http::Gate {

@@ -122,9 +122,29 @@ impl GhlMcp {
                 .with_hint("tools/list shows the tools this server allows"),
             );
         };
-        match self.dispatch(def, arguments, peer).await {
-            Ok(v) => CallToolResult::success(vec![ContentBlock::text(v.to_string())]),
-            Err(e) => tool_error(&e),
+        // Long waits (rate limits, Retry-After) are said in the result, so
+        // the assistant can tell the person why the call took its time.
+        let (outcome, notices) =
+            ghl_core::notices::collect(self.dispatch(def, arguments, peer)).await;
+        match outcome {
+            Ok(mut v) => {
+                if !notices.is_empty()
+                    && let Some(obj) = v.as_object_mut()
+                {
+                    obj.insert("notices".into(), Value::from(notices));
+                }
+                CallToolResult::success(vec![ContentBlock::text(v.to_string())])
+            }
+            Err(mut e) => {
+                if !notices.is_empty() {
+                    let said = notices.join("; ");
+                    e.hint = Some(match e.hint.take() {
+                        Some(h) => format!("{h} (meanwhile: {said})"),
+                        None => format!("meanwhile: {said}"),
+                    });
+                }
+                tool_error(&e)
+            }
         }
     }
 

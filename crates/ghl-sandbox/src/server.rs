@@ -41,6 +41,9 @@ pub struct State {
 
 type Resp = Response<Full<Bytes>>;
 
+/// The largest request body read; more is refused with 413 as it streams.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
 pub async fn accept_loop(
     listener: TcpListener,
     state: Arc<State>,
@@ -197,8 +200,29 @@ async fn api(state: Arc<State>, req: Request<Incoming>, path: String) -> Resp {
     let content_type = header(&req, "content-type")
         .unwrap_or("")
         .to_ascii_lowercase();
-    let raw = match req.into_body().collect().await {
+    let too_large = || {
+        ApiError::new(
+            413,
+            format!(
+                "Request body is larger than {} MB",
+                MAX_BODY_BYTES / (1024 * 1024)
+            ),
+        )
+    };
+    if header(&req, "content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return error_response(&too_large(), &rl);
+    }
+    let raw = match http_body_util::Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
         Ok(c) => c.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return error_response(&too_large(), &rl);
+        }
         Err(_) => return error_response(&ApiError::bad("Could not read the request body"), &rl),
     };
     let body = match parse_body(&content_type, &raw) {
@@ -217,7 +241,10 @@ async fn api(state: Arc<State>, req: Request<Incoming>, path: String) -> Resp {
     if let Err(e) = validate::location(op, &matched.params, &query, &body, acting_for) {
         return error_response(&e, &rl);
     }
-    if let Err(e) = validate::query(op, &query).and_then(|_| validate::body(op, &body)) {
+    if let Err(e) = validate::page_number(&query, &body)
+        .and_then(|_| validate::query(op, &query))
+        .and_then(|_| validate::body(op, &body))
+    {
         return error_response(&e, &rl);
     }
     let ctx = routes::Ctx {

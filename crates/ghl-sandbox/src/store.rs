@@ -185,19 +185,47 @@ pub fn doc_put(
     parent: Option<&str>,
     data: &Value,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    // Cached: bulk callers (a contact's new tags) insert thousands at once.
+    conn.prepare_cached(
         "INSERT INTO docs(coll, id, location_id, parent, seq, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(coll, id) DO UPDATE SET data = excluded.data, parent = excluded.parent,
          location_id = excluded.location_id",
-        params![
-            coll,
-            id,
-            location_id,
-            parent,
-            crate::ids::seq(),
-            data.to_string()
-        ],
-    )?;
+    )?
+    .execute(params![
+        coll,
+        id,
+        location_id,
+        parent,
+        crate::ids::seq(),
+        data.to_string()
+    ])?;
+    Ok(())
+}
+
+/// Insert location tags in one statement: `fresh` holds `[id, name]`
+/// pairs. One statement rather than one per tag keeps the write lock short
+/// when a contact arrives with thousands of tags.
+pub fn tags_put_many(
+    conn: &Connection,
+    location_id: &str,
+    fresh: &[Value],
+) -> rusqlite::Result<()> {
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "INSERT INTO docs(coll, id, location_id, parent, seq, data)
+         SELECT 'tags', json_extract(value, '$[0]'), ?1, NULL, ?2 + key,
+                json_object('id', json_extract(value, '$[0]'), 'name', json_extract(value, '$[1]'), 'locationId', ?1)
+         FROM json_each(?3)
+         WHERE true
+         ON CONFLICT(coll, id) DO NOTHING",
+    )?
+    .execute(params![
+        location_id,
+        crate::ids::seq(),
+        Value::Array(fresh.to_vec()).to_string()
+    ])?;
     Ok(())
 }
 

@@ -88,6 +88,36 @@ fn check_enum(p: &Param, values: &[&str], errors: &mut Vec<String>) {
     }
 }
 
+/// The highest page number answered; HighLevel refuses page numbers below 1.
+pub const MAX_PAGE: u64 = 1_000_000;
+
+/// A `page` (query or body) must be a whole number from 1 to [`MAX_PAGE`]:
+/// 0, -1 or 2^62 is an error, not page 1.
+pub fn page_number(q: &Query, body: &Value) -> Result<(), ApiError> {
+    let bad = |shown: String| {
+        Err(ApiError::invalid(vec![format!(
+            "page must be a whole number from 1 to {MAX_PAGE} (got {shown})"
+        )]))
+    };
+    let ok = |n: Option<u64>| n.is_some_and(|n| (1..=MAX_PAGE).contains(&n));
+    for v in q.all("page") {
+        if !ok(v.trim().parse::<u64>().ok()) {
+            return bad(v.chars().take(40).collect());
+        }
+    }
+    if let Some(v) = body.get("page").filter(|v| !v.is_null()) {
+        let n = match v {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        };
+        if !ok(n) {
+            return bad(v.to_string().chars().take(40).collect());
+        }
+    }
+    Ok(())
+}
+
 pub fn query(op: &Operation, q: &Query) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     for p in op.params.iter().filter(|p| p.location == ParamIn::Query) {

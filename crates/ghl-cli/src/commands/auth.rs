@@ -260,6 +260,7 @@ async fn rotate(global: &GlobalArgs, fmt: OutputFormat) -> Result<(), Error> {
     })?;
 
     // Replace: re-read the file, change only this profile's token.
+    let _lock = config::lock(&path)?;
     let mut file = credentials::load_or_default(&path)?;
     let p = credentials::profile_mut(&mut file, &name)?;
     let placement = credentials::place_token(&name, p, &new);
@@ -331,6 +332,7 @@ fn logout_app(
 
 fn logout(global: &GlobalArgs, fmt: OutputFormat) -> Result<(), Error> {
     let path = config::config_path();
+    let _lock = config::lock(&path)?;
     let mut file = credentials::load_or_default(&path)?;
     let name = credentials::selected_name(global.profile.as_deref(), &file)?;
     let p = credentials::profile_mut(&mut file, &name)?;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use ghl_core::config::{self, OAuthProfile, Profile};
 use ghl_core::oauth::{Resource, UserType, token_endpoint};
-use ghl_core::{Error, Secret, Transport, TransportConfig};
+use ghl_core::{Error, Secret, Transport};
 use serde_json::json;
 
 use crate::cli::{GlobalArgs, OutputFormat};
@@ -132,8 +132,11 @@ pub async fn run(args: LoginArgs, global: &GlobalArgs, fmt: OutputFormat) -> Res
     };
     // The token endpoint takes no bearer token; the transport wants one to
     // redact, so it gets the client id (not a secret).
-    let mut tc = TransportConfig::new(resolved.base_url.clone(), Secret::new(&args.client_id));
-    tc.timeout = Duration::from_secs(global.timeout.max(1));
+    let tc = crate::context::transport_config(
+        global,
+        resolved.base_url.clone(),
+        Secret::new(&args.client_id),
+    );
     let transport = Transport::new(tc)?;
     let grant = match token_endpoint::exchange_code(
         &transport,

@@ -157,6 +157,7 @@ async fn show(name: Option<String>, global: &GlobalArgs, fmt: OutputFormat) -> R
 
 fn use_profile(name: &str, fmt: OutputFormat) -> Result<(), Error> {
     let path = config::config_path();
+    let _lock = config::lock(&path)?;
     let mut file = credentials::load_or_default(&path)?;
     file.use_profile(name)?;
     config::save(&path, &file)?;
@@ -170,6 +171,7 @@ fn use_profile(name: &str, fmt: OutputFormat) -> Result<(), Error> {
 
 fn remove(name: &str, global: &GlobalArgs, fmt: OutputFormat) -> Result<(), Error> {
     let path = config::config_path();
+    let _lock = config::lock(&path)?;
     let mut file = credentials::load_or_default(&path)?;
     let p = credentials::profile_mut(&mut file, name)?;
     let location = p.location_id.clone().unwrap_or_else(|| "-".into());

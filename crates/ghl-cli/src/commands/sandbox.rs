@@ -19,7 +19,14 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
             fail_rate,
             rate_limit,
             oauth_ttl,
+            allow_remote,
         } => {
+            if !listen.ip().is_loopback() && !allow_remote {
+                return Err(Error::validation(format!(
+                    "--listen {listen} is not a loopback address"
+                ))
+                .with_hint("the sandbox's all-scopes token is printed and well known: anyone who can reach the address could use it; add --allow-remote if that is intended"));
+            }
             if !(0.0..=1.0).contains(&fail_rate) {
                 return Err(Error::validation(
                     "--fail-rate takes a share between 0 and 1",
@@ -39,10 +46,12 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
             let db_path = opts.db.clone();
             let server = ghl_sandbox::start(opts).await.map_err(sandbox_err)?;
             let addr_file = sandbox_link::addr_file();
-            if let Some(dir) = addr_file.parent() {
-                let _ = std::fs::create_dir_all(dir);
+            if let Err(e) = sandbox_link::announce(server.addr()) {
+                eprintln!(
+                    "warning: cannot write {} ({e}); `--sandbox` will not find this server",
+                    addr_file.display()
+                );
             }
-            let _ = std::fs::write(&addr_file, server.addr().to_string());
             eprintln!(
                 "ghl sandbox listening on {} (database {})",
                 server.base_url(),

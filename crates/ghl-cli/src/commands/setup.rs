@@ -330,7 +330,9 @@ fn save(
     v: &Verified,
 ) -> Result<Saved, Error> {
     config::validate_profile_name(name)?;
-    // Read the file again: it may have changed while the prompts waited.
+    // Read the file again: it may have changed while the prompts waited;
+    // the lock keeps a concurrent setup from writing in between.
+    let _lock = config::lock(&session.path)?;
     let mut file = credentials::load_or_default(&session.path)?;
     let old = file.profiles.get(name).cloned();
     let mut profile = Profile {

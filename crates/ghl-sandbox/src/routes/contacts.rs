@@ -176,12 +176,13 @@ fn apply(c: &Connection, ct: &mut Value, body: &Value) -> Result<(), ApiError> {
         }
     }
     if let Some(tags) = body.get("tags").and_then(Value::as_array) {
-        let mut t: Vec<String> = tags
+        let mut seen = std::collections::HashSet::new();
+        let t: Vec<String> = tags
             .iter()
             .filter_map(Value::as_str)
             .map(str::to_lowercase)
+            .filter(|t| seen.insert(t.clone()))
             .collect();
-        t.dedup();
         ct["tags"] = json!(t);
     }
     if let Some(cf) = body.get("customFields") {
@@ -306,20 +307,17 @@ fn ensure_location_tags(c: &Connection, loc: &str, ct: &Value) -> rusqlite::Resu
     if tags.is_empty() {
         return Ok(());
     }
-    let existing = store::doc_list(c, "tags", Some(loc), None)?;
-    for t in tags.iter().filter_map(Value::as_str) {
-        if !existing.iter().any(|e| str_of(e, "name") == t) {
-            let id = new_id();
-            store::doc_put(
-                c,
-                "tags",
-                &id,
-                Some(loc),
-                None,
-                &json!({"id": id, "name": t, "locationId": loc}),
-            )?;
-        }
-    }
+    let mut known: std::collections::HashSet<String> = store::doc_list(c, "tags", Some(loc), None)?
+        .iter()
+        .map(|e| str_of(e, "name").to_string())
+        .collect();
+    let fresh: Vec<Value> = tags
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|t| known.insert(t.to_string()))
+        .map(|t| json!([new_id(), t]))
+        .collect();
+    store::tags_put_many(c, loc, &fresh)?;
     Ok(())
 }
 
