@@ -80,8 +80,14 @@ fn export_command(kind: &str) -> Command {
 pub fn augment(cmd: Command) -> Command {
     let from = |c: Command, first: &'static str, second: &'static str| {
         run_args(
-            c.mut_arg(first, |a| a.required_unless_present_any(["from", "resume"]))
-                .mut_arg(second, |a| a.required_unless_present_any(["from", "resume"]))
+            c.mut_arg(first, |a| {
+                a.required(false)
+                    .required_unless_present_any(["from", "resume"])
+            })
+            .mut_arg(second, |a| {
+                a.required(false)
+                    .required_unless_present_any(["from", "resume"])
+            })
                 .arg(
                     Arg::new("from")
                         .long("from")
@@ -629,4 +635,12 @@ fn confirm_once(client: &Client, global: &GlobalArgs, action: &Action, count: us
     }
     policy.confirm = Confirm::Granted;
     Ok(client.with_policy(policy))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_augmented_tree_builds() {
+        crate::command().debug_assert();
+    }
 }
