@@ -105,12 +105,15 @@ pub async fn run(
     let report = outcome?;
     let mut summary = Summary::from_journal(journal, &job.id).map_err(store_err)?;
     summary.seconds = report.elapsed.as_secs_f64();
-    let retry_later = journal
+    summary.retryable = journal
         .rows(&job.id)
         .map_err(store_err)?
         .iter()
-        .any(|r| r.state == State::Failed && r.code.as_deref().is_some_and(runner::retry_on_resume));
-    if summary.pending == 0 && !retry_later {
+        .filter(|r| {
+            r.state == State::Failed && r.code.as_deref().is_some_and(runner::retry_on_resume)
+        })
+        .count() as u64;
+    if summary.pending == 0 && summary.retryable == 0 {
         journal.finish(&job.id).map_err(store_err)?;
     }
     if let Some(path) = &opts.failures

@@ -18,6 +18,8 @@ pub struct Summary {
     pub failed: u64,
     /// Rows not yet sent (the run stopped early).
     pub pending: u64,
+    /// Failed rows that `--resume` sends again (server, network, token...).
+    pub retryable: u64,
     pub seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failures_file: Option<String>,

@@ -273,7 +273,7 @@ fn print_summaries(fmt: OutputFormat, results: &[(String, Summary)], dry: bool) 
                 if let Some(f) = &s.failures_file {
                     println!("{prefix}refused and failed rows: {f}");
                 }
-                if s.pending > 0 || s.failed > 0 {
+                if s.pending > 0 || s.retryable > 0 {
                     println!("{prefix}job {}: `--resume` continues it", s.job);
                 }
             }
