@@ -23,7 +23,7 @@ async fn initialize_and_list_tools_within_budget() {
         tools.len(),
         json.len()
     );
-    assert!(tools.len() <= 33, "{} tools", tools.len());
+    assert!(tools.len() <= 35, "{} tools", tools.len());
     assert!(
         json.len() <= 25 * 1024,
         "tools/list is {} bytes",
