@@ -66,7 +66,14 @@ async fn sandbox(dir: &std::path::Path, name: &str, latency_ms: u64) -> ghl_sand
 }
 
 fn client(base_url: String) -> Client {
-    let t = Transport::new(TransportConfig::new(base_url, Secret::new(DEFAULT_TOKEN))).unwrap();
+    let mut tc = TransportConfig::new(base_url, Secret::new(DEFAULT_TOKEN));
+    if std::env::var_os("BULK_BENCH_LOG").is_some() {
+        let t0 = Instant::now();
+        tc.logger = Some(Arc::new(move |l: &str| {
+            eprintln!("{:>7.3} {}", t0.elapsed().as_secs_f64(), &l[..l.len().min(60)])
+        }));
+    }
+    let t = Transport::new(tc).unwrap();
     Client::new(
         Arc::new(t),
         Policy::default(),

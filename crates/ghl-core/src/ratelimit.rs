@@ -186,8 +186,23 @@ impl RateLimiter {
 
     /// Learn from a response's headers.
     pub fn observe(&self, key: &str, info: &RateInfo) {
+        self.observe_sent(key, info, Instant::now());
+    }
+
+    /// Learn from the headers of a response to a request sent at `sent`.
+    /// The server counted its window when the request arrived, after
+    /// `sent`; our own sends it still counted are those in the window as of
+    /// `sent`. Comparing with the window as of now instead (a few of ours
+    /// expired meanwhile) would mistake our own expired sends for other
+    /// apps' and hold back budget that is free.
+    pub fn observe_sent(&self, key: &str, info: &RateInfo, sent: Instant) {
         self.with_bucket(key, |b| {
             let now = Instant::now();
+            let ours_at_send = b
+                .sent
+                .iter()
+                .filter(|t| sent.saturating_duration_since(**t) < b.interval)
+                .count();
             if let Some(ms) = info.interval_ms.filter(|ms| *ms > 0) {
                 b.interval = Duration::from_millis(ms);
             }
@@ -204,8 +219,9 @@ impl RateLimiter {
                 // Requests the server counted that we did not send: others
                 // share this budget. Stand them in as sends made just now.
                 let server_used = max.saturating_sub(remaining) as usize;
-                let ours = b.sent.len();
-                for _ in ours..server_used.min(b.max as usize) {
+                let ours = b.sent.len().max(ours_at_send);
+                let others = server_used.saturating_sub(ours);
+                for _ in b.sent.len()..(b.sent.len() + others).min(b.max as usize) {
                     b.sent.push_back(now);
                 }
             }
@@ -276,6 +292,36 @@ mod tests {
         rl.block("loc", Some(Duration::from_secs(3600)));
         let until = rl.with_bucket("loc", |b| b.blocked_until).unwrap();
         assert!(until <= Instant::now() + MAX_BLOCK);
+    }
+
+    #[test]
+    fn our_own_sends_expiring_in_flight_are_not_taken_for_others() {
+        let rl = RateLimiter::new(RateConfig::default());
+        let now = Instant::now();
+        let interval = RateConfig::default().interval;
+        // 50 sends about to leave the window, 50 fresh ones.
+        rl.with_bucket("loc", |b| {
+            for _ in 0..50 {
+                b.sent.push_back(now - interval + Duration::from_millis(20));
+            }
+            for _ in 0..50 {
+                b.sent.push_back(now);
+            }
+        });
+        std::thread::sleep(Duration::from_millis(40));
+        // The server counted all 100 when the last request arrived; the
+        // old 50 expired before its answer came back.
+        rl.observe_sent(
+            "loc",
+            &RateInfo {
+                max: Some(100),
+                remaining: Some(0),
+                interval_ms: Some(10_000),
+                ..Default::default()
+            },
+            now,
+        );
+        assert_eq!(rl.in_window("loc"), 50);
     }
 
     #[test]
