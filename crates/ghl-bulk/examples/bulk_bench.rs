@@ -27,7 +27,11 @@ const WINDOW_S: f64 = 10.0;
 
 fn stats(addr: SocketAddr) -> Value {
     let mut s = TcpStream::connect(addr).expect("connect");
-    write!(s, "GET /_sandbox/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET /_sandbox/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("{}");
@@ -70,7 +74,11 @@ fn client(base_url: String) -> Client {
     if std::env::var_os("BULK_BENCH_LOG").is_some() {
         let t0 = Instant::now();
         tc.logger = Some(Arc::new(move |l: &str| {
-            eprintln!("{:>7.3} {}", t0.elapsed().as_secs_f64(), &l[..l.len().min(60)])
+            eprintln!(
+                "{:>7.3} {}",
+                t0.elapsed().as_secs_f64(),
+                &l[..l.len().min(60)]
+            )
         }));
     }
     let t = Transport::new(tc).unwrap();
@@ -105,11 +113,21 @@ async fn main() {
     }
     let parsed = input::parse(csv.as_bytes(), Format::Csv).unwrap();
     let started = Instant::now();
-    let mapping = ghl_bulk::import::mapping(&c, DEMO_LOCATION_ID, &[]).await.unwrap();
-    let plan = ghl_bulk::import::plan(&parsed, &mapping, &RowOptions::default());
-    let (_, s) = ghl_bulk::start(&c, &journal, &Action::Upsert, DEMO_LOCATION_ID, "bench", &plan.rows, &JobOptions::default())
+    let mapping = ghl_bulk::import::mapping(&c, DEMO_LOCATION_ID, &[])
         .await
         .unwrap();
+    let plan = ghl_bulk::import::plan(&parsed, &mapping, &RowOptions::default());
+    let (_, s) = ghl_bulk::start(
+        &c,
+        &journal,
+        &Action::Upsert,
+        DEMO_LOCATION_ID,
+        "bench",
+        &plan.rows,
+        &JobOptions::default(),
+    )
+    .await
+    .unwrap();
     let secs = started.elapsed().as_secs_f64();
     let st = stats(sb.addr());
     println!("import: {}", s.line());
@@ -126,25 +144,43 @@ async fn main() {
     let sb = sandbox(dir.path(), "tag.db", 0).await;
     let seed = client(sb.base_url());
     let short: Vec<_> = plan.rows.iter().take(tag_rows as usize).cloned().collect();
-    ghl_bulk::start(&seed, &journal, &Action::Upsert, DEMO_LOCATION_ID, "seed", &short, &JobOptions::default())
-        .await
-        .unwrap();
+    ghl_bulk::start(
+        &seed,
+        &journal,
+        &Action::Upsert,
+        DEMO_LOCATION_ID,
+        "seed",
+        &short,
+        &JobOptions::default(),
+    )
+    .await
+    .unwrap();
     sb.shutdown().await;
     let mut opts = SandboxOptions::new(dir.path().join("tag.db"));
     opts.latency_ms = latency;
     opts.seed = Seed::Empty;
     let sb = ghl_sandbox::start(opts).await.unwrap();
     let c = client(sb.base_url());
-    let list: String = (0..tag_rows).map(|i| format!("bench{i}@example.com\n")).collect();
+    let list: String = (0..tag_rows)
+        .map(|i| format!("bench{i}@example.com\n"))
+        .collect();
     let rows = ghl_bulk::list::plan(list.as_bytes()).unwrap();
     let before = stats(sb.addr());
     let started = Instant::now();
     let action = Action::AddTags {
         tags: vec!["tagged-in-bulk".into()],
     };
-    let (_, s) = ghl_bulk::start(&c, &journal, &action, DEMO_LOCATION_ID, "bench-tags", &rows, &JobOptions::default())
-        .await
-        .unwrap();
+    let (_, s) = ghl_bulk::start(
+        &c,
+        &journal,
+        &action,
+        DEMO_LOCATION_ID,
+        "bench-tags",
+        &rows,
+        &JobOptions::default(),
+    )
+    .await
+    .unwrap();
     let secs = started.elapsed().as_secs_f64();
     let st = stats(sb.addr());
     println!("tags: {}", s.line());

@@ -16,9 +16,15 @@ pub enum Action {
     /// Payload: the upsert body (JSON).
     Upsert,
     /// Payload: a contact id or an email address.
-    AddTags { tags: Vec<String> },
-    RemoveTags { tags: Vec<String> },
-    Enroll { workflow_id: String },
+    AddTags {
+        tags: Vec<String>,
+    },
+    RemoveTags {
+        tags: Vec<String>,
+    },
+    Enroll {
+        workflow_id: String,
+    },
 }
 
 impl Action {
@@ -71,9 +77,7 @@ impl Action {
                 let mut body: Value = serde_json::from_str(payload)
                     .map_err(|e| Error::validation(format!("journal row is not JSON: {e}")))?;
                 body["locationId"] = json!(location);
-                let answer = client
-                    .call(UPSERT, CallArgs::new().with_body(body))
-                    .await?;
+                let answer = client.call(UPSERT, CallArgs::new().with_body(body)).await?;
                 Ok(match answer.get("new").and_then(Value::as_bool) {
                     Some(true) => "created",
                     Some(false) => "updated",

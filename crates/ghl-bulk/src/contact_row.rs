@@ -114,7 +114,8 @@ pub fn build(
     };
     let phone = match body.get("phone").and_then(Value::as_str) {
         Some(raw) => Some(
-            normalize::phone(raw, opts.default_country).map_err(|m| Refusal::new("bad_phone", m))?,
+            normalize::phone(raw, opts.default_country)
+                .map_err(|m| Refusal::new("bad_phone", m))?,
         ),
         None => None,
     };
@@ -176,7 +177,10 @@ mod tests {
     }
 
     fn rec(pairs: &[(&str, &str)]) -> Map<String, Value> {
-        pairs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect()
     }
 
     #[test]

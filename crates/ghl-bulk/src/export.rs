@@ -75,7 +75,10 @@ impl Kind {
 }
 
 fn io(e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorCode::Validation, format!("cannot write the export: {e}"))
+    Error::new(
+        ErrorCode::Validation,
+        format!("cannot write the export: {e}"),
+    )
 }
 
 /// Stream every record of `kind` matching `query` in `location` to `out`;
@@ -132,7 +135,9 @@ pub async fn export(
         page_size: Some(100),
         ..PageOpts::default()
     };
-    let set = FieldSet { fields: customs.clone() };
+    let set = FieldSet {
+        fields: customs.clone(),
+    };
     client
         .walk(kind.operation(), args, opts, |page| {
             for rec in page.records {

@@ -169,7 +169,10 @@ impl LineCounter {
             at += 1;
         }
         if at > self.offset {
-            self.newlines += bytes[self.offset..at].iter().filter(|b| **b == b'\n').count() as u64;
+            self.newlines += bytes[self.offset..at]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
             self.offset = at;
         }
         self.newlines + 1
@@ -180,7 +183,8 @@ fn csv_fields(headers: &[String], r: &csv::ByteRecord) -> Result<Map<String, Val
     if r.len() != headers.len() {
         // A trailing empty cell or two is what spreadsheets write; more or
         // fewer real values means the columns no longer line up.
-        let extra_empty = r.len() > headers.len() && r.iter().skip(headers.len()).all(<[u8]>::is_empty);
+        let extra_empty =
+            r.len() > headers.len() && r.iter().skip(headers.len()).all(<[u8]>::is_empty);
         if !extra_empty {
             return Err(format!(
                 "has {} fields where the header has {}; check for an unquoted comma",
@@ -254,7 +258,9 @@ mod tests {
 
     #[test]
     fn ragged_and_non_utf8_rows_are_refused_alone() {
-        let i = csv(b"Email,Name\na@x.com,A\nb@x.com\nc@x.com,C,extra\nd@x.com,\xE9t\xE9\ne@x.com,E,,\n\n");
+        let i = csv(
+            b"Email,Name\na@x.com,A\nb@x.com\nc@x.com,C,extra\nd@x.com,\xE9t\xE9\ne@x.com,E,,\n\n",
+        );
         let ok: Vec<bool> = i.records.iter().map(|r| r.fields.is_ok()).collect();
         assert_eq!(ok, vec![true, false, false, false, true]);
         assert!(i.records[3].fields.as_ref().unwrap_err().contains("UTF-8"));
@@ -264,7 +270,11 @@ mod tests {
     fn whole_file_problems() {
         assert!(parse(b"", Format::Csv).is_err());
         assert!(parse(b"\xFF\xFEE\x00", Format::Csv).is_err());
-        let i = parse(b"{\"email\":\"a@x.com\"}\n[1]\nnot json\n\n{\"email\":\"b@x.com\"}\n", Format::Jsonl).unwrap();
+        let i = parse(
+            b"{\"email\":\"a@x.com\"}\n[1]\nnot json\n\n{\"email\":\"b@x.com\"}\n",
+            Format::Jsonl,
+        )
+        .unwrap();
         let ok: Vec<bool> = i.records.iter().map(|r| r.fields.is_ok()).collect();
         assert_eq!(ok, vec![true, false, false, true]);
         assert_eq!(i.records[3].line, 5);

@@ -76,7 +76,10 @@ pub fn find_resumable(journal: &Journal, kind: &str, id: Option<&str>) -> Result
     let job = job.ok_or_else(|| {
         Error::new(
             ghl_core::ErrorCode::NotFound,
-            format!("no unfinished {kind} job to resume in {}", journal.describe()),
+            format!(
+                "no unfinished {kind} job to resume in {}",
+                journal.describe()
+            ),
         )
         .with_hint("start it again without --resume (upserts never duplicate a contact)")
     })?;

@@ -16,9 +16,7 @@ pub fn plan(bytes: &[u8]) -> Result<Vec<NewRow>, String> {
     for (row, line, raw) in items {
         let checked = match raw {
             Err(why) => Err(("malformed_row", why)),
-            Ok(item) if item.contains('@') => {
-                normalize::email(&item).map_err(|m| ("bad_email", m))
-            }
+            Ok(item) if item.contains('@') => normalize::email(&item).map_err(|m| ("bad_email", m)),
             Ok(item)
                 if !item.is_empty()
                     && item.len() <= 64
@@ -116,7 +114,10 @@ fn items(bytes: &[u8]) -> Result<Vec<Item>, String> {
         out.push((row, i as u64 + 1, v));
     }
     if out.len() > input::MAX_RECORDS {
-        return Err(format!("more than {} items; split the list", input::MAX_RECORDS));
+        return Err(format!(
+            "more than {} items; split the list",
+            input::MAX_RECORDS
+        ));
     }
     Ok(out)
 }
@@ -131,7 +132,12 @@ mod tests {
         let states: Vec<State> = rows.iter().map(|r| r.state).collect();
         assert_eq!(
             states,
-            vec![State::Pending, State::Pending, State::Skipped, State::Refused]
+            vec![
+                State::Pending,
+                State::Pending,
+                State::Skipped,
+                State::Refused
+            ]
         );
         assert_eq!(rows[1].payload, "jane@x.com");
         let rows = plan(b"Name,Email\nJ,j@x.com\nK,k@\n").unwrap();

@@ -160,7 +160,12 @@ impl Mapping {
         headers
             .iter()
             .filter(|h| !h.is_empty() && self.target(h) == Target::Skip)
-            .filter(|h| !self.overrides.get(&squash(h)).is_some_and(|t| *t == Target::Skip))
+            .filter(|h| {
+                !self
+                    .overrides
+                    .get(&squash(h))
+                    .is_some_and(|t| *t == Target::Skip)
+            })
             .cloned()
             .collect()
     }
@@ -212,8 +217,14 @@ mod tests {
         assert_eq!(m.target("Full Name"), Target::FullName);
         assert_eq!(m.target("Tag 2"), Target::Tags);
         assert_eq!(m.target("Interest"), Target::Tags);
-        assert_eq!(m.target("lead source"), Target::Custom("contact.lead_source".into()));
-        assert_eq!(m.target("contact.lead_source"), Target::Custom("contact.lead_source".into()));
+        assert_eq!(
+            m.target("lead source"),
+            Target::Custom("contact.lead_source".into())
+        );
+        assert_eq!(
+            m.target("contact.lead_source"),
+            Target::Custom("contact.lead_source".into())
+        );
         assert_eq!(m.target("Favourite Colour"), Target::Skip);
         let ignored = m.ignored(&["Notes".into(), "Favourite Colour".into(), "Email".into()]);
         assert_eq!(ignored, vec!["Favourite Colour".to_string()]);

@@ -10,9 +10,8 @@ pub fn bar(len: u64, what: &str, show: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    let template = format!(
-        "{what} [{{bar:30}}] {{pos}}/{{len}} rows  {{per_sec}}  ETA {{eta}}  {{msg}}"
-    );
+    let template =
+        format!("{what} [{{bar:30}}] {{pos}}/{{len}} rows  {{per_sec}}  ETA {{eta}}  {{msg}}");
     if let Ok(style) = ProgressStyle::with_template(&template) {
         pb.set_style(style.progress_chars("=> "));
     }

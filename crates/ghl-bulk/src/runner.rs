@@ -149,9 +149,9 @@ pub async fn run(
                         .await
                         .map_err(store_err)?;
                     if stops_the_job(e.code) {
-                        return Err(e.with_hint(
-                            "fix this, then `--resume` continues with the rows left",
-                        ));
+                        return Err(
+                            e.with_hint("fix this, then `--resume` continues with the rows left")
+                        );
                     }
                     Ok(())
                 }

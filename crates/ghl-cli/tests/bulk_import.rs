@@ -18,15 +18,26 @@ fn big_csv(path: &Path) -> (BTreeMap<u64, &'static str>, BTreeSet<String>) {
     let mut bad = BTreeMap::new();
     let mut good = BTreeSet::new();
     let mut f = Vec::new();
-    f.extend_from_slice(b"\xEF\xBB\xBFFirst Name,Last Name,Email,Phone,Tags,Lead Source,Address,Plan\r\n");
+    f.extend_from_slice(
+        b"\xEF\xBB\xBFFirst Name,Last Name,Email,Phone,Tags,Lead Source,Address,Plan\r\n",
+    );
     for i in 1..=2000u64 {
         let email = format!("bulk{i}@example.com");
         let line: Vec<u8> = if i % 20 == 7 {
             let kind = (i / 20) % 5;
             let (code, line) = match kind {
-                0 => ("bad_email", format!("Bad,Email,bulk{i}-at-example.com,,,,,\r\n")),
-                1 => ("missing_email_and_phone", "No,Contact,,,,,,\r\n".to_string()),
-                2 => ("unknown_custom_field", format!("Un,Known,{email},,,,,gold\r\n")),
+                0 => (
+                    "bad_email",
+                    format!("Bad,Email,bulk{i}-at-example.com,,,,,\r\n"),
+                ),
+                1 => (
+                    "missing_email_and_phone",
+                    "No,Contact,,,,,,\r\n".to_string(),
+                ),
+                2 => (
+                    "unknown_custom_field",
+                    format!("Un,Known,{email},,,,,gold\r\n"),
+                ),
                 3 => ("bad_phone", format!("Bad,Phone,{email},12-34,,,,\r\n")),
                 _ => ("malformed_row", format!("Too,Many,{email},,,,,,x,y\r\n")),
             };
@@ -108,7 +119,11 @@ fn two_thousand_rows_with_bad_ones_then_a_second_run_creates_nothing() {
     assert_eq!(updated, pre_created, "{s}");
     assert_eq!(n(&s, "/failed"), 0, "{s}");
     assert_eq!(n(&s, "/skipped"), 0, "{s}");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The failures file holds exactly the bad rows, each with its reason.
     let failures = d.join("leads.failures.csv");
@@ -129,7 +144,10 @@ fn two_thousand_rows_with_bad_ones_then_a_second_run_creates_nothing() {
     for e in &good {
         assert_eq!(after.get(e), Some(&1), "{e}");
     }
-    assert_eq!(after.len(), before.len() + good.len() - pre_created as usize);
+    assert_eq!(
+        after.len(),
+        before.len() + good.len() - pre_created as usize
+    );
 
     // The same file again: nothing new.
     let again = summary(&ghl(d, &sb, &args));
@@ -138,7 +156,8 @@ fn two_thousand_rows_with_bad_ones_then_a_second_run_creates_nothing() {
     assert_eq!(emails(d, &sb).len(), after.len());
 
     // The rate limiter kept within the budget: the sandbox never said 429.
-    let stats: Value = serde_json::from_str(&http_get(sb.addr, "/_sandbox/stats").unwrap()).unwrap();
+    let stats: Value =
+        serde_json::from_str(&http_get(sb.addr, "/_sandbox/stats").unwrap()).unwrap();
     assert_eq!(stats["rate_limited"], 0, "{stats}");
 }
 
@@ -160,13 +179,20 @@ fn killed_midway_against_a_failing_server_then_resumed_every_contact_once() {
 
     // 600 rows at 100 a second take six seconds and more with faults: kill
     // after two.
-    let mut child = ghl_cmd(d, &sb, &["--timeout", "2", "contacts", "import", file, "-o", "json"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = ghl_cmd(
+        d,
+        &sb,
+        &["--timeout", "2", "contacts", "import", file, "-o", "json"],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     std::thread::sleep(Duration::from_secs(2));
-    assert!(child.try_wait().unwrap().is_none(), "the import ended before the kill");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the import ended before the kill"
+    );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
@@ -178,7 +204,19 @@ fn killed_midway_against_a_failing_server_then_resumed_every_contact_once() {
     // against a 5% failure rate; `--resume` sends it again).
     let mut last = Value::Null;
     for _ in 0..4 {
-        let out = ghl(d, &sb, &["--timeout", "2", "contacts", "import", "--resume", "-o", "json"]);
+        let out = ghl(
+            d,
+            &sb,
+            &[
+                "--timeout",
+                "2",
+                "contacts",
+                "import",
+                "--resume",
+                "-o",
+                "json",
+            ],
+        );
         last = summary(&out);
         if out.status.success() {
             break;
@@ -194,7 +232,12 @@ fn killed_midway_against_a_failing_server_then_resumed_every_contact_once() {
     }
     // Nothing left to resume.
     let none = ghl(d, &sb, &["contacts", "import", "--resume", "-o", "json"]);
-    assert_eq!(none.status.code(), Some(11), "{}", String::from_utf8_lossy(&none.stderr));
+    assert_eq!(
+        none.status.code(),
+        Some(11),
+        "{}",
+        String::from_utf8_lossy(&none.stderr)
+    );
 }
 
 #[test]
@@ -212,14 +255,27 @@ fn malformed_csv_is_refused_row_by_row_never_a_panic() {
     bytes.extend_from_slice(b"odd5@example.com,\"Quoted, Comma\",\r\n"); // 5 fine
     bytes.extend_from_slice(b"odd6@example.com,Six,\"never closed\r\nodd7@example.com,x,\r\n"); // 6 swallows the rest
     std::fs::write(&csv, &bytes).unwrap();
-    let out = ghl(d, &sb, &["contacts", "import", csv.to_str().unwrap(), "-o", "json"]);
-    assert_ne!(out.status.code(), Some(101), "panicked: {}", String::from_utf8_lossy(&out.stderr));
+    let out = ghl(
+        d,
+        &sb,
+        &["contacts", "import", csv.to_str().unwrap(), "-o", "json"],
+    );
+    assert_ne!(
+        out.status.code(),
+        Some(101),
+        "panicked: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = summary(&out);
     assert_eq!(n(&s, "/rows"), 6, "{s}");
     assert_eq!(n(&s, "/refused"), 3, "{s}");
     assert_eq!(n(&s, "/done/created"), 3, "{s}");
     let fails = std::fs::read_to_string(d.join("odd.failures.csv")).unwrap();
-    let rows: Vec<&str> = fails.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    let rows: Vec<&str> = fails
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
     assert_eq!(rows, vec!["2", "3", "4"], "{fails}");
     assert!(fails.contains("UTF-8"), "{fails}");
     let seen = emails(d, &sb);
@@ -228,10 +284,18 @@ fn malformed_csv_is_refused_row_by_row_never_a_panic() {
     // A file in the wrong encoding as a whole: one clear error, nothing sent.
     let utf16 = d.join("utf16.csv");
     std::fs::write(&utf16, b"\xFF\xFEE\x00m\x00").unwrap();
-    let out = ghl(d, &sb, &["contacts", "import", utf16.to_str().unwrap(), "-o", "json"]);
+    let out = ghl(
+        d,
+        &sb,
+        &["contacts", "import", utf16.to_str().unwrap(), "-o", "json"],
+    );
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("UTF-16"));
     // Unknown format, and --map nonsense: refused before the network.
-    let out = ghl(d, &sb, &["contacts", "import", d.join("x.xlsx").to_str().unwrap()]);
+    let out = ghl(
+        d,
+        &sb,
+        &["contacts", "import", d.join("x.xlsx").to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(3));
 }

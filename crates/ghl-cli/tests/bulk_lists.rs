@@ -19,7 +19,12 @@ fn contact(dir: &std::path::Path, sb: &bulk_support::Sandbox, email: &str) -> Va
 fn tags(c: &Value) -> Vec<String> {
     c["tags"]
         .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -34,9 +39,16 @@ fn tags_and_enrolment_from_a_list() {
         "Email,Name\nlist1@example.com,One\nlist2@example.com,Two\nlist3@example.com,Three\n",
     )
     .unwrap();
-    let s = summary(&ghl(d, &sb, &["contacts", "import", people.to_str().unwrap(), "-o", "json"]));
+    let s = summary(&ghl(
+        d,
+        &sb,
+        &["contacts", "import", people.to_str().unwrap(), "-o", "json"],
+    ));
     assert_eq!(n(&s, "/done/created"), 3, "{s}");
-    let id3 = contact(d, &sb, "list3@example.com")["id"].as_str().unwrap().to_string();
+    let id3 = contact(d, &sb, "list3@example.com")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let list = d.join("list.txt");
     std::fs::write(
@@ -47,49 +59,137 @@ fn tags_and_enrolment_from_a_list() {
     let from = list.to_str().unwrap();
 
     // Dry-run: the count, nothing changed.
-    let dry = summary(&ghl(d, &sb, &["contacts", "tags", "add", "--from", from, "vip,event", "--dry-run", "-o", "json"]));
+    let dry = summary(&ghl(
+        d,
+        &sb,
+        &[
+            "contacts",
+            "tags",
+            "add",
+            "--from",
+            from,
+            "vip,event",
+            "--dry-run",
+            "-o",
+            "json",
+        ],
+    ));
     assert_eq!(n(&dry, "/done/add tags vip,event"), 4, "{dry}");
     assert!(tags(&contact(d, &sb, "list1@example.com")).is_empty());
 
-    let out = ghl(d, &sb, &["contacts", "tags", "add", "--from", from, "vip,event", "-o", "json"]);
+    let out = ghl(
+        d,
+        &sb,
+        &[
+            "contacts",
+            "tags",
+            "add",
+            "--from",
+            from,
+            "vip,event",
+            "-o",
+            "json",
+        ],
+    );
     let s = summary(&out);
     assert_eq!(n(&s, "/done/tagged"), 3, "{s}");
     assert_eq!(n(&s, "/failed"), 1, "{s}"); // nobody@example.com
     assert_eq!(n(&s, "/refused"), 1, "{s}");
     assert_eq!(n(&s, "/skipped"), 1, "{s}");
-    assert_eq!(out.status.code(), Some(18), "a row not applied is a partial result");
-    for e in ["list1@example.com", "list2@example.com", "list3@example.com"] {
+    assert_eq!(
+        out.status.code(),
+        Some(18),
+        "a row not applied is a partial result"
+    );
+    for e in [
+        "list1@example.com",
+        "list2@example.com",
+        "list3@example.com",
+    ] {
         assert_eq!(tags(&contact(d, &sb, e)), vec!["vip", "event"], "{e}");
     }
     let fails = std::fs::read_to_string(d.join("list.failures.csv")).unwrap();
-    assert!(fails.contains("not_found") && fails.contains("bad_id"), "{fails}");
+    assert!(
+        fails.contains("not_found") && fails.contains("bad_id"),
+        "{fails}"
+    );
 
     // Removing is destructive: off a terminal it needs --yes, and nothing
     // happens without it.
-    let refused = ghl(d, &sb, &["contacts", "tags", "remove", "--from", from, "vip", "-o", "json"]);
-    assert_eq!(refused.status.code(), Some(7), "{}", String::from_utf8_lossy(&refused.stderr));
+    let refused = ghl(
+        d,
+        &sb,
+        &[
+            "contacts", "tags", "remove", "--from", from, "vip", "-o", "json",
+        ],
+    );
+    assert_eq!(
+        refused.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     assert!(String::from_utf8_lossy(&refused.stderr).contains("4 contacts"));
-    assert_eq!(tags(&contact(d, &sb, "list2@example.com")), vec!["vip", "event"]);
-    ghl(d, &sb, &["contacts", "tags", "remove", "--from", from, "vip", "--yes", "-o", "json"]);
+    assert_eq!(
+        tags(&contact(d, &sb, "list2@example.com")),
+        vec!["vip", "event"]
+    );
+    ghl(
+        d,
+        &sb,
+        &[
+            "contacts", "tags", "remove", "--from", from, "vip", "--yes", "-o", "json",
+        ],
+    );
     assert_eq!(tags(&contact(d, &sb, "list2@example.com")), vec!["event"]);
 
     // Enrolment reaches people: asked once, then every listed contact.
-    let wf: Value = serde_json::from_slice(&ghl(d, &sb, &["workflows", "list", "-o", "json"]).stdout).unwrap();
+    let wf: Value =
+        serde_json::from_slice(&ghl(d, &sb, &["workflows", "list", "-o", "json"]).stdout).unwrap();
     let wf_id = wf["workflows"]
         .as_array()
         .and_then(|a| a.first())
         .and_then(|w| w["id"].as_str())
         .unwrap_or_else(|| panic!("no workflow: {wf}"))
         .to_string();
-    let no = ghl(d, &sb, &["workflows", "add", "--from", from, &wf_id, "-o", "json"]);
+    let no = ghl(
+        d,
+        &sb,
+        &["workflows", "add", "--from", from, &wf_id, "-o", "json"],
+    );
     assert_eq!(no.status.code(), Some(7));
-    let s = summary(&ghl(d, &sb, &["workflows", "add", "--from", from, &wf_id, "--yes", "-o", "json"]));
+    let s = summary(&ghl(
+        d,
+        &sb,
+        &[
+            "workflows",
+            "add",
+            "--from",
+            from,
+            &wf_id,
+            "--yes",
+            "-o",
+            "json",
+        ],
+    ));
     assert_eq!(n(&s, "/done/enrolled"), 3, "{s}");
 
     // The single-contact forms are unchanged.
-    let one = ghl(d, &sb, &["contacts", "tags", "add", &id3, "solo", "-o", "json"]);
-    assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+    let one = ghl(
+        d,
+        &sb,
+        &["contacts", "tags", "add", &id3, "solo", "-o", "json"],
+    );
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
     assert!(tags(&contact(d, &sb, "list3@example.com")).contains(&"solo".to_string()));
-    let both = ghl(d, &sb, &["contacts", "tags", "add", "--from", from, &id3, "x"]);
+    let both = ghl(
+        d,
+        &sb,
+        &["contacts", "tags", "add", "--from", from, &id3, "x"],
+    );
     assert_eq!(both.status.code(), Some(3));
 }

@@ -81,8 +81,8 @@ pub async fn run(
 ) -> Result<Value, Error> {
     let (contacts, action, confirm) = match kind {
         BulkKind::Tag => {
-            let a: BulkTag =
-                serde_json::from_value(arguments.clone()).map_err(|e| invalid_arguments(tool, e))?;
+            let a: BulkTag = serde_json::from_value(arguments.clone())
+                .map_err(|e| invalid_arguments(tool, e))?;
             let tags: Vec<String> = a
                 .tags
                 .iter()
@@ -100,8 +100,8 @@ pub async fn run(
             (a.contacts, action, a.confirm)
         }
         BulkKind::Enroll => {
-            let a: BulkEnroll =
-                serde_json::from_value(arguments.clone()).map_err(|e| invalid_arguments(tool, e))?;
+            let a: BulkEnroll = serde_json::from_value(arguments.clone())
+                .map_err(|e| invalid_arguments(tool, e))?;
             if a.workflow_id.trim().is_empty() {
                 return Err(invalid_arguments(tool, "workflowId is empty"));
             }
@@ -118,7 +118,10 @@ pub async fn run(
         )
         .with_hint("for bigger lists use the CLI: ghl contacts tags add --from FILE TAGS"));
     }
-    if contacts.iter().any(|c| c.contains('\n') || c.contains('\r')) {
+    if contacts
+        .iter()
+        .any(|c| c.contains('\n') || c.contains('\r'))
+    {
         return Err(invalid_arguments(tool, "a contact holds a line break"));
     }
     let op = Client::operation(action.operation())?;
@@ -150,7 +153,9 @@ pub async fn run(
         return Ok(json!({"dry_run": true, "preview": preview}));
     }
     if pending.is_empty() {
-        return Ok(json!({"sent": false, "preview": preview, "next": "no contact in the list can be acted on"}));
+        return Ok(
+            json!({"sent": false, "preview": preview, "next": "no contact in the list can be acted on"}),
+        );
     }
     let mut bound = arguments;
     if let Value::Object(m) = &mut bound {

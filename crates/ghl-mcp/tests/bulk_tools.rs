@@ -18,12 +18,16 @@ async fn bulk_tag_and_enroll_preview_then_run() {
     let found = client
         .call(
             "contacts.search-contacts-advanced",
-            CallArgs::new().with_body(json!({"locationId": "SbxDemoLoc0000000001", "pageLimit": 3})),
+            CallArgs::new()
+                .with_body(json!({"locationId": "SbxDemoLoc0000000001", "pageLimit": 3})),
         )
         .await
         .unwrap();
     let people: Vec<Value> = found["contacts"].as_array().unwrap().clone();
-    let ids: Vec<String> = people.iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> = people
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
     let email = people
         .iter()
         .find_map(|c| c["email"].as_str().filter(|e| !e.is_empty()))
@@ -47,9 +51,12 @@ async fn bulk_tag_and_enroll_preview_then_run() {
     let get = |id: String| {
         let c = client.clone();
         async move {
-            c.call("contacts.get-contact", CallArgs::new().param("contactId", id.as_str()))
-                .await
-                .unwrap()
+            c.call(
+                "contacts.get-contact",
+                CallArgs::new().param("contactId", id.as_str()),
+            )
+            .await
+            .unwrap()
         }
     };
     let tagged = |v: &Value| {
@@ -57,7 +64,10 @@ async fn bulk_tag_and_enroll_preview_then_run() {
             .as_array()
             .is_some_and(|t| t.iter().any(|x| x == "mcp-bulk"))
     };
-    assert!(!tagged(&get(ids[0].clone()).await), "nothing before the token");
+    assert!(
+        !tagged(&get(ids[0].clone()).await),
+        "nothing before the token"
+    );
 
     // A token bound to other arguments does not run this list.
     let mut other = json!({"contacts": [ids[0]], "tags": ["mcp-bulk"]});
@@ -76,7 +86,10 @@ async fn bulk_tag_and_enroll_preview_then_run() {
         assert!(tagged(&get(id.clone()).await), "{id}");
     }
 
-    let wf = client.call("workflows.get-workflow", CallArgs::new()).await.unwrap();
+    let wf = client
+        .call("workflows.get-workflow", CallArgs::new())
+        .await
+        .unwrap();
     let wf_id = wf["workflows"][0]["id"].as_str().unwrap().to_string();
     let args = json!({"contacts": ids, "workflowId": wf_id});
     let preview = ok(&m, "bulk_enroll", args.clone()).await;

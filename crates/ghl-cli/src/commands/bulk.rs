@@ -104,7 +104,9 @@ pub fn augment(cmd: Command) -> Command {
                     .mut_subcommand("remove", |a| from(a, "contactId", "tags"))
             })
     })
-    .mut_subcommand("opportunities", |c| c.subcommand(export_command("opportunity")))
+    .mut_subcommand("opportunities", |c| {
+        c.subcommand(export_command("opportunity"))
+    })
     .mut_subcommand("workflows", |c| {
         c.mut_subcommand("add", |a| from(a, "contactId", "workflowId"))
     })
@@ -163,11 +165,18 @@ fn split_tags(s: &str) -> Vec<String> {
 }
 
 fn text<'a>(m: &'a ArgMatches, id: &str) -> Option<&'a str> {
-    m.try_get_one::<String>(id).ok().flatten().map(String::as_str)
+    m.try_get_one::<String>(id)
+        .ok()
+        .flatten()
+        .map(String::as_str)
 }
 
 fn flag(m: &ArgMatches, id: &str) -> bool {
-    m.try_get_one::<bool>(id).ok().flatten().copied().unwrap_or(false)
+    m.try_get_one::<bool>(id)
+        .ok()
+        .flatten()
+        .copied()
+        .unwrap_or(false)
 }
 
 fn job_options(m: &ArgMatches, default_failures: PathBuf) -> JobOptions {
@@ -346,8 +355,11 @@ async fn import(m: &ArgMatches, global: &GlobalArgs, fmt: OutputFormat) -> Resul
         }
         (None, true) => None,
         (None, false) => {
-            return Err(Error::validation("which file? give FILE (or - for stdin)")
-                .with_hint("ghl contacts import leads.csv, or --resume to continue a stopped import"));
+            return Err(
+                Error::validation("which file? give FILE (or - for stdin)").with_hint(
+                    "ghl contacts import leads.csv, or --resume to continue a stopped import",
+                ),
+            );
         }
     };
     let ctx = context::build(global).await?;
@@ -441,7 +453,12 @@ async fn dry_import(
     };
     s.done.insert("created".into(), created);
     s.done.insert("updated".into(), updated);
-    for r in plan.rows.iter().filter(|r| r.state == State::Refused).take(20) {
+    for r in plan
+        .rows
+        .iter()
+        .filter(|r| r.state == State::Refused)
+        .take(20)
+    {
         eprintln!(
             "row {} (line {}): {}: {}",
             r.row,
@@ -460,7 +477,11 @@ fn client_for_location(client: &Client, loc: &str) -> Client {
     }
     let mut defaults = client.defaults().clone();
     defaults.location_id = Some(loc.to_string());
-    Client::new(client.transport().clone(), client.policy().clone(), defaults)
+    Client::new(
+        client.transport().clone(),
+        client.policy().clone(),
+        defaults,
+    )
 }
 
 async fn export(
@@ -537,7 +558,10 @@ async fn list(
                 return Err(Error::validation("tags needs at least one value"));
             }
             let bytes = input::read_source(f).map_err(Error::validation)?;
-            Some((action, ghl_bulk::list::plan(&bytes).map_err(Error::validation)?))
+            Some((
+                action,
+                ghl_bulk::list::plan(&bytes).map_err(Error::validation)?,
+            ))
         }
         (_, true) => None,
         (None, false) => return Err(Error::validation("give --from FILE or --resume")),
@@ -545,7 +569,8 @@ async fn list(
     let ctx = context::build(global).await?;
     let journal = (!global.dry_run).then(open_journal).transpose()?;
     let Some((action, rows)) = rows else {
-        let journal = journal.ok_or_else(|| Error::validation("--resume sends requests; drop --dry-run"))?;
+        let journal =
+            journal.ok_or_else(|| Error::validation("--resume sends requests; drop --dry-run"))?;
         let kind = make(String::new()).kind();
         let job = ghl_bulk::find_resumable(&journal, kind, text(m, "job"))?;
         let action: Action = serde_json::from_str(&job.spec)
@@ -564,7 +589,8 @@ async fn list(
         return exit_for(&results);
     };
     let targets = locations(m, &ctx.client).await?;
-    let pending: Vec<&ghl_bulk::NewRow> = rows.iter().filter(|r| r.state == State::Pending).collect();
+    let pending: Vec<&ghl_bulk::NewRow> =
+        rows.iter().filter(|r| r.state == State::Pending).collect();
     if global.dry_run {
         let mut results = Vec::new();
         for loc in &targets {
@@ -579,7 +605,12 @@ async fn list(
             results.push((loc.clone(), s));
         }
         let sample: Vec<&str> = pending.iter().take(5).map(|r| r.payload.as_str()).collect();
-        eprintln!("would {} for {} contacts, e.g. {}", action.describe(), pending.len(), sample.join(", "));
+        eprintln!(
+            "would {} for {} contacts, e.g. {}",
+            action.describe(),
+            pending.len(),
+            sample.join(", ")
+        );
         print_summaries(fmt, &results, true);
         return Ok(());
     }
@@ -610,7 +641,12 @@ async fn list(
 /// Outbound and destructive bulk actions are asked once, with the count;
 /// off a terminal they need --yes. The client returned does not ask again
 /// for each row.
-fn confirm_once(client: &Client, global: &GlobalArgs, action: &Action, count: usize) -> Result<Client, Error> {
+fn confirm_once(
+    client: &Client,
+    global: &GlobalArgs,
+    action: &Action,
+    count: usize,
+) -> Result<Client, Error> {
     let mut policy = client.policy().clone();
     if !action.needs_confirmation() || count == 0 {
         return Ok(client.clone());
@@ -629,7 +665,10 @@ fn confirm_once(client: &Client, global: &GlobalArgs, action: &Action, count: us
     if !agreed {
         return Err(Error::new(
             ErrorCode::ConfirmationRequired,
-            format!("{} for {count} contacts was not confirmed", action.describe()),
+            format!(
+                "{} for {count} contacts was not confirmed",
+                action.describe()
+            ),
         )
         .with_hint("re-run with --yes to confirm, or --dry-run to see the list"));
     }

@@ -30,7 +30,11 @@ pub fn free_addr() -> SocketAddr {
 pub fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
     text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
@@ -42,7 +46,14 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
 pub fn sandbox(dir: &Path, fail_rate: f64) -> Sandbox {
     let addr = free_addr();
     let child = Command::new(env!("CARGO_BIN_EXE_ghl"))
-        .args(["sandbox", "serve", "--seed", "demo", "--rate-limit", "100/1s"])
+        .args([
+            "sandbox",
+            "serve",
+            "--seed",
+            "demo",
+            "--rate-limit",
+            "100/1s",
+        ])
         .args(["--listen", &addr.to_string()])
         .args(["--fail-rate", &fail_rate.to_string()])
         .arg("--db")
@@ -113,4 +124,3 @@ pub fn emails(dir: &Path, sb: &Sandbox) -> BTreeMap<String, usize> {
     }
     seen
 }
-
