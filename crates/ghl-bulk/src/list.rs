@@ -89,12 +89,12 @@ fn items(bytes: &[u8]) -> Result<Vec<Item>, String> {
             .records
             .into_iter()
             .map(|r| {
-                let v = r.fields.and_then(|f| {
-                    Ok(f.get(&name)
+                let v = r.fields.map(|f| {
+                    f.get(&name)
                         .and_then(|v| v.as_str())
                         .unwrap_or_default()
                         .trim()
-                        .to_string())
+                        .to_string()
                 });
                 (r.row, r.line, v)
             })

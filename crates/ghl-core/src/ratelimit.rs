@@ -73,10 +73,33 @@ struct Bucket {
     blocked_until: Option<Instant>,
 }
 
+/// How long a send is remembered after it left the window.
+const KEEP_PAST_WINDOW: Duration = Duration::from_secs(60);
+
 impl Bucket {
+    /// Sends inside the window at `at` (the deque is in send order).
+    fn live(&self, at: Instant) -> usize {
+        let first = self
+            .sent
+            .partition_point(|t| at.saturating_duration_since(*t) >= self.interval);
+        self.sent.len() - first
+    }
+
+    /// The oldest send still inside the window at `at`.
+    fn oldest_live(&self, at: Instant) -> Option<Instant> {
+        self.sent
+            .iter()
+            .copied()
+            .find(|t| at.saturating_duration_since(*t) < self.interval)
+    }
+
+    /// Forget sends long gone. Sends are kept a while past the window: an
+    /// answer arriving now was counted by the server as of its arrival,
+    /// when some of our sends that have left the window since were still in
+    /// it (see [`RateLimiter::observe_sent`]).
     fn prune(&mut self, now: Instant) {
         while let Some(&t) = self.sent.front() {
-            if now.duration_since(t) >= self.interval {
+            if now.duration_since(t) >= self.interval + KEEP_PAST_WINDOW {
                 self.sent.pop_front();
             } else {
                 break;
@@ -148,7 +171,7 @@ impl RateLimiter {
                     b.blocked_until = None;
                 }
                 b.prune(now);
-                if (b.sent.len() as u32) < b.max {
+                if (b.live(now) as u32) < b.max {
                     b.sent.push_back(now);
                     if let Some(d) = b.daily_remaining.as_mut() {
                         *d = d.saturating_sub(1);
@@ -158,7 +181,7 @@ impl RateLimiter {
                     }
                     Ok(Ok(now))
                 } else {
-                    let oldest = b.sent.front().copied().unwrap_or(now);
+                    let oldest = b.oldest_live(now).unwrap_or(now);
                     Ok(Err((oldest + b.interval).saturating_duration_since(now)
                         + Duration::from_millis(5)))
                 }
@@ -198,11 +221,7 @@ impl RateLimiter {
     pub fn observe_sent(&self, key: &str, info: &RateInfo, sent: Instant) {
         self.with_bucket(key, |b| {
             let now = Instant::now();
-            let ours_at_send = b
-                .sent
-                .iter()
-                .filter(|t| sent.saturating_duration_since(**t) < b.interval)
-                .count();
+            let ours_at_send = b.live(sent);
             if let Some(ms) = info.interval_ms.filter(|ms| *ms > 0) {
                 b.interval = Duration::from_millis(ms);
             }
@@ -219,9 +238,9 @@ impl RateLimiter {
                 // Requests the server counted that we did not send: others
                 // share this budget. Stand them in as sends made just now.
                 let server_used = max.saturating_sub(remaining) as usize;
-                let ours = b.sent.len().max(ours_at_send);
-                let others = server_used.saturating_sub(ours);
-                for _ in b.sent.len()..(b.sent.len() + others).min(b.max as usize) {
+                let live = b.live(now);
+                let others = server_used.saturating_sub(live.max(ours_at_send));
+                for _ in live..(live + others).min(b.max as usize) {
                     b.sent.push_back(now);
                 }
             }
@@ -241,8 +260,9 @@ impl RateLimiter {
     /// Requests claimed in `key`'s current window.
     pub fn in_window(&self, key: &str) -> usize {
         self.with_bucket(key, |b| {
-            b.prune(Instant::now());
-            b.sent.len()
+            let now = Instant::now();
+            b.prune(now);
+            b.live(now)
         })
     }
 }
