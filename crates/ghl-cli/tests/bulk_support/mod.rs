@@ -63,10 +63,12 @@ pub fn sandbox(dir: &Path, fail_rate: f64) -> Sandbox {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Owned from here on: dropping it (a failed start too) kills and reaps.
+    let sb = Sandbox { child, addr };
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if http_get(addr, "/health").is_some_and(|b| b.contains("ghl-sandbox")) {
-            return Sandbox { child, addr };
+            return sb;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
