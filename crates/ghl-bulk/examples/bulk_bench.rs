@@ -99,7 +99,7 @@ async fn main() {
     let latency = arg("--latency-ms", 150);
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(Some(dir.path().join("bulk.db").to_str().unwrap())).unwrap();
-    println!("sandbox latency {latency} ms, rate limit 100 per 10 s, concurrency 8");
+    println!("sandbox latency {latency} ms, rate limit 100 per 10 s, concurrency 16");
 
     // Import.
     let sb = sandbox(dir.path(), "import.db", latency).await;

@@ -50,14 +50,16 @@ const ROW_TRIES: u32 = 3;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Rows in flight at once. The limiter, not this, sets the pace: enough
-    /// to cover the latency at 10 requests a second is all it takes.
+    /// Rows in flight at once. The limiter, not this, sets the pace; but
+    /// each window opens with a burst of 100 slots, and the sooner they are
+    /// used the sooner the next window opens, so a row of two requests at
+    /// 150 ms wants a dozen or more in flight.
     pub concurrency: usize,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { concurrency: 8 }
+        RunOptions { concurrency: 16 }
     }
 }
 

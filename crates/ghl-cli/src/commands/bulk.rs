@@ -42,7 +42,7 @@ fn run_args(c: Command) -> Command {
         Arg::new("concurrency")
             .long("concurrency")
             .value_name("N")
-            .default_value("8")
+            .default_value("16")
             .value_parser(clap::value_parser!(u16).range(1..=64))
             .help("Rows in flight at once; the per-location rate limiter sets the pace"),
     )
@@ -186,7 +186,7 @@ fn job_options(m: &ArgMatches, default_failures: PathBuf) -> JobOptions {
                 .try_get_one::<u16>("concurrency")
                 .ok()
                 .flatten()
-                .map_or(8, |n| *n as usize),
+                .map_or(16, |n| *n as usize),
         },
         progress: true,
         failures: Some(
