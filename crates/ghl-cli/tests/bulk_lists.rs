@@ -202,21 +202,49 @@ fn export_across_locations_tags_each_record_and_stops_at_a_forbidden_one() {
     let out = ghl(
         d,
         &sb,
-        &["contacts", "export", "--locations", "SbxDemoLoc0000000001", "--query", "Jane", "-o", "csv"],
+        &[
+            "contacts",
+            "export",
+            "--locations",
+            "SbxDemoLoc0000000001",
+            "--query",
+            "Jane",
+            "-o",
+            "csv",
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
-    assert!(lines.next().unwrap().starts_with("Location Id,Id,First Name"));
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("Location Id,Id,First Name")
+    );
     let rows: Vec<&str> = lines.collect();
     assert!(!rows.is_empty());
-    assert!(rows.iter().all(|l| l.starts_with("SbxDemoLoc0000000001,")), "{text}");
+    assert!(
+        rows.iter().all(|l| l.starts_with("SbxDemoLoc0000000001,")),
+        "{text}"
+    );
 
     // A sub-account this token may not act for: an error, not a quiet gap.
     let out = ghl(
         d,
         &sb,
-        &["contacts", "export", "--locations", "SbxDemoLoc0000000001,OtherLoc000000000001", "-o", "jsonl"],
+        &[
+            "contacts",
+            "export",
+            "--locations",
+            "SbxDemoLoc0000000001,OtherLoc000000000001",
+            "-o",
+            "jsonl",
+        ],
     );
     assert!(!out.status.success());
     assert_ne!(out.status.code(), Some(101));
