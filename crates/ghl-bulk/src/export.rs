@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use ghl_core::custom_fields::{FieldSet, Resolver};
+use ghl_core::custom_fields::FieldSet;
 use ghl_core::{CallArgs, Client, Error, ErrorCode, PageOpts};
 use serde_json::{Map, Value, json};
 
@@ -95,7 +95,16 @@ pub async fn export(
     header: bool,
     out: &mut dyn Write,
 ) -> Result<u64, Error> {
-    let fields = Resolver::new().fields(client, location).await?;
+    // HighLevel lists contact fields unless asked for another model.
+    let fields = client
+        .call(
+            ghl_core::custom_fields::LIST_OPERATION,
+            CallArgs::new()
+                .param("locationId", location)
+                .param("model", kind.model()),
+        )
+        .await
+        .map(|body| FieldSet::from_body(&body))?;
     let customs: Vec<_> = fields
         .fields
         .iter()

@@ -249,3 +249,34 @@ fn export_across_locations_tags_each_record_and_stops_at_a_forbidden_one() {
     assert!(!out.status.success());
     assert_ne!(out.status.code(), Some(101));
 }
+
+#[test]
+fn opportunities_export_streams_every_record_csv_and_jsonl() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = sandbox(d, 0.0);
+    let all = ghl(d, &sb, &["opportunities", "search", "--all", "-o", "json"]);
+    let all: Value = serde_json::from_slice(&all.stdout).unwrap();
+    let expected = all.as_array().map(Vec::len).unwrap();
+    assert!(expected > 0);
+
+    let csv = ghl(d, &sb, &["opportunities", "export", "-o", "csv"]);
+    assert!(
+        csv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&csv.stderr)
+    );
+    let mut r = csv::Reader::from_reader(csv.stdout.as_slice());
+    let headers = r.headers().unwrap().clone();
+    assert_eq!(&headers[0], "Id");
+    assert_eq!(&headers[12], "Updated At", "{headers:?}");
+    assert_eq!(r.records().count(), expected);
+
+    let jsonl = ghl(d, &sb, &["opportunities", "export", "-o", "jsonl"]);
+    let lines: Vec<Value> = String::from_utf8_lossy(&jsonl.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), expected);
+    assert!(lines.iter().all(|o| o["customFields"].is_object()));
+}
