@@ -233,6 +233,35 @@ fn export_across_locations_tags_each_record_and_stops_at_a_forbidden_one() {
         "{text}"
     );
 
+    // A friendly read across locations: every record names its location.
+    let out = ghl(
+        d,
+        &sb,
+        &[
+            "contacts",
+            "search",
+            "Jane",
+            "--locations",
+            "SbxDemoLoc0000000001",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found = found.as_array().unwrap();
+    assert!(!found.is_empty());
+    assert!(
+        found
+            .iter()
+            .all(|c| c["_location"] == "SbxDemoLoc0000000001"),
+        "{found:?}"
+    );
+
     // A sub-account this token may not act for: an error, not a quiet gap.
     let out = ghl(
         d,

@@ -96,6 +96,12 @@ pub fn augment(cmd: Command) -> Command {
                 ),
         )
     };
+    let mut cmd = cmd;
+    for f in crate::commands::friendly::COMMANDS {
+        if ghl_catalog::find(f.op).is_some_and(|op| op.effect == ghl_catalog::Effect::Read) {
+            cmd = with_locations(cmd, f.words);
+        }
+    }
     cmd.mut_subcommand("contacts", |c| {
         c.subcommand(import_command())
             .subcommand(export_command("contact"))
@@ -110,6 +116,14 @@ pub fn augment(cmd: Command) -> Command {
     .mut_subcommand("workflows", |c| {
         c.mut_subcommand("add", |a| from(a, "contactId", "workflowId"))
     })
+}
+
+/// Add `--locations` to the leaf command that `words` name.
+fn with_locations(cmd: Command, words: &[&'static str]) -> Command {
+    match words {
+        [] => cmd.arg(locations_arg()),
+        [first, rest @ ..] => cmd.mut_subcommand(*first, |c| with_locations(c, rest)),
+    }
 }
 
 enum Which {
@@ -147,7 +161,12 @@ pub async fn run(
         ["workflows", "add"] if listed() => {
             Which::List(|workflow_id| Action::Enroll { workflow_id })
         }
-        _ => return None,
+        _ => {
+            text(m, "locations")?;
+            let (decl, sub) =
+                crate::commands::friendly::lookup(crate::commands::friendly::COMMANDS, matches)?;
+            return Some(read_across(decl, sub, global, fmt).await);
+        }
     };
     Some(match which {
         Which::Import => import(m, global, fmt).await,
@@ -682,4 +701,40 @@ mod tests {
     fn the_augmented_tree_builds() {
         crate::command().debug_assert();
     }
+}
+
+/// A friendly read run for each location of `--locations`, every record
+/// tagged with the location it came from (`_location`).
+async fn read_across(
+    decl: &crate::commands::friendly::Friendly,
+    sub: &ArgMatches,
+    global: &GlobalArgs,
+    fmt: OutputFormat,
+) -> Result<(), Error> {
+    let args = crate::commands::friendly::call_args(decl, sub)?;
+    let paging = crate::commands::friendly::paging(sub);
+    let ctx = context::build(global).await?;
+    let targets = locations(sub, &ctx.client).await?;
+    let opts = PageOpts {
+        all: paging.all,
+        max: paging.max,
+        page_size: paging.page_size,
+        ..PageOpts::default()
+    };
+    let mut all = Vec::new();
+    for loc in &targets {
+        let client = client_for_location(&ctx.client, loc);
+        let (records, summary) = client.collect(decl.op, args.clone(), opts).await?;
+        if summary.more {
+            eprintln!("note: {loc}: more records exist; add --all to fetch every page");
+        }
+        for mut r in records {
+            if let Value::Object(m) = &mut r {
+                m.insert("_location".into(), json!(loc));
+            }
+            all.push(r);
+        }
+    }
+    crate::output::records(fmt, &all)
+        .map_err(|e| Error::new(ErrorCode::Network, format!("cannot write output: {e}")))
 }
