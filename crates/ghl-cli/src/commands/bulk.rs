@@ -695,14 +695,6 @@ fn confirm_once(
     Ok(client.with_policy(policy))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_augmented_tree_builds() {
-        crate::command().debug_assert();
-    }
-}
-
 /// A friendly read run for each location of `--locations`, every record
 /// tagged with the location it came from (`_location`).
 async fn read_across(
@@ -737,4 +729,12 @@ async fn read_across(
     }
     crate::output::records(fmt, &all)
         .map_err(|e| Error::new(ErrorCode::Network, format!("cannot write output: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_augmented_tree_builds() {
+        crate::command().debug_assert();
+    }
 }
