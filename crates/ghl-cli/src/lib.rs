@@ -59,6 +59,7 @@ pub fn command() -> clap::Command {
     for c in friendly::commands(compat::COMMANDS) {
         cmd = cmd.subcommand(c.hide(true));
     }
+    cmd = commands::bulk::augment(cmd);
     cmd.subcommand(
         clap::Command::new(compat::LIST_COURSES)
             .hide(true)
@@ -157,6 +158,9 @@ async fn dispatch(
     if name == compat::LIST_COURSES {
         return Err(Error::new(ghl_core::ErrorCode::UnknownOperation, "HighLevel API v2 has no operation that lists courses")
             .with_hint("courses can only be imported: `ghl courses import JSON`; `ghl api list --group courses` shows what exists"));
+    }
+    if let Some(result) = commands::bulk::run(matches, global, fmt).await {
+        return result;
     }
     let (decl, sub) = friendly::lookup(friendly::COMMANDS, matches)
         .or_else(|| friendly::lookup(compat::COMMANDS, matches))

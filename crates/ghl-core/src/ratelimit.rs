@@ -87,9 +87,40 @@ struct Bucket {
     /// Claimed requests whose answer has not arrived: the server may not
     /// have counted them yet.
     in_flight: usize,
+    /// Stand-ins for requests the server counted that were not ours (other
+    /// processes, other apps of the install), as of when we learnt of them.
+    others: VecDeque<Instant>,
 }
 
+/// How long a send is remembered after it left the window.
+const KEEP_PAST_WINDOW: Duration = Duration::from_secs(60);
+
 impl Bucket {
+    /// Sends inside the window at `at` (the deque is in send order).
+    fn live(&self, at: Instant) -> usize {
+        let first = self.first_live(at);
+        self.sent.len() - first
+    }
+
+    fn first_live(&self, at: Instant) -> usize {
+        self.sent
+            .partition_point(|t| at.saturating_duration_since(*t) >= self.interval)
+    }
+
+    /// Ours and others' requests inside the window at `at`.
+    fn used(&self, at: Instant) -> usize {
+        self.live(at) + self.others.len()
+    }
+
+    /// The oldest request, ours or others', still inside the window at `at`.
+    fn oldest_live(&self, at: Instant) -> Option<Instant> {
+        let ours = self.sent.get(self.first_live(at)).copied();
+        match (ours, self.others.front().copied()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// How long before a request fits, or `None` when one fits now.
     fn wait(&mut self, now: Instant) -> Option<Duration> {
         if let Some(until) = self.blocked_until
@@ -98,20 +129,31 @@ impl Bucket {
             return Some(until - now);
         }
         self.prune(now);
-        if (self.sent.len() as u32) < self.max {
+        if (self.used(now) as u32) < self.max {
             return None;
         }
-        let oldest = self.sent.front().copied().unwrap_or(now);
+        let oldest = self.oldest_live(now).unwrap_or(now);
         Some((oldest + self.interval).saturating_duration_since(now) + Duration::from_millis(5))
     }
 
+    /// Forget sends long gone. Sends are kept a while past the window: an
+    /// answer arriving now was counted by the server as of its arrival,
+    /// when some of our sends that have left the window since were still in
+    /// it (see [`RateLimiter::observe_sent`]).
     fn prune(&mut self, now: Instant) {
         while let Some(&t) = self.sent.front() {
-            if now.duration_since(t) >= self.interval {
+            if now.duration_since(t) >= self.interval + KEEP_PAST_WINDOW {
                 self.sent.pop_front();
             } else {
                 break;
             }
+        }
+        while self
+            .others
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.interval)
+        {
+            self.others.pop_front();
         }
     }
 }
@@ -150,6 +192,7 @@ impl RateLimiter {
             daily_exhausted_at: None,
             blocked_until: None,
             in_flight: 0,
+            others: VecDeque::new(),
         });
         f(b)
     }
@@ -239,11 +282,21 @@ impl RateLimiter {
     }
 
     /// Learn from a response's headers: the stated budget and window
-    /// (bounded), and the server's count of requests in its window, which
-    /// replaces ours both ways.
+    /// (bounded), and the server's count of requests in its window.
     pub fn observe(&self, key: &str, info: &RateInfo) {
+        self.observe_sent(key, info, Instant::now());
+    }
+
+    /// Learn from the headers of a response to a request sent at `sent`.
+    /// The server counted its window when the request arrived, after
+    /// `sent`; our own sends it still counted are those in the window as of
+    /// `sent`. Comparing with the window as of now instead (a few of ours
+    /// expired meanwhile) would mistake our own expired sends for other
+    /// apps' and hold back budget that is free.
+    pub fn observe_sent(&self, key: &str, info: &RateInfo, sent: Instant) {
         self.with_bucket(key, |b| {
             let now = Instant::now();
+            let ours_at_send = b.live(sent);
             if let Some(max) = info.max.filter(|m| *m > 0) {
                 let interval = info
                     .interval_ms
@@ -260,17 +313,23 @@ impl RateLimiter {
             }
             b.prune(now);
             if let (Some(max), Some(remaining)) = (info.max, info.remaining) {
-                // The server's count covers our answered requests and
-                // others' (other processes, other apps of the install); ours
-                // still in flight come on top. Stand-ins are sends made now;
-                // a count that went down means the window rolled.
+                // The server's count covers our requests and others' (other
+                // processes, other apps of the install): what it counted
+                // beyond ours is others' share, followed both ways (a lower
+                // figure means their requests left the server's window).
+                // Our own sends are never taken off on its word: answers
+                // arrive out of order, and a figure that predates our latest
+                // sends would provoke a 429.
                 let server_used = (max.saturating_sub(remaining)).min(b.max) as usize;
-                let target = server_used + b.in_flight;
-                while b.sent.len() > target {
-                    b.sent.pop_front();
+                let live = b.live(now);
+                let others = server_used
+                    .saturating_sub(live.max(ours_at_send))
+                    .min((b.max as usize).saturating_sub(live));
+                while b.others.len() > others {
+                    b.others.pop_front();
                 }
-                while b.sent.len() < target {
-                    b.sent.push_back(now);
+                while b.others.len() < others {
+                    b.others.push_back(now);
                 }
             }
         });
@@ -289,8 +348,9 @@ impl RateLimiter {
     /// Requests claimed in `key`'s current window.
     pub fn in_window(&self, key: &str) -> usize {
         self.with_bucket(key, |b| {
-            b.prune(Instant::now());
-            b.sent.len()
+            let now = Instant::now();
+            b.prune(now);
+            b.used(now)
         })
     }
 }
@@ -298,6 +358,36 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn our_own_sends_expiring_in_flight_are_not_taken_for_others() {
+        let rl = RateLimiter::new(RateConfig::default());
+        let now = Instant::now();
+        let interval = RateConfig::default().interval;
+        // 50 sends about to leave the window, 50 fresh ones.
+        rl.with_bucket("loc", |b| {
+            for _ in 0..50 {
+                b.sent.push_back(now - interval + Duration::from_millis(20));
+            }
+            for _ in 0..50 {
+                b.sent.push_back(now);
+            }
+        });
+        std::thread::sleep(Duration::from_millis(40));
+        // The server counted all 100 when the last request arrived; the
+        // old 50 expired before its answer came back.
+        rl.observe_sent(
+            "loc",
+            &RateInfo {
+                max: Some(100),
+                remaining: Some(0),
+                interval_ms: Some(10_000),
+                ..Default::default()
+            },
+            now,
+        );
+        assert_eq!(rl.in_window("loc"), 50);
+    }
 
     #[tokio::test]
     async fn waits_for_the_window_to_roll() {

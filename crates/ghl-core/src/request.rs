@@ -237,6 +237,12 @@ fn prepare_inner(op: &'static Operation, args: &CallArgs, defaults: &Defaults) -
         }
     }
     let mut prepared = finish(op, params, body_obj.map(Value::Object), args)?;
+    // A location token's every call counts against its location, whether
+    // or not the operation names it: such calls share the profile
+    // location's bucket, or the limiter would allow twice the budget.
+    if op.location_param.is_none() && !crate::agency::is_agency_level(op) {
+        location = location.or_else(|| defaults.location_id.clone());
+    }
     prepared.location = location;
     // Pagers ask for the next page by changing the caller's own arguments.
     prepared.args = args.clone();

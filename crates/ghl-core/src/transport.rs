@@ -173,7 +173,7 @@ impl Transport {
                 Ok((status, headers, body)) => {
                     let rate = RateInfo::from_headers(&headers);
                     if let Some(info) = &rate {
-                        self.limiter.observe(&key, info);
+                        self.limiter.observe_sent(&key, info, started);
                     }
                     self.log(&format!(
                         "< {status} in {elapsed} ms{}",

@@ -11,6 +11,7 @@
 //!   Origin allow-list ([`http`]).
 
 pub mod args;
+pub mod bulk;
 pub mod compact;
 pub mod confirm;
 pub mod discovery;

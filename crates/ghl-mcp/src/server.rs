@@ -163,6 +163,7 @@ impl GhlMcp {
         let common: Common = serde_json::from_value(arguments.clone())
             .map_err(|e| invalid_arguments(def.name, e))?;
         let plan = match &def.kind {
+            Kind::Bulk(kind) => return crate::bulk::run(exec, def.name, *kind, arguments).await,
             Kind::FindOperations => return discovery::find(arguments),
             Kind::DescribeOperation => return discovery::describe(arguments, &exec.client),
             Kind::CallOperation | Kind::Curated(_) if common.cursor.is_some() => {

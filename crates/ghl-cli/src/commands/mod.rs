@@ -2,6 +2,7 @@
 //! path from a parsed command to the `ghl_core::Client` pipeline.
 
 pub mod api;
+pub mod bulk;
 pub mod compat;
 pub mod friendly;
 pub mod invoke;

@@ -66,6 +66,8 @@ pub enum Kind {
     FindOperations,
     DescribeOperation,
     CallOperation,
+    /// A list-driven tool of `crate::bulk`.
+    Bulk(crate::bulk::BulkKind),
 }
 
 pub struct ToolDef {
@@ -218,6 +220,7 @@ pub fn all() -> Vec<ToolDef> {
     v.extend(workflows::tools());
     v.extend(invoices::tools());
     v.extend(location::tools());
+    v.extend(crate::bulk::tools());
     v.extend(crate::discovery::tools());
     v
 }
