@@ -35,6 +35,8 @@ pub struct State {
     pub latency: Duration,
     pub fail_rate: f64,
     pub base_url: String,
+    /// Record webhook events (a delivery task is running).
+    pub webhooks: bool,
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -112,6 +114,15 @@ async fn handle(
             ));
         }
         "/_sandbox/stats" => return Ok(json_response(200, &state.stats.json(), &[])),
+        "/_sandbox/webhooks" => {
+            let db = state.db.clone();
+            let summary = tokio::task::spawn_blocking(move || db.with(|c| crate::webhooks::summary(c)))
+                .await;
+            return Ok(match summary {
+                Ok(Ok(Ok(v))) => json_response(200, &v, &[]),
+                _ => json_response(503, &json!({"ok": false}), &[]),
+            });
+        }
         _ => {}
     }
     Stats::bump(&state.stats.requests);
@@ -202,6 +213,7 @@ async fn api(state: Arc<State>, req: Request<Incoming>, path: String) -> Resp {
         location_id: token.location_id.clone(),
         base_url: state.base_url.clone(),
         raw_path: path,
+        webhooks: state.webhooks,
     };
     let db = state.db.clone();
     let out = tokio::task::spawn_blocking(move || db.with(|conn| routes::run(conn, &ctx))).await;
