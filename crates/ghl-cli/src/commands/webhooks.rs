@@ -62,9 +62,6 @@ pub struct ListenArgs {
     /// Deliver only events of these types (others are stored as skipped)
     #[arg(long = "type", value_name = "TYPE")]
     pub types: Vec<String>,
-    /// Deliver only events of these locations
-    #[arg(long = "location", value_name = "ID")]
-    pub locations: Vec<String>,
     /// Attempts before an event goes to the dead letters
     #[arg(long, default_value_t = 8)]
     pub max_attempts: i64,
@@ -115,8 +112,6 @@ pub struct ListArgs {
     #[arg(long = "type")]
     pub event_type: Option<String>,
     #[arg(long)]
-    pub location: Option<String>,
-    #[arg(long)]
     pub contact: Option<String>,
     /// pending, delivered, dead or skipped
     #[arg(long, value_parser = ["pending", "delivered", "dead", "skipped"])]
@@ -147,14 +142,20 @@ pub fn hooks() -> Vec<(&'static str, Arc<dyn EventHook>)> {
     Vec::new()
 }
 
-pub async fn run(cmd: WebhooksCommand, fmt: OutputFormat) -> Result<(), Error> {
+/// `location`: the global `--location`, which narrows `listen` (deliver
+/// only that location's events) and `events list`.
+pub async fn run(
+    cmd: WebhooksCommand,
+    location: Option<String>,
+    fmt: OutputFormat,
+) -> Result<(), Error> {
     match cmd {
-        WebhooksCommand::Listen(args) => listen(args).await,
-        WebhooksCommand::Events(c) => events(c, fmt),
+        WebhooksCommand::Listen(args) => listen(args, location).await,
+        WebhooksCommand::Events(c) => events(c, location, fmt),
     }
 }
 
-async fn listen(a: ListenArgs) -> Result<(), Error> {
+async fn listen(a: ListenArgs, location: Option<String>) -> Result<(), Error> {
     if !a.path.starts_with('/') {
         return Err(Error::validation("--path must start with /"));
     }
@@ -204,7 +205,7 @@ async fn listen(a: ListenArgs) -> Result<(), Error> {
         max_body: a.max_body,
         filter: EventFilter {
             types: a.types.clone(),
-            locations: a.locations.clone(),
+            locations: location.into_iter().collect(),
         },
         sinks,
         delivery: DeliveryOptions {
@@ -277,13 +278,13 @@ fn not_found(id: &str) -> Error {
         .with_hint("`ghl webhooks events list` shows the stored events and their ids")
 }
 
-fn events(cmd: EventsCommand, fmt: OutputFormat) -> Result<(), Error> {
+fn events(cmd: EventsCommand, location: Option<String>, fmt: OutputFormat) -> Result<(), Error> {
     match cmd {
         EventsCommand::List(a) => {
             let spool = Spool::reader(open_store(&a.store)?);
             let f = Filter {
                 event_type: a.event_type,
-                location_id: a.location,
+                location_id: location,
                 contact_id: a.contact,
                 state: a.state.as_deref().and_then(State::parse),
                 since_ms: a
