@@ -16,10 +16,12 @@ pub enum Toolset {
     Invoices,
     Location,
     Discovery,
+    /// Webhook events received on this machine.
+    Events,
 }
 
 impl Toolset {
-    pub const ALL: [Toolset; 8] = [
+    pub const ALL: [Toolset; 9] = [
         Toolset::Contacts,
         Toolset::Conversations,
         Toolset::Calendars,
@@ -28,6 +30,7 @@ impl Toolset {
         Toolset::Invoices,
         Toolset::Location,
         Toolset::Discovery,
+        Toolset::Events,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +43,7 @@ impl Toolset {
             Toolset::Invoices => "invoices",
             Toolset::Location => "location",
             Toolset::Discovery => "discovery",
+            Toolset::Events => "events",
         }
     }
 

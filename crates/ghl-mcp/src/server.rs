@@ -110,6 +110,7 @@ impl GhlMcp {
         let plan = match &def.kind {
             Kind::FindOperations => return discovery::find(arguments),
             Kind::DescribeOperation => return discovery::describe(arguments, &exec.client),
+            Kind::RecentEvents => return tools::events::recent(arguments).await,
             Kind::CallOperation | Kind::Curated(_) if common.cursor.is_some() => {
                 // A continuation: the cursor carries the arguments.
                 let c = Cursor::decode(common.cursor.as_deref().unwrap_or_default())?;
@@ -136,7 +137,7 @@ impl GhlMcp {
 fn describe_tool(def: &ToolDef) -> Tool {
     let op = def.op.and_then(ghl_catalog::find);
     let hints = match (&def.kind, op) {
-        (Kind::FindOperations | Kind::DescribeOperation, _) => ToolAnnotations::new()
+        (Kind::FindOperations | Kind::DescribeOperation | Kind::RecentEvents, _) => ToolAnnotations::new()
             .read_only(true)
             .destructive(false)
             .idempotent(true)

@@ -5,6 +5,7 @@
 pub mod calendars;
 pub mod contacts;
 pub mod conversations;
+pub mod events;
 pub mod invoices;
 pub mod location;
 pub mod opportunities;
@@ -63,6 +64,8 @@ pub enum Kind {
     FindOperations,
     DescribeOperation,
     CallOperation,
+    /// Read the local webhook event spool.
+    RecentEvents,
 }
 
 pub struct ToolDef {
@@ -163,5 +166,6 @@ pub fn all() -> Vec<ToolDef> {
     v.extend(invoices::tools());
     v.extend(location::tools());
     v.extend(crate::discovery::tools());
+    v.extend(events::tools());
     v
 }
