@@ -47,6 +47,13 @@ impl Toolset {
         }
     }
 
+    /// Listed when `--toolsets` is not given. `events` is asked for by
+    /// name (or `all`): it reads this machine's webhook spool, not the CRM,
+    /// and the default list stays within its context budget.
+    pub fn on_by_default(self) -> bool {
+        self != Toolset::Events
+    }
+
     pub fn parse(s: &str) -> Option<Toolset> {
         let s = s.trim().to_ascii_lowercase();
         Toolset::ALL.into_iter().find(|t| t.name() == s)
@@ -94,6 +101,9 @@ impl Default for ServerOptions {
 
 impl ServerOptions {
     pub fn toolset_enabled(&self, t: Toolset) -> bool {
-        self.toolsets.as_ref().is_none_or(|ts| ts.contains(&t))
+        match &self.toolsets {
+            None => t.on_by_default(),
+            Some(ts) => ts.contains(&t),
+        }
     }
 }

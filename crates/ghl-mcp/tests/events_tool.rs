@@ -5,7 +5,7 @@ mod common;
 
 use common::{Env, call, mcp, ok};
 use ghl_events::{NewEvent, Spool, State, verify::Proof};
-use ghl_mcp::ServerOptions;
+use ghl_mcp::{ServerOptions, Toolset};
 use serde_json::json;
 
 fn event(id: &str, ty: &str, contact: &str, body: &str) -> NewEvent {
@@ -23,7 +23,15 @@ async fn recent_events_lists_filters_and_never_writes() {
     unsafe { std::env::set_var("GHL_STORE_URL", &path) };
 
     let env = Env::new().await;
-    let client = mcp(&env, ServerOptions::default()).await;
+    // Off by default (the default tool list keeps its budget); by name here.
+    let plain = mcp(&env, ServerOptions::default()).await;
+    let listed = plain.list_all_tools().await.unwrap();
+    assert!(!listed.iter().any(|t| t.name == "recent_events"));
+    let options = ServerOptions {
+        toolsets: Some(vec![Toolset::Events, Toolset::Contacts]),
+        ..ServerOptions::default()
+    };
+    let client = mcp(&env, options).await;
 
     // Before anything was received: an empty answer, and no file created.
     let v = ok(&client, "recent_events", json!({})).await;
