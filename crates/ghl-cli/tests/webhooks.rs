@@ -54,7 +54,15 @@ fn every_forgery_and_replay_is_refused_and_nothing_is_stored_or_delivered() {
 
     // Signed with another key.
     let body = contact_event("wh-wrong-key").to_string();
-    assert_eq!(post(a, body.as_bytes(), Some(&sign(&key(8), body.as_bytes())), json), 401);
+    assert_eq!(
+        post(
+            a,
+            body.as_bytes(),
+            Some(&sign(&key(8), body.as_bytes())),
+            json
+        ),
+        401
+    );
 
     // Not signed at all, and no secret configured.
     assert_eq!(post(a, body.as_bytes(), None, json), 401);
@@ -64,18 +72,33 @@ fn every_forgery_and_replay_is_refused_and_nothing_is_stored_or_delivered() {
         let mut ev = contact_event(id);
         ev["timestamp"] = Value::String(iso_now_plus(offset));
         let body = ev.to_string();
-        assert_eq!(post(a, body.as_bytes(), Some(&sign(&k, body.as_bytes())), json), 401, "{id}");
+        assert_eq!(
+            post(a, body.as_bytes(), Some(&sign(&k, body.as_bytes())), json),
+            401,
+            "{id}"
+        );
     }
 
     // Oversized, correctly signed.
     let mut ev = contact_event("wh-big");
     ev["padding"] = Value::String("x".repeat(5000));
     let body = ev.to_string();
-    assert_eq!(post(a, body.as_bytes(), Some(&sign(&k, body.as_bytes())), json), 413);
+    assert_eq!(
+        post(a, body.as_bytes(), Some(&sign(&k, body.as_bytes())), json),
+        413
+    );
 
     // Wrong content type, correctly signed.
     let body = contact_event("wh-text").to_string();
-    assert_eq!(post(a, body.as_bytes(), Some(&sign(&k, body.as_bytes())), "text/plain"), 415);
+    assert_eq!(
+        post(
+            a,
+            body.as_bytes(),
+            Some(&sign(&k, body.as_bytes())),
+            "text/plain"
+        ),
+        415
+    );
 
     // Not POST.
     assert_eq!(http(a, "GET", "/webhooks/ghl", &[], b"").0, 405);
@@ -85,11 +108,21 @@ fn every_forgery_and_replay_is_refused_and_nothing_is_stored_or_delivered() {
 
     // One good delivery, then its webhookId again (freshly signed).
     let body = contact_event("wh-good").to_string();
-    assert_eq!(post(a, body.as_bytes(), Some(&sign(&k, body.as_bytes())), json), 200);
+    assert_eq!(
+        post(a, body.as_bytes(), Some(&sign(&k, body.as_bytes())), json),
+        200
+    );
     let again = contact_event("wh-good").to_string();
-    assert_eq!(post(a, again.as_bytes(), Some(&sign(&k, again.as_bytes())), json), 409);
+    assert_eq!(
+        post(a, again.as_bytes(), Some(&sign(&k, again.as_bytes())), json),
+        409
+    );
 
-    assert!(wait_for(10, || jsonl_ids(&out) == ["wh-good"]), "{:?}", jsonl_ids(&out));
+    assert!(
+        wait_for(10, || jsonl_ids(&out) == ["wh-good"]),
+        "{:?}",
+        jsonl_ids(&out)
+    );
     let events = stored(&dir);
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["webhookId"], "wh-good");
@@ -139,7 +172,15 @@ fn a_failing_sink_backs_off_goes_dead_and_replays() {
         ],
     );
     let body = contact_event("wh-fails").to_string();
-    assert_eq!(post(&rx.addr, body.as_bytes(), Some(&sign(&k, body.as_bytes())), "application/json"), 200);
+    assert_eq!(
+        post(
+            &rx.addr,
+            body.as_bytes(),
+            Some(&sign(&k, body.as_bytes())),
+            "application/json"
+        ),
+        200
+    );
 
     let dead = || {
         dir.json(&["webhooks", "events", "dead", "--store", &dir.store()])
@@ -147,11 +188,18 @@ fn a_failing_sink_backs_off_goes_dead_and_replays() {
             .unwrap()
             .clone()
     };
-    assert!(wait_for(15, || dead().len() == 1), "never went dead: {:?}", dead());
+    assert!(
+        wait_for(15, || dead().len() == 1),
+        "never went dead: {:?}",
+        dead()
+    );
     let d = &dead()[0];
     assert_eq!(d["webhookId"], "wh-fails");
     assert_eq!(d["attempts"], 3);
-    assert!(d["lastError"].as_str().unwrap().contains("exit status 1"), "{d}");
+    assert!(
+        d["lastError"].as_str().unwrap().contains("exit status 1"),
+        "{d}"
+    );
 
     // Three attempts, the second wait about twice the first (300 ms ±20 %,
     // then 600 ms ±20 %).
@@ -164,29 +212,59 @@ fn a_failing_sink_backs_off_goes_dead_and_replays() {
     let gap1 = (times[1] - times[0]) / 1_000_000;
     let gap2 = (times[2] - times[1]) / 1_000_000;
     assert!(gap1 >= 230, "first retry came after {gap1} ms");
-    assert!(gap2 >= 470 && gap2 > gap1, "second retry after {gap2} ms (first {gap1} ms)");
+    assert!(
+        gap2 >= 470 && gap2 > gap1,
+        "second retry after {gap2} ms (first {gap1} ms)"
+    );
     assert!(!delivered.exists());
     assert_eq!(health(&rx.addr)["dead"], 1);
 
     // Fix the sink, replay from another process: the running receiver delivers.
     std::fs::write(&flag, "").unwrap();
-    let out = dir.ghl()
-        .args(["webhooks", "events", "replay", "wh-fails", "--store", &dir.store()])
+    let out = dir
+        .ghl()
+        .args([
+            "webhooks",
+            "events",
+            "replay",
+            "wh-fails",
+            "--store",
+            &dir.store(),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         wait_for(10, || jsonl_ids(&delivered) == ["wh-fails"]),
         "replay not delivered: {:?}",
         std::fs::read_to_string(&delivered)
     );
-    let shown = dir.json(&["webhooks", "events", "show", "wh-fails", "--store", &dir.store()]);
+    let shown = dir.json(&[
+        "webhooks",
+        "events",
+        "show",
+        "wh-fails",
+        "--store",
+        &dir.store(),
+    ]);
     assert_eq!(shown["state"], "delivered", "{shown}");
     assert_eq!(shown["payload"]["firstName"], "Jane");
 
     // Replaying something that is not there says so.
-    let out = dir.ghl()
-        .args(["webhooks", "events", "replay", "wh-nope", "--store", &dir.store()])
+    let out = dir
+        .ghl()
+        .args([
+            "webhooks",
+            "events",
+            "replay",
+            "wh-nope",
+            "--store",
+            &dir.store(),
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -198,10 +276,26 @@ fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
     let dir = Dir::new();
     let k = key(5);
     let out = dir.path("out.jsonl");
-    let mut rx = listen(&dir, &["--public-key", &public_b64(&k), "--jsonl", out.to_str().unwrap()]);
+    let mut rx = listen(
+        &dir,
+        &[
+            "--public-key",
+            &public_b64(&k),
+            "--jsonl",
+            out.to_str().unwrap(),
+        ],
+    );
     for i in 0..20 {
         let body = contact_event(&format!("wh-term-{i}")).to_string();
-        assert_eq!(post(&rx.addr, body.as_bytes(), Some(&sign(&k, body.as_bytes())), "application/json"), 200);
+        assert_eq!(
+            post(
+                &rx.addr,
+                body.as_bytes(),
+                Some(&sign(&k, body.as_bytes())),
+                "application/json"
+            ),
+            200
+        );
     }
     let pid = rx.child.id() as i32;
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
@@ -209,8 +303,20 @@ fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
     assert!(status.success(), "{status}");
     // Whatever was acknowledged is stored; a restart delivers what was left.
     assert_eq!(stored(&dir).len(), 20);
-    let rx2 = listen(&dir, &["--public-key", &public_b64(&k), "--jsonl", out.to_str().unwrap()]);
-    assert!(wait_for(10, || jsonl_ids(&out).len() == 20), "{:?}", jsonl_ids(&out));
+    let rx2 = listen(
+        &dir,
+        &[
+            "--public-key",
+            &public_b64(&k),
+            "--jsonl",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        wait_for(10, || jsonl_ids(&out).len() == 20),
+        "{:?}",
+        jsonl_ids(&out)
+    );
     drop(rx2);
     let mut ids = jsonl_ids(&out);
     ids.sort();
@@ -231,7 +337,14 @@ fn a_shared_secret_admits_unsigned_workflow_posts_and_nothing_else() {
     let rx = Proc::start(cmd);
     let body = br#"{"type":"WorkflowPing","locationId":"loc-1","note":"from a workflow"}"#;
     let post_with = |s: &str| {
-        http(&rx.addr, "POST", "/webhooks/ghl", &[("content-type", "application/json"), ("x-ghl-secret", s)], body).0
+        http(
+            &rx.addr,
+            "POST",
+            "/webhooks/ghl",
+            &[("content-type", "application/json"), ("x-ghl-secret", s)],
+            body,
+        )
+        .0
     };
     assert_eq!(post_with("wrong-secret-wrong-secret"), 401);
     assert_eq!(post_with(secret), 200);

@@ -20,9 +20,17 @@ struct Sandbox {
 fn sandbox(dir: &Dir, webhook_url: &str) -> Sandbox {
     let db = dir.path("sandbox.db");
     let mut cmd = dir.ghl();
-    cmd.args(["sandbox", "serve", "--listen", "127.0.0.1:0", "--rate-limit", "100000/1s", "--db"])
-        .arg(&db)
-        .args(["--webhook-url", webhook_url, "--webhook-retry-ms", "200"]);
+    cmd.args([
+        "sandbox",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--rate-limit",
+        "100000/1s",
+        "--db",
+    ])
+    .arg(&db)
+    .args(["--webhook-url", webhook_url, "--webhook-retry-ms", "200"]);
     Sandbox {
         proc: Proc::start(cmd),
         db,
@@ -53,14 +61,21 @@ fn outbox(addr: &str) -> Value {
 
 fn receiver(dir: &Dir, port: u16, key: &str, out: &std::path::Path) -> Proc {
     let mut cmd = dir.ghl();
-    cmd.args(["webhooks", "listen", "--listen", &format!("127.0.0.1:{port}"), "--store"])
-        .arg(dir.store())
-        .args(["--public-key", key, "--jsonl", out.to_str().unwrap()]);
+    cmd.args([
+        "webhooks",
+        "listen",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--store",
+    ])
+    .arg(dir.store())
+    .args(["--public-key", key, "--jsonl", out.to_str().unwrap()]);
     Proc::start(cmd)
 }
 
 fn sandbox_key(dir: &Dir, db: &std::path::Path) -> String {
-    let out = dir.ghl()
+    let out = dir
+        .ghl()
         .args(["sandbox", "webhook-key", "--db"])
         .arg(db)
         .output()
@@ -113,7 +128,9 @@ fn a_burst_survives_a_sigkilled_receiver_and_arrives_once() {
 
     // The sandbox has tried everything once (no 429s here, so nothing waits).
     assert!(
-        wait_for(30, || outbox(&sb.proc.addr)["counts"].get("pending").is_none()),
+        wait_for(30, || outbox(&sb.proc.addr)["counts"]
+            .get("pending")
+            .is_none()),
         "{}",
         outbox(&sb.proc.addr)["counts"]
     );
@@ -149,7 +166,11 @@ fn a_burst_survives_a_sigkilled_receiver_and_arrives_once() {
     assert!(twice.is_empty(), "delivered twice: {twice:?}");
     // Each is a signed ContactCreate shaped like HighLevel's.
     let first: Value = serde_json::from_str(
-        std::fs::read_to_string(&out).unwrap().lines().next().unwrap(),
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(first["type"], "ContactCreate");
@@ -169,23 +190,61 @@ fn modelled_changes_and_a_simulated_reply_arrive_as_highlevel_events() {
     let _rx = receiver(&dir, port, &key, &out);
     let a = sb.proc.addr.as_str();
 
-    let (_, c) = api(a, "POST", "/contacts/", &json!({"locationId": "SbxDemoLoc0000000001",
-        "firstName": "Jane", "phone": "+15550102030", "email": "jane.events@example.com"}));
+    let (_, c) = api(
+        a,
+        "POST",
+        "/contacts/",
+        &json!({"locationId": "SbxDemoLoc0000000001",
+        "firstName": "Jane", "phone": "+15550102030", "email": "jane.events@example.com"}),
+    );
     let cid = c["contact"]["id"].as_str().unwrap().to_string();
-    api(a, "POST", &format!("/contacts/{cid}/tags"), &json!({"tags": ["vip"]}));
-    api(a, "POST", &format!("/contacts/{cid}/notes"), &json!({"body": "called"}));
-    let (s, _) = api(a, "PUT", &format!("/contacts/{cid}"), &json!({"lastName": "Doe"}));
+    api(
+        a,
+        "POST",
+        &format!("/contacts/{cid}/tags"),
+        &json!({"tags": ["vip"]}),
+    );
+    api(
+        a,
+        "POST",
+        &format!("/contacts/{cid}/notes"),
+        &json!({"body": "called"}),
+    );
+    let (s, _) = api(
+        a,
+        "PUT",
+        &format!("/contacts/{cid}"),
+        &json!({"lastName": "Doe"}),
+    );
     assert_eq!(s, 200);
 
     // A customer replies.
-    let reply = dir.ghl()
-        .args(["sandbox", "simulate", "inbound-sms", &cid, "Yes, Tuesday works", "--db"])
+    let reply = dir
+        .ghl()
+        .args([
+            "sandbox",
+            "simulate",
+            "inbound-sms",
+            &cid,
+            "Yes, Tuesday works",
+            "--db",
+        ])
         .arg(&sb.db)
         .output()
         .unwrap();
-    assert!(reply.status.success(), "{}", String::from_utf8_lossy(&reply.stderr));
+    assert!(
+        reply.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reply.stderr)
+    );
 
-    let want = ["ContactCreate", "ContactTagUpdate", "NoteCreate", "ContactUpdate", "InboundMessage"];
+    let want = [
+        "ContactCreate",
+        "ContactTagUpdate",
+        "NoteCreate",
+        "ContactUpdate",
+        "InboundMessage",
+    ];
     let types = || -> Vec<Value> {
         std::fs::read_to_string(&out)
             .unwrap_or_default()
@@ -196,7 +255,10 @@ fn modelled_changes_and_a_simulated_reply_arrive_as_highlevel_events() {
     assert!(
         wait_for(15, || types().len() >= want.len()),
         "{:?}",
-        types().iter().map(|e| e["type"].clone()).collect::<Vec<_>>()
+        types()
+            .iter()
+            .map(|e| e["type"].clone())
+            .collect::<Vec<_>>()
     );
     let evs = types();
     let got: Vec<&str> = evs.iter().map(|e| e["type"].as_str().unwrap()).collect();
@@ -208,19 +270,35 @@ fn modelled_changes_and_a_simulated_reply_arrive_as_highlevel_events() {
     assert_eq!(inbound["body"], "Yes, Tuesday works");
     assert_eq!(inbound["direction"], "inbound");
     assert_eq!(inbound["messageType"], "SMS");
-    let tags = evs.iter().find(|e| e["type"] == "ContactTagUpdate").unwrap();
+    let tags = evs
+        .iter()
+        .find(|e| e["type"] == "ContactTagUpdate")
+        .unwrap();
     assert_eq!(tags["tags"], json!(["vip"]));
 
     // A failed change emits nothing: a duplicate contact is refused.
     let before = types().len();
-    let (s, _) = api(a, "POST", "/contacts/", &json!({"locationId": "SbxDemoLoc0000000001",
-        "firstName": "Jane", "email": "jane.events@example.com"}));
+    let (s, _) = api(
+        a,
+        "POST",
+        "/contacts/",
+        &json!({"locationId": "SbxDemoLoc0000000001",
+        "firstName": "Jane", "email": "jane.events@example.com"}),
+    );
     assert_eq!(s, 400);
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(types().len(), before);
 
     // The events are stored and listed by contact.
-    let listed = dir.json(&["webhooks", "events", "list", "--contact", &cid, "--store", &dir.store()]);
+    let listed = dir.json(&[
+        "webhooks",
+        "events",
+        "list",
+        "--contact",
+        &cid,
+        "--store",
+        &dir.store(),
+    ]);
     assert!(listed.as_array().unwrap().len() >= 4, "{listed}");
 }
 
@@ -247,7 +325,11 @@ fn a_429_is_retried_like_highlevel_with_the_same_webhook_id() {
                 if let Some((head, body)) = text.split_once("\r\n\r\n") {
                     let len: usize = head
                         .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
                         .unwrap_or(0);
                     if body.len() >= len {
                         bodies.push(body.to_string());
@@ -255,17 +337,32 @@ fn a_429_is_retried_like_highlevel_with_the_same_webhook_id() {
                     }
                 }
             }
-            let status = if n == 0 { "429 Too Many Requests" } else { "200 OK" };
-            let _ = s.write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes());
+            let status = if n == 0 {
+                "429 Too Many Requests"
+            } else {
+                "200 OK"
+            };
+            let _ = s.write_all(
+                format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
         }
         bodies
     });
-    let (s, _) = api(&sb.proc.addr, "POST", "/contacts/", &json!({"locationId": "SbxDemoLoc0000000001", "firstName": "Retry"}));
+    let (s, _) = api(
+        &sb.proc.addr,
+        "POST",
+        "/contacts/",
+        &json!({"locationId": "SbxDemoLoc0000000001", "firstName": "Retry"}),
+    );
     assert_eq!(s, 201);
     let bodies = seen.join().unwrap();
     let a: Value = serde_json::from_str(&bodies[0]).unwrap();
     let b: Value = serde_json::from_str(&bodies[1]).unwrap();
     assert_eq!(a["webhookId"], b["webhookId"]);
     assert_eq!(a["type"], "ContactCreate");
-    assert!(wait_for(10, || outbox(&sb.proc.addr)["counts"]["delivered"] == 1));
+    assert!(wait_for(
+        10,
+        || outbox(&sb.proc.addr)["counts"]["delivered"] == 1
+    ));
 }

@@ -20,9 +20,11 @@ fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|k| k.parse::<f64>().ok())
+            })
         })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
@@ -73,7 +75,8 @@ async fn main() {
     let concurrency: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(64);
 
     let dir = tempfile::tempdir().unwrap();
-    let store = ghl_store::Store::open(&ghl_store::StoreUrl::Sqlite(dir.path().join("events.db"))).unwrap();
+    let store =
+        ghl_store::Store::open(&ghl_store::StoreUrl::Sqlite(dir.path().join("events.db"))).unwrap();
     let spool = Spool::open(store).unwrap();
     let key = SigningKey::from_bytes(&[42; 32]);
     let sink_path = dir.path().join("sink.jsonl");
@@ -108,7 +111,9 @@ async fn main() {
         tasks.push(tokio::spawn(async move {
             let mut statuses = [0usize; 2];
             loop {
-                let Some((body, sig)) = batch.lock().await.pop() else { break };
+                let Some((body, sig)) = batch.lock().await.pop() else {
+                    break;
+                };
                 let s = post(&client, &url, body, sig).await;
                 statuses[usize::from(s != 200)] += 1;
             }
@@ -132,14 +137,20 @@ async fn main() {
     // Let delivery drain so the latency run measures the receive path alone
     // with delivery idle, as on a steady day.
     let drain = Instant::now();
-    while rx.counters().delivered.load(std::sync::atomic::Ordering::Relaxed) < ok as u64
+    while rx
+        .counters()
+        .delivered
+        .load(std::sync::atomic::Ordering::Relaxed)
+        < ok as u64
         && drain.elapsed() < Duration::from_secs(120)
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     println!(
         "delivery: {} events to a fsynced JSON-lines sink in {:.2} s after the burst began",
-        rx.counters().delivered.load(std::sync::atomic::Ordering::Relaxed),
+        rx.counters()
+            .delivered
+            .load(std::sync::atomic::Ordering::Relaxed),
         start.elapsed().as_secs_f64()
     );
 

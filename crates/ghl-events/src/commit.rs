@@ -44,7 +44,15 @@ impl Committer {
     /// Durably store one event; returns after the commit.
     pub async fn submit(&self, event: NewEvent, state: State) -> Outcome {
         let (reply, wait) = oneshot::channel();
-        if self.tx.try_send(Job { event, state, reply }).is_err() {
+        if self
+            .tx
+            .try_send(Job {
+                event,
+                state,
+                reply,
+            })
+            .is_err()
+        {
             return Outcome::Busy;
         }
         wait.await.unwrap_or(Outcome::Busy)

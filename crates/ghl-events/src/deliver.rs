@@ -63,6 +63,21 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
     counters: Arc<Counters>,
 ) {
+    let s = spool.clone();
+    let holder = opts.holder.clone();
+    let claimed: std::collections::HashSet<String> =
+        tokio::task::spawn_blocking(move || s.claimed_by(&holder))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+    for sink in sinks.iter() {
+        if let Sink::Jsonl(j) = sink {
+            j.retain_written(&claimed);
+        }
+    }
     loop {
         if *stop.borrow() {
             break;

@@ -112,7 +112,8 @@ pub struct Event {
 impl Event {
     /// The payload as JSON (the raw text when it no longer parses).
     pub fn payload(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|_| serde_json::Value::String(self.body.clone()))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|_| serde_json::Value::String(self.body.clone()))
     }
 
     pub fn sink_done(&self, sink: &str) -> bool {

@@ -7,7 +7,8 @@ use ed25519_dalek::VerifyingKey;
 
 /// HighLevel's published Ed25519 key for `X-GHL-Signature`
 /// (`ghl-openapi/NOTES.md`, Webhooks).
-pub const HIGHLEVEL_ED25519_SPKI: &str = "MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg=";
+pub const HIGHLEVEL_ED25519_SPKI: &str =
+    "MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg=";
 
 /// The fixed SPKI header of an Ed25519 key: SEQUENCE, AlgorithmIdentifier
 /// (OID 1.3.101.112), BIT STRING of 33 bytes (one unused-bits byte + 32).
@@ -23,11 +24,14 @@ pub fn parse_public_key(text: &str) -> Result<VerifyingKey, String> {
         .collect::<String>()
         .split_whitespace()
         .collect();
-    let der = STANDARD
-        .decode(body.as_bytes())
-        .map_err(|_| "the public key is not base64 (expected SPKI DER or 32 raw bytes)".to_string())?;
+    let der = STANDARD.decode(body.as_bytes()).map_err(|_| {
+        "the public key is not base64 (expected SPKI DER or 32 raw bytes)".to_string()
+    })?;
     let raw: [u8; 32] = match der.len() {
-        32 => der.as_slice().try_into().map_err(|_| "bad key length".to_string())?,
+        32 => der
+            .as_slice()
+            .try_into()
+            .map_err(|_| "bad key length".to_string())?,
         44 if der[..12] == SPKI_PREFIX => der[12..]
             .try_into()
             .map_err(|_| "bad key length".to_string())?,

@@ -33,7 +33,11 @@ pub struct EventFilter {
 
 impl EventFilter {
     pub fn admits(&self, ev: &NewEvent) -> bool {
-        (self.types.is_empty() || self.types.iter().any(|t| t.eq_ignore_ascii_case(&ev.event_type)))
+        (self.types.is_empty()
+            || self
+                .types
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&ev.event_type)))
             && (self.locations.is_empty()
                 || ev
                     .location_id
@@ -189,10 +193,12 @@ async fn receive(
         return refuse(&s, Refusal::TooLarge);
     };
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let secret = text(SECRET_HEADER).or_else(|| {
-        text(header::AUTHORIZATION.as_str()).and_then(|a| a.strip_prefix("Bearer "))
-    });
-    let proof = match s.verifier.authenticate(text(SIGNATURE_HEADER), secret, &raw) {
+    let secret = text(SECRET_HEADER)
+        .or_else(|| text(header::AUTHORIZATION.as_str()).and_then(|a| a.strip_prefix("Bearer ")));
+    let proof = match s
+        .verifier
+        .authenticate(text(SIGNATURE_HEADER), secret, &raw)
+    {
         Ok(p) => p,
         Err(r) => return refuse(&s, r),
     };

@@ -30,10 +30,18 @@ const ERROR_TAIL: usize = 400;
 const JSONL_TAIL: u64 = 8 * 1024 * 1024;
 
 pub enum Sink {
-    Exec { command: String },
-    Forward { url: String, client: reqwest::Client },
+    Exec {
+        command: String,
+    },
+    Forward {
+        url: String,
+        client: reqwest::Client,
+    },
     Jsonl(Arc<JsonlSink>),
-    Hook { name: String, hook: Arc<dyn EventHook> },
+    Hook {
+        name: String,
+        hook: Arc<dyn EventHook>,
+    },
 }
 
 impl Sink {
@@ -111,7 +119,10 @@ async fn exec(command: &str, ev: &Event) -> Result<(), String> {
         .arg(command)
         .env("GHL_EVENT_ID", &ev.webhook_id)
         .env("GHL_EVENT_TYPE", &ev.event_type)
-        .env("GHL_EVENT_LOCATION", ev.location_id.as_deref().unwrap_or(""))
+        .env(
+            "GHL_EVENT_LOCATION",
+            ev.location_id.as_deref().unwrap_or(""),
+        )
         .env("GHL_EVENT_CONTACT", ev.contact_id.as_deref().unwrap_or(""))
         .env("GHL_EVENT_ATTEMPT", (ev.attempts + 1).to_string())
         .stdin(Stdio::piped())
@@ -178,8 +189,10 @@ async fn forward(client: &reqwest::Client, url: &str, ev: &Event) -> Result<(), 
 }
 
 /// Appends one compact JSON line per event, synced to disk before the event
-/// counts as delivered. It remembers the ids already in the file, so an
-/// event delivered just before a crash is not written twice.
+/// counts as delivered. An event written just before a crash, but not yet
+/// marked delivered in the spool, is not written twice: the delivery loop
+/// names the events the dead process had claimed, and those already in the
+/// file's tail are skipped once (a later replay writes them again).
 pub struct JsonlSink {
     target: Option<PathBuf>,
     state: Mutex<JsonlState>,
@@ -208,7 +221,8 @@ impl JsonlSink {
             .append(true)
             .open(&path)
             .map_err(|e| format!("--jsonl {}: {e}", path.display()))?;
-        let seen = ids_in_tail(&mut file).map_err(|e| format!("--jsonl {}: {e}", path.display()))?;
+        let seen =
+            ids_in_tail(&mut file).map_err(|e| format!("--jsonl {}: {e}", path.display()))?;
         end_last_line(&mut file).map_err(|e| format!("--jsonl {}: {e}", path.display()))?;
         Ok(JsonlSink {
             target: Some(path),
@@ -231,7 +245,7 @@ impl JsonlSink {
             .state
             .lock()
             .map_err(|_| "jsonl sink poisoned".to_string())?;
-        if st.seen.contains(&ev.webhook_id) {
+        if st.seen.remove(&ev.webhook_id) {
             return Ok(());
         }
         let mut line = serde_json::to_string(&ev.payload()).map_err(|e| e.to_string())?;
@@ -249,8 +263,16 @@ impl JsonlSink {
                     .map_err(|e| format!("writing stdout: {e}"))?;
             }
         }
-        st.seen.insert(ev.webhook_id.clone());
         Ok(())
+    }
+
+    /// Keep, of the ids found in the file at start, only those of events a
+    /// crashed run had claimed: the only ones that can be in the file and
+    /// still due.
+    pub fn retain_written(&self, claimed: &HashSet<String>) {
+        if let Ok(mut st) = self.state.lock() {
+            st.seen.retain(|id| claimed.contains(id));
+        }
     }
 }
 
@@ -269,7 +291,11 @@ fn ids_in_tail(file: &mut std::fs::File) -> std::io::Result<HashSet<String>> {
     }
     Ok(lines
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v.get("webhookId").and_then(|i| i.as_str()).map(str::to_string))
+        .filter_map(|v| {
+            v.get("webhookId")
+                .and_then(|i| i.as_str())
+                .map(str::to_string)
+        })
         .collect())
 }
 

@@ -125,13 +125,18 @@ impl Spool {
     pub fn claim(&self, holder: &str, limit: i64, lease_ms: i64) -> ghl_store::Result<Vec<Event>> {
         let now = now_ms();
         self.store.write(|tx| {
+            // Several receivers on one Postgres must not claim the same rows.
+            let lock = match tx.backend() {
+                ghl_store::Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+                ghl_store::Backend::Sqlite => "",
+            };
             let rows = tx.query(
                 &format!(
                     "UPDATE ghl_events SET lease_holder = $1, lease_until = $2
                      WHERE seq IN (SELECT seq FROM ghl_events
                                    WHERE state = 'pending' AND next_at <= $3
                                      AND (lease_until < $3 OR lease_holder = $1)
-                                   ORDER BY seq LIMIT $4)
+                                   ORDER BY seq LIMIT $4 {lock})
                      RETURNING {COLUMNS}"
                 ),
                 &[
@@ -141,7 +146,10 @@ impl Spool {
                     Value::Int(limit),
                 ],
             )?;
-            let mut evs = rows.iter().map(event_of).collect::<ghl_store::Result<Vec<_>>>()?;
+            let mut evs = rows
+                .iter()
+                .map(event_of)
+                .collect::<ghl_store::Result<Vec<_>>>()?;
             evs.sort_by_key(|e| e.seq);
             Ok(evs)
         })
@@ -204,6 +212,22 @@ impl Spool {
         })
     }
 
+    /// The `webhookId`s `holder` had claimed and not settled (after a crash:
+    /// the events that may have reached a sink without being marked).
+    pub fn claimed_by(&self, holder: &str) -> ghl_store::Result<Vec<String>> {
+        let holder = holder.to_string();
+        self.read(
+            move |tx| {
+                let rows = tx.query(
+                    "SELECT webhook_id FROM ghl_events WHERE lease_holder = $1 AND state = 'pending'",
+                    &[holder.as_str().into()],
+                )?;
+                rows.iter().map(|r| r.text("webhook_id")).collect()
+            },
+            Vec::new(),
+        )
+    }
+
     /// Give leases back (a receiver stopping with work claimed).
     pub fn release(&self, holder: &str) -> ghl_store::Result<()> {
         self.store.write(|tx| {
@@ -246,9 +270,11 @@ impl Spool {
                 let rows = tx.query(
                     &format!(
                         "SELECT {COLUMNS} FROM ghl_events
-                         WHERE ($1 IS NULL OR event_type = $1) AND ($2 IS NULL OR location_id = $2)
-                           AND ($3 IS NULL OR contact_id = $3) AND ($4 IS NULL OR state = $4)
-                           AND ($5 IS NULL OR received_at >= $5)
+                         WHERE (CAST($1 AS TEXT) IS NULL OR event_type = $1)
+                           AND (CAST($2 AS TEXT) IS NULL OR location_id = $2)
+                           AND (CAST($3 AS TEXT) IS NULL OR contact_id = $3)
+                           AND (CAST($4 AS TEXT) IS NULL OR state = $4)
+                           AND (CAST($5 AS BIGINT) IS NULL OR received_at >= $5)
                          ORDER BY seq DESC LIMIT $6"
                     ),
                     &[

@@ -137,11 +137,13 @@ impl GhlMcp {
 fn describe_tool(def: &ToolDef) -> Tool {
     let op = def.op.and_then(ghl_catalog::find);
     let hints = match (&def.kind, op) {
-        (Kind::FindOperations | Kind::DescribeOperation | Kind::RecentEvents, _) => ToolAnnotations::new()
-            .read_only(true)
-            .destructive(false)
-            .idempotent(true)
-            .open_world(false),
+        (Kind::FindOperations | Kind::DescribeOperation | Kind::RecentEvents, _) => {
+            ToolAnnotations::new()
+                .read_only(true)
+                .destructive(false)
+                .idempotent(true)
+                .open_world(false)
+        }
         (_, Some(op)) => ToolAnnotations::new()
             .read_only(op.effect == Effect::Read)
             // Outbound calls cannot be taken back either: a sent SMS is as

@@ -43,7 +43,10 @@ async fn recent_events_lists_filters_and_never_writes() {
     spool
         .insert_batch(&[
             (event("w1", "ContactCreate", "c1", ""), State::Pending),
-            (event("w2", "InboundMessage", "c1", "Yes, Tuesday works"), State::Pending),
+            (
+                event("w2", "InboundMessage", "c1", "Yes, Tuesday works"),
+                State::Pending,
+            ),
             (event("w3", "InboundMessage", "c2", "Stop"), State::Pending),
         ])
         .unwrap();
@@ -53,11 +56,21 @@ async fn recent_events_lists_filters_and_never_writes() {
     assert_eq!(evs.len(), 2, "{v}");
     assert_eq!(evs[0]["webhookId"], "w3", "newest first");
 
-    let v = ok(&client, "recent_events", json!({"type": "InboundMessage", "contact_id": "c1"})).await;
+    let v = ok(
+        &client,
+        "recent_events",
+        json!({"type": "InboundMessage", "contact_id": "c1"}),
+    )
+    .await;
     assert_eq!(v["events"][0]["payload"]["body"], "Yes, Tuesday works");
     assert_eq!(v["events"].as_array().unwrap().len(), 1);
 
-    let v = ok(&client, "recent_events", json!({"since_minutes": 5, "limit": 1, "payload": false})).await;
+    let v = ok(
+        &client,
+        "recent_events",
+        json!({"since_minutes": 5, "limit": 1, "payload": false}),
+    )
+    .await;
     assert_eq!(v["events"].as_array().unwrap().len(), 1);
     assert!(v["events"][0].get("payload").is_none());
 

@@ -116,8 +116,8 @@ async fn handle(
         "/_sandbox/stats" => return Ok(json_response(200, &state.stats.json(), &[])),
         "/_sandbox/webhooks" => {
             let db = state.db.clone();
-            let summary = tokio::task::spawn_blocking(move || db.with(|c| crate::webhooks::summary(c)))
-                .await;
+            let summary =
+                tokio::task::spawn_blocking(move || db.with(|c| crate::webhooks::summary(c))).await;
             return Ok(match summary {
                 Ok(Ok(Ok(v))) => json_response(200, &v, &[]),
                 _ => json_response(503, &json!({"ok": false}), &[]),

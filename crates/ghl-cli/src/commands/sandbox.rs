@@ -89,9 +89,10 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
                 }
             };
             let path = db.unwrap_or_else(ghl_sandbox::default_db_path);
-            let out = ghl_sandbox::simulate_inbound(&path, &contact, channel, &text)
-                .map_err(|e| {
-                    sandbox_err(e).with_hint("`ghl --sandbox contacts search NAME` finds a contact id")
+            let out =
+                ghl_sandbox::simulate_inbound(&path, &contact, channel, &text).map_err(|e| {
+                    sandbox_err(e)
+                        .with_hint("`ghl --sandbox contacts search NAME` finds a contact id")
                 })?;
             println!("{out}");
             Ok(())
@@ -155,7 +156,9 @@ fn check_webhook_url(url: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::validation(format!("--webhook-url {url}: expected an http(s) URL"))
-            .with_hint("e.g. --webhook-url http://127.0.0.1:8790/webhooks/ghl"))
+        Err(
+            Error::validation(format!("--webhook-url {url}: expected an http(s) URL"))
+                .with_hint("e.g. --webhook-url http://127.0.0.1:8790/webhooks/ghl"),
+        )
     }
 }

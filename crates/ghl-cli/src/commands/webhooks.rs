@@ -126,8 +126,9 @@ pub struct ListArgs {
 }
 
 fn store_err(e: ghl_store::Error) -> Error {
-    Error::config(format!("event store: {e}"))
-        .with_hint("check --store / GHL_STORE_URL and that the file is yours and not readable by others")
+    Error::config(format!("event store: {e}")).with_hint(
+        "check --store / GHL_STORE_URL and that the file is yours and not readable by others",
+    )
 }
 
 fn open_store(arg: &StoreArg) -> Result<ghl_store::Store, Error> {
@@ -173,8 +174,11 @@ async fn listen(a: ListenArgs, location: Option<String>) -> Result<(), Error> {
         sinks.push(Sink::jsonl(f).map_err(Error::config)?);
     }
     if sinks.is_empty() {
-        return Err(Error::validation("no sink: events would be stored but go nowhere")
-            .with_hint("add --exec CMD, --forward URL or --jsonl FILE (or --jsonl - for standard output)"));
+        return Err(
+            Error::validation("no sink: events would be stored but go nowhere").with_hint(
+                "add --exec CMD, --forward URL or --jsonl FILE (or --jsonl - for standard output)",
+            ),
+        );
     }
     for (name, hook) in hooks() {
         sinks.push(Sink::hook(name, hook));
@@ -184,7 +188,10 @@ async fn listen(a: ListenArgs, location: Option<String>) -> Result<(), Error> {
     } else {
         a.public_key
             .iter()
-            .map(|k| keys::parse_public_key(k).map_err(|e| Error::validation(format!("--public-key: {e}"))))
+            .map(|k| {
+                keys::parse_public_key(k)
+                    .map_err(|e| Error::validation(format!("--public-key: {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?
     };
     if a.secret.as_deref().is_some_and(|s| s.len() < 16) {
@@ -264,7 +271,10 @@ fn row(e: &ghl_events::Event) -> Value {
 fn iso(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -305,14 +315,20 @@ fn events(cmd: EventsCommand, location: Option<String>, fmt: OutputFormat) -> Re
         }
         EventsCommand::Show { id, store } => {
             let spool = Spool::reader(open_store(&store)?);
-            let ev = spool.get(&id).map_err(store_err)?.ok_or_else(|| not_found(&id))?;
+            let ev = spool
+                .get(&id)
+                .map_err(store_err)?
+                .ok_or_else(|| not_found(&id))?;
             let mut v = row(&ev);
             v["payload"] = ev.payload();
             output::json(&v).map_err(|e| Error::config(format!("writing output: {e}")))
         }
         EventsCommand::Replay { id, store } => {
             let spool = Spool::open(open_store(&store)?).map_err(store_err)?;
-            let ev = spool.replay(&id).map_err(store_err)?.ok_or_else(|| not_found(&id))?;
+            let ev = spool
+                .replay(&id)
+                .map_err(store_err)?
+                .ok_or_else(|| not_found(&id))?;
             output::note(
                 fmt,
                 &format!(

@@ -51,9 +51,7 @@ pub async fn recent(arguments: Value) -> Result<Value, Error> {
     let a: Args = serde_json::from_value(arguments).map_err(|e| invalid_arguments(NAME, e))?;
     let url = ghl_store::StoreUrl::resolve(None, "events")
         .map_err(|e| Error::config(format!("event store: {e}")))?;
-    let none_yet = || {
-        json!({"events": [], "note": "no events received on this machine yet: run `ghl webhooks listen` and point HighLevel's webhooks at it"})
-    };
+    let none_yet = || json!({"events": [], "note": "no events received on this machine yet: run `ghl webhooks listen` and point HighLevel's webhooks at it"});
     // Reading never creates the store.
     if let ghl_store::StoreUrl::Sqlite(path) = &url
         && !path.exists()

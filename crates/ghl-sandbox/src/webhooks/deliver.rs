@@ -98,7 +98,8 @@ pub fn spawn(
                 let Ok(permit) = sem.clone().acquire_owned().await else {
                     break;
                 };
-                let (client, key, db, opts) = (client.clone(), key.clone(), db.clone(), opts.clone());
+                let (client, key, db, opts) =
+                    (client.clone(), key.clone(), db.clone(), opts.clone());
                 tasks.push(tokio::spawn(async move {
                     let status = send(&client, &key, &opts.url, &d).await;
                     let _ = tokio::task::spawn_blocking(move || {
@@ -162,7 +163,10 @@ fn settle(
         Some(s) if (200..300).contains(&s) => ("delivered", now),
         Some(429) if attempts <= opts.retries as i64 => {
             let jitter = 0.9 + rand::random::<f64>() * 0.2;
-            ("pending", now + (opts.retry_spacing.as_millis() as f64 * jitter) as i64)
+            (
+                "pending",
+                now + (opts.retry_spacing.as_millis() as f64 * jitter) as i64,
+            )
         }
         Some(429) => ("gave_up", now),
         // HighLevel does not retry other answers, nor a missing one.

@@ -51,6 +51,8 @@ use Coll::{Contact, Doc};
 use Emit::{One, Upsert};
 use Id::{Path, Reply};
 
+// One line per operation reads as a table.
+#[rustfmt::skip]
 const RULES: &[Rule] = &[
     r("contacts.create-contact", Contact, Reply("/contact/id"), One("ContactCreate")),
     r("contacts.update-contact", Contact, Path("contactId"), One("ContactUpdate")),
@@ -131,7 +133,11 @@ pub fn events(
     let types: Vec<&'static str> = match rule.emit {
         One(t) => vec![t],
         Upsert(create, update) => {
-            vec![if reply["new"].as_bool() == Some(true) { create } else { update }]
+            vec![if reply["new"].as_bool() == Some(true) {
+                create
+            } else {
+                update
+            }]
         }
         Emit::TaskComplete => {
             let done = |d: Option<&Value>| d.and_then(|d| d["completed"].as_bool()) == Some(true);
