@@ -189,9 +189,12 @@ fn a_failing_sink_backs_off_goes_dead_and_replays() {
             .clone()
     };
     assert!(
-        wait_for(15, || dead().len() == 1),
-        "never went dead: {:?}",
-        dead()
+        wait_for(30, || dead().len() == 1),
+        "never went dead: {:?}; stored {:?}; counters {}; attempts {:?}",
+        dead(),
+        stored(&dir),
+        health(&rx.addr),
+        std::fs::read_to_string(&attempts)
     );
     let d = &dead()[0];
     assert_eq!(d["webhookId"], "wh-fails");
