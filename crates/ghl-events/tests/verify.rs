@@ -131,9 +131,7 @@ fn the_spool_dedupes_and_leases_claims() {
     // A failure backs off; the limit makes it dead; replay revives it.
     let a = &first[0];
     assert_eq!(
-        spool
-            .failed(a.seq, "r1", "boom", 2, now_ms() - 1)
-            .unwrap(),
+        spool.failed(a.seq, "r1", "boom", 2, now_ms() - 1).unwrap(),
         State::Pending
     );
     // Due again at once (next_at in the past): claimable, then dead at the limit.
