@@ -362,3 +362,61 @@ fn jsonl_ids_or_type(path: &std::path::Path) -> usize {
         .filter(|l| l.contains("WorkflowPing"))
         .count()
 }
+
+#[test]
+fn the_forward_sink_posts_the_event_as_received() {
+    use std::io::{Read, Write};
+    let dir = Dir::new();
+    let k = key(4);
+    let target = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/in", target.local_addr().unwrap());
+    let got = std::thread::spawn(move || {
+        let (mut s, _) = target.accept().unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            let n = s.read(&mut chunk).unwrap();
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= len {
+                    s.write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    )
+                    .unwrap();
+                    return (head.to_string(), body.to_string());
+                }
+            }
+        }
+    });
+    let rx = listen(&dir, &["--public-key", &public_b64(&k), "--forward", &url]);
+    // Spacing and key order as HighLevel sent them: forwarded byte for byte.
+    let body = format!(
+        "{{\"webhookId\": \"wh-fwd\",  \"type\":\"InboundMessage\", \"timestamp\":\"{}\", \"body\":\"hi\"}}",
+        iso_now_plus(0)
+    );
+    assert_eq!(
+        post(
+            &rx.addr,
+            body.as_bytes(),
+            Some(&sign(&k, body.as_bytes())),
+            "application/json"
+        ),
+        200
+    );
+    let (head, forwarded) = got.join().unwrap();
+    assert_eq!(forwarded, body);
+    assert!(
+        head.to_ascii_lowercase().contains("x-ghl-event-id: wh-fwd"),
+        "{head}"
+    );
+    assert!(wait_for(10, || health(&rx.addr)["delivered"] == 1));
+}
