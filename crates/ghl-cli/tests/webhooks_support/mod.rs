@@ -107,6 +107,8 @@ impl Proc {
                 panic!("process ended ({status}) before listening: {rest:?}");
             }
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("process did not start listening");
     }
 
