@@ -169,14 +169,21 @@ impl Spool {
 
     /// Every sink took it.
     pub fn delivered(&self, seq: i64, holder: &str) -> ghl_store::Result<()> {
+        self.delivered_many(&[seq], holder)
+    }
+
+    /// Every sink took these: one transaction for a claimed batch.
+    pub fn delivered_many(&self, seqs: &[i64], holder: &str) -> ghl_store::Result<()> {
         let now = now_ms();
         self.store.write(|tx| {
-            tx.execute(
-                "UPDATE ghl_events SET state = 'delivered', delivered_at = $1, attempts = attempts + 1,
-                    last_error = NULL, lease_holder = NULL, lease_until = 0
-                 WHERE seq = $2 AND lease_holder = $3",
-                &[Value::Int(now), Value::Int(seq), holder.into()],
-            )?;
+            for seq in seqs {
+                tx.execute(
+                    "UPDATE ghl_events SET state = 'delivered', delivered_at = $1, attempts = attempts + 1,
+                        last_error = NULL, lease_holder = NULL, lease_until = 0
+                     WHERE seq = $2 AND lease_holder = $3",
+                    &[Value::Int(now), Value::Int(*seq), holder.into()],
+                )?;
+            }
             Ok(())
         })
     }
