@@ -101,6 +101,9 @@ pub enum Command {
     Profiles(crate::commands::profiles::ProfilesCommand),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell
     Completion { shell: clap_complete::Shell },
+    /// Receive HighLevel webhooks and inspect or replay the stored events
+    #[command(subcommand)]
+    Webhooks(crate::commands::webhooks::WebhooksCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -150,6 +153,24 @@ pub struct PagingArgs {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum SimulateCommand {
+    /// A contact texts in: CONTACT (id) TEXT
+    InboundSms {
+        contact: String,
+        text: String,
+        #[arg(long)]
+        db: Option<std::path::PathBuf>,
+    },
+    /// A contact emails in: CONTACT (id) TEXT
+    InboundEmail {
+        contact: String,
+        text: String,
+        #[arg(long)]
+        db: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum SandboxCommand {
     /// Serve the sandbox until interrupted
     Serve {
@@ -176,7 +197,21 @@ pub enum SandboxCommand {
         /// Accept a non-loopback --listen address (the sandbox's default token is well known)
         #[arg(long)]
         allow_remote: bool,
+        /// Send a signed webhook to URL for every change, like HighLevel
+        #[arg(long, value_name = "URL")]
+        webhook_url: Option<String>,
+        /// Wait before retrying a webhook answered 429, in ms (HighLevel: 10 minutes)
+        #[arg(long, default_value_t = 600_000, value_name = "MS")]
+        webhook_retry_ms: u64,
     },
+    /// Print the public key the sandbox signs webhooks with (for `ghl webhooks listen --public-key`)
+    WebhookKey {
+        #[arg(long)]
+        db: Option<std::path::PathBuf>,
+    },
+    /// Make something happen in the sandbox that only a customer could do
+    #[command(subcommand)]
+    Simulate(SimulateCommand),
     /// Empty the sandbox database, or reseed it
     Reset {
         #[arg(long)]

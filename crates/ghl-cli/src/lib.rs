@@ -139,6 +139,7 @@ async fn dispatch(
             Command::Doctor(args) => commands::doctor::run(args, global, fmt).await,
             Command::Auth(c) => commands::auth::run(c, global, fmt).await,
             Command::Profiles(c) => commands::profiles::run(c, global, fmt).await,
+            Command::Webhooks(c) => commands::webhooks::run(c, global.location.clone(), fmt).await,
             Command::Completion { shell } => {
                 // The full tree, friendly and compatible commands included.
                 clap_complete::generate(shell, &mut command(), "ghl", &mut std::io::stdout());

@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+#[path = "webhooks_support/mod.rs"]
+mod webhooks_support;
+
 const APP: &str = ghl_sandbox::DEMO_CLIENT_ID;
 const LOC: &str = ghl_sandbox::DEMO_LOCATION_ID;
 
@@ -338,6 +341,56 @@ fn uninstall_removes_the_stored_tokens() {
     assert_eq!(run.status.code(), Some(5));
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("auth login"), "{err}");
+}
+
+/// The real path: HighLevel posts `AppUninstall` to `ghl webhooks listen`,
+/// whose hook removes the location's tokens.
+#[test]
+fn an_app_uninstall_event_removes_the_tokens() {
+    let env = Env::new(Duration::from_secs(86_399), 0);
+    sign_in(&env, "myapp", &[]);
+    assert!(env.token_file().exists());
+    let secret = "uninstall-secret-0123456789";
+    let mut cmd = env.ghl(&[
+        "webhooks",
+        "listen",
+        "--listen",
+        "127.0.0.1:0",
+        "--jsonl",
+        env.home.join("events.jsonl").to_str().unwrap(),
+    ]);
+    cmd.env("GHL_WEBHOOK_SECRET", secret);
+    let rx = webhooks_support::Proc::start(cmd);
+    let post = |app: &str, id: &str| {
+        let body = serde_json::json!({
+            "type": "AppUninstall", "appId": app, "locationId": LOC,
+            "webhookId": id,
+        })
+        .to_string();
+        webhooks_support::http(
+            &rx.addr,
+            "POST",
+            "/webhooks/ghl",
+            &[
+                ("content-type", "application/json"),
+                ("x-ghl-secret", secret),
+            ],
+            body.as_bytes(),
+        )
+        .0
+    };
+    // Another app's uninstall leaves these tokens alone.
+    assert_eq!(post("anotherApp", "wh-other-app"), 200);
+    assert_eq!(post(APP.split('-').next().unwrap(), "wh-this-app"), 200);
+    assert!(
+        webhooks_support::wait_for(15, || !env.token_file().exists()),
+        "the tokens are still stored"
+    );
+    let run = env
+        .ghl(&["--profile", "myapp", "contacts", "search", "Jane"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(5));
 }
 
 #[test]

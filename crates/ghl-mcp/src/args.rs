@@ -31,6 +31,7 @@ pub struct McpArgs {
     #[arg(long)]
     pub read_only: bool,
     /// Tool families to list: contacts,conversations,calendars,opportunities,workflows,invoices,location,discovery
+    /// (the default), events (webhooks received here, by name only), or all
     #[arg(long, value_delimiter = ',')]
     pub toolsets: Vec<String>,
     /// Only operations matching PATTERN may run, e.g. 'contacts.*' (repeatable)

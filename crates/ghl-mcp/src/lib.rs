@@ -43,6 +43,10 @@ pub use snippets::config_snippet;
 pub fn options_from_args(args: &McpArgs) -> Result<ServerOptions, Error> {
     let mut toolsets = Vec::new();
     for t in args.toolsets.iter().filter(|t| !t.trim().is_empty()) {
+        if t.trim().eq_ignore_ascii_case("all") {
+            toolsets.extend(Toolset::ALL);
+            continue;
+        }
         toolsets.push(Toolset::parse(t).ok_or_else(|| {
             Error::validation(format!("unknown toolset {t}")).with_hint(format!(
                 "choose from {}",

@@ -16,10 +16,12 @@ pub enum Toolset {
     Invoices,
     Location,
     Discovery,
+    /// Webhook events received on this machine.
+    Events,
 }
 
 impl Toolset {
-    pub const ALL: [Toolset; 8] = [
+    pub const ALL: [Toolset; 9] = [
         Toolset::Contacts,
         Toolset::Conversations,
         Toolset::Calendars,
@@ -28,6 +30,7 @@ impl Toolset {
         Toolset::Invoices,
         Toolset::Location,
         Toolset::Discovery,
+        Toolset::Events,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,7 +43,15 @@ impl Toolset {
             Toolset::Invoices => "invoices",
             Toolset::Location => "location",
             Toolset::Discovery => "discovery",
+            Toolset::Events => "events",
         }
+    }
+
+    /// Listed when `--toolsets` is not given. `events` is asked for by
+    /// name (or `all`): it reads this machine's webhook spool, not the CRM,
+    /// and the default list stays within its context budget.
+    pub fn on_by_default(self) -> bool {
+        self != Toolset::Events
     }
 
     pub fn parse(s: &str) -> Option<Toolset> {
@@ -90,6 +101,9 @@ impl Default for ServerOptions {
 
 impl ServerOptions {
     pub fn toolset_enabled(&self, t: Toolset) -> bool {
-        self.toolsets.as_ref().is_none_or(|ts| ts.contains(&t))
+        match &self.toolsets {
+            None => t.on_by_default(),
+            Some(ts) => ts.contains(&t),
+        }
     }
 }

@@ -166,6 +166,7 @@ impl GhlMcp {
             Kind::Bulk(kind) => return crate::bulk::run(exec, def.name, *kind, arguments).await,
             Kind::FindOperations => return discovery::find(arguments),
             Kind::DescribeOperation => return discovery::describe(arguments, &exec.client),
+            Kind::RecentEvents => return tools::events::recent(arguments).await,
             Kind::CallOperation | Kind::Curated(_) if common.cursor.is_some() => {
                 // A continuation: the cursor carries the arguments.
                 let c = Cursor::decode(common.cursor.as_deref().unwrap_or_default())?;
@@ -193,7 +194,7 @@ impl GhlMcp {
 fn describe_tool(def: &ToolDef) -> Tool {
     let op = def.op.and_then(ghl_catalog::find);
     let hints = match (&def.kind, op) {
-        (Kind::FindOperations | Kind::DescribeOperation, _) => {
+        (Kind::FindOperations | Kind::DescribeOperation | Kind::RecentEvents, _) => {
             ToolAnnotations::new().read_only(true).open_world(false)
         }
         // Hints at their MCP defaults (not idempotent, open world) are

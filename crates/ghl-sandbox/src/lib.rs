@@ -22,6 +22,7 @@ mod server;
 mod store;
 mod tz;
 mod validate;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use error::SandboxError;
+pub use webhooks::WebhookOptions;
 
 /// A private-integration-style token with every scope, bound to the demo
 /// location; valid in every sandbox database.
@@ -141,6 +143,8 @@ pub struct SandboxOptions {
     /// Lifetime of the OAuth access tokens `/oauth/token` issues (HighLevel:
     /// about a day); short ones let refresh be tried.
     pub oauth_access_ttl: Duration,
+    /// Deliver signed webhooks for every change in the modelled groups.
+    pub webhooks: Option<WebhookOptions>,
 }
 
 impl SandboxOptions {
@@ -153,6 +157,7 @@ impl SandboxOptions {
             fail_rate: 0.0,
             rate_limit: RateLimit::default(),
             oauth_access_ttl: Duration::from_secs(86_399),
+            webhooks: None,
         }
     }
 }
@@ -162,6 +167,7 @@ pub struct Sandbox {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    webhook_task: Option<JoinHandle<()>>,
 }
 
 impl Sandbox {
@@ -177,6 +183,9 @@ impl Sandbox {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        if let Some(t) = self.webhook_task {
+            let _ = t.await;
+        }
     }
 
     /// Serve until the process ends (or the server stops).
@@ -218,10 +227,19 @@ pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
         base_url: format!("http://{addr}"),
         oauth: oauth::OAuthStats::default(),
         oauth_access_ttl: opts.oauth_access_ttl,
+        webhooks: opts.webhooks.is_some(),
     });
     let (stop, rx) = watch::channel(false);
+    let webhook_task = opts
+        .webhooks
+        .map(|w| webhooks::spawn(state.db.clone(), w, rx.clone()));
     let task = tokio::spawn(server::accept_loop(listener, state, rx));
-    Ok(Sandbox { addr, stop, task })
+    Ok(Sandbox {
+        addr,
+        stop,
+        task,
+        webhook_task,
+    })
 }
 
 /// Empty the database, then seed it again (`Seed::Empty` keeps only the
@@ -281,4 +299,82 @@ pub fn bulk_seed_contacts(db: &Path, n: usize) -> Result<usize, SandboxError> {
     let mut conn = store::open_conn(db)?;
     seed::bulk_contacts(&mut conn, DEMO_LOCATION_ID, n)?;
     Ok(n)
+}
+
+/// The public key the sandbox signs its webhooks with (SPKI DER, base64),
+/// made on first use and kept in the database.
+pub fn webhook_public_key(db: &Path) -> Result<String, SandboxError> {
+    let conn = store::open_conn(db)?;
+    Ok(webhooks::public_key_spki(&webhooks::signing_key(&conn)?))
+}
+
+/// The outbox: counts per state and the acknowledged `webhookId`s.
+pub fn webhook_summary(db: &Path) -> Result<serde_json::Value, SandboxError> {
+    let conn = store::open_conn(db)?;
+    Ok(webhooks::summary(&conn)?)
+}
+
+/// The channel of a simulated inbound message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Sms,
+    Email,
+}
+
+/// "A customer replied": an inbound message from a contact, through the
+/// same handlers as the API, so the conversation updates and an
+/// `InboundMessage` webhook is queued for a serving sandbox to deliver.
+pub fn simulate_inbound(
+    db: &Path,
+    contact_id: &str,
+    channel: Channel,
+    text: &str,
+) -> Result<serde_json::Value, SandboxError> {
+    let mut conn = store::open_conn(db)?;
+    webhooks::ensure_schema(&conn)?;
+    let contact = contact_store::get(&conn, contact_id)?
+        .ok_or_else(|| SandboxError::Invalid(format!("no contact {contact_id} in the sandbox")))?;
+    let location = contact["locationId"]
+        .as_str()
+        .unwrap_or(DEMO_LOCATION_ID)
+        .to_string();
+    let ctx = |op: &str, body: serde_json::Value| -> Result<routes::Ctx, SandboxError> {
+        let op = ghl_catalog::find(op)
+            .ok_or_else(|| SandboxError::Internal(format!("catalog lacks {op}")))?;
+        Ok(routes::Ctx {
+            op,
+            path: Default::default(),
+            query: validate::Query::parse(None),
+            body,
+            location_id: location.clone(),
+            base_url: String::new(),
+            raw_path: op.path.clone(),
+            webhooks: true,
+        })
+    };
+    let create = ctx(
+        "conversations.create-conversation",
+        serde_json::json!({"locationId": location, "contactId": contact_id}),
+    )?;
+    let conversation_id = match routes::run(&mut conn, &create) {
+        Ok((_, v)) => v["conversation"]["id"].as_str().map(str::to_string),
+        Err(e) => e
+            .extra
+            .as_ref()
+            .and_then(|x| x["conversationId"].as_str())
+            .map(str::to_string),
+    }
+    .ok_or_else(|| SandboxError::Internal("could not open a conversation".into()))?;
+    let kind = match channel {
+        Channel::Sms => "SMS",
+        Channel::Email => "Email",
+    };
+    let add = ctx(
+        "conversations.add-an-inbound-message",
+        serde_json::json!({"type": kind, "message": text, "html": text,
+            "subject": "Re: your message", "conversationId": conversation_id}),
+    )?;
+    routes::run(&mut conn, &add)
+        .map(|(_, v)| v)
+        .map_err(|e| SandboxError::Invalid(e.body().to_string()))
 }

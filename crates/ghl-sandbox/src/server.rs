@@ -37,6 +37,8 @@ pub struct State {
     pub base_url: String,
     pub oauth: crate::oauth::OAuthStats,
     pub oauth_access_ttl: Duration,
+    /// Record webhook events (a delivery task is running).
+    pub webhooks: bool,
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -123,6 +125,15 @@ async fn handle(
         }
         "/oauth/chooselocation" | "/v2/oauth/chooselocation" => {
             return Ok(choose_location(&state, req.uri().query()).await);
+        }
+        "/_sandbox/webhooks" => {
+            let db = state.db.clone();
+            let summary =
+                tokio::task::spawn_blocking(move || db.with(|c| crate::webhooks::summary(c))).await;
+            return Ok(match summary {
+                Ok(Ok(Ok(v))) => json_response(200, &v, &[]),
+                _ => json_response(503, &json!({"ok": false}), &[]),
+            });
         }
         _ => {}
     }
@@ -255,6 +266,7 @@ async fn api(state: Arc<State>, req: Request<Incoming>, path: String) -> Resp {
         location_id: token.location_id.clone(),
         base_url: state.base_url.clone(),
         raw_path: path,
+        webhooks: state.webhooks,
     };
     let db = state.db.clone();
     let out = tokio::task::spawn_blocking(move || db.with(|conn| routes::run(conn, &ctx))).await;

@@ -16,3 +16,4 @@ pub mod probe;
 pub mod profiles;
 pub mod session;
 pub mod setup;
+pub mod webhooks;

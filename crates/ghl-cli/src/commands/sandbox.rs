@@ -2,7 +2,7 @@
 
 use ghl_core::Error;
 
-use crate::cli::SandboxCommand;
+use crate::cli::{SandboxCommand, SimulateCommand};
 use crate::sandbox_link;
 
 fn sandbox_err(e: impl std::fmt::Display) -> Error {
@@ -20,6 +20,8 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
             rate_limit,
             oauth_ttl,
             allow_remote,
+            webhook_url,
+            webhook_retry_ms,
         } => {
             if !listen.ip().is_loopback() && !allow_remote {
                 return Err(Error::validation(format!(
@@ -43,6 +45,12 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
                 Error::validation(format!("--rate-limit {rate_limit}: {e}"))
                     .with_hint("write it as COUNT/WINDOW, e.g. 100/10s")
             })?;
+            if let Some(url) = &webhook_url {
+                check_webhook_url(url)?;
+                let mut w = ghl_sandbox::WebhookOptions::new(url);
+                w.retry_spacing = std::time::Duration::from_millis(webhook_retry_ms);
+                opts.webhooks = Some(w);
+            }
             let db_path = opts.db.clone();
             let server = ghl_sandbox::start(opts).await.map_err(sandbox_err)?;
             let addr_file = sandbox_link::addr_file();
@@ -76,6 +84,32 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
                 _ = server.wait() => {}
             }
             let _ = std::fs::remove_file(&addr_file);
+            Ok(())
+        }
+        SandboxCommand::WebhookKey { db } => {
+            let path = db.unwrap_or_else(ghl_sandbox::default_db_path);
+            println!(
+                "{}",
+                ghl_sandbox::webhook_public_key(&path).map_err(sandbox_err)?
+            );
+            Ok(())
+        }
+        SandboxCommand::Simulate(sim) => {
+            let (contact, text, db, channel) = match sim {
+                SimulateCommand::InboundSms { contact, text, db } => {
+                    (contact, text, db, ghl_sandbox::Channel::Sms)
+                }
+                SimulateCommand::InboundEmail { contact, text, db } => {
+                    (contact, text, db, ghl_sandbox::Channel::Email)
+                }
+            };
+            let path = db.unwrap_or_else(ghl_sandbox::default_db_path);
+            let out =
+                ghl_sandbox::simulate_inbound(&path, &contact, channel, &text).map_err(|e| {
+                    sandbox_err(e)
+                        .with_hint("`ghl --sandbox contacts search NAME` finds a contact id")
+                })?;
+            println!("{out}");
             Ok(())
         }
         SandboxCommand::Reset { db, seed } => {
@@ -128,4 +162,18 @@ async fn stop_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+fn check_webhook_url(url: &str) -> Result<(), Error> {
+    let ok = url
+        .split_once("://")
+        .is_some_and(|(scheme, rest)| matches!(scheme, "http" | "https") && !rest.is_empty());
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            Error::validation(format!("--webhook-url {url}: expected an http(s) URL"))
+                .with_hint("e.g. --webhook-url http://127.0.0.1:8790/webhooks/ghl"),
+        )
+    }
 }

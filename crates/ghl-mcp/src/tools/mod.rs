@@ -5,6 +5,7 @@
 pub mod calendars;
 pub mod contacts;
 pub mod conversations;
+pub mod events;
 pub mod invoices;
 pub mod location;
 pub mod opportunities;
@@ -68,6 +69,8 @@ pub enum Kind {
     CallOperation,
     /// A list-driven tool of `crate::bulk`.
     Bulk(crate::bulk::BulkKind),
+    /// Read the local webhook event spool.
+    RecentEvents,
 }
 
 pub struct ToolDef {
@@ -222,5 +225,6 @@ pub fn all() -> Vec<ToolDef> {
     v.extend(location::tools());
     v.extend(crate::bulk::tools());
     v.extend(crate::discovery::tools());
+    v.extend(events::tools());
     v
 }

@@ -30,6 +30,8 @@ pub struct Ctx {
     pub location_id: String,
     pub base_url: String,
     pub raw_path: String,
+    /// Record webhook events for this change (the sandbox serves webhooks).
+    pub webhooks: bool,
 }
 
 impl Ctx {
@@ -69,7 +71,14 @@ pub fn run(conn: &mut Connection, ctx: &Ctx) -> Reply {
         TransactionBehavior::Immediate
     };
     let tx = conn.transaction_with_behavior(behavior)?;
+    let before = match ctx.webhooks {
+        true => crate::webhooks::before(&tx, ctx)?,
+        false => None,
+    };
     let out = dispatch(&tx, ctx)?;
+    if ctx.webhooks {
+        crate::webhooks::record(&tx, ctx, before.as_ref(), &out.1)?;
+    }
     tx.commit()?;
     Ok(out)
 }

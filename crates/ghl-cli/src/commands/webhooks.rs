@@ -1,0 +1,370 @@
+//! `ghl webhooks listen` (the receiver) and `ghl webhooks events
+//! list|show|replay|dead` (the spool, inspected and re-run).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use ghl_core::{Error, ErrorCode};
+use ghl_events::{
+    DeliveryOptions, EventFilter, EventHook, Filter, Receiver, ReceiverOptions, Sink, Spool, State,
+    Verifier, keys,
+};
+use serde_json::{Value, json};
+
+use crate::cli::OutputFormat;
+use crate::output;
+
+#[derive(Subcommand, Debug)]
+pub enum WebhooksCommand {
+    /// Receive HighLevel webhooks: verify, refuse replays, store durably, deliver to sinks
+    Listen(ListenArgs),
+    /// The stored events: list, show, replay, dead
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ListenArgs {
+    /// Address to listen on (port 0: any free port, printed on start)
+    #[arg(long, default_value = "127.0.0.1:8790")]
+    pub listen: std::net::SocketAddr,
+    /// The one path that accepts webhooks
+    #[arg(long, default_value = "/webhooks/ghl")]
+    pub path: String,
+    /// Run CMD for each event: JSON on stdin; GHL_EVENT_TYPE, GHL_EVENT_LOCATION,
+    /// GHL_EVENT_ID, GHL_EVENT_CONTACT in the environment; exit 0 means delivered
+    #[arg(long, value_name = "CMD")]
+    pub exec: Vec<String>,
+    /// POST each event's JSON on to URL; a 2xx means delivered
+    #[arg(long, value_name = "URL")]
+    pub forward: Vec<String>,
+    /// Append each event as one JSON line to FILE (`-`: standard output)
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Vec<String>,
+    /// Ed25519 key to verify X-GHL-Signature with (SPKI or raw, base64),
+    /// instead of HighLevel's published key; repeat to accept several
+    #[arg(long, value_name = "BASE64")]
+    pub public_key: Vec<String>,
+    /// Accept unsigned posts (workflow "custom webhook" actions) that carry
+    /// this secret in an X-GHL-Secret or `Authorization: Bearer` header
+    #[arg(long, env = "GHL_WEBHOOK_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Oldest `timestamp` accepted, in seconds
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    pub window: u64,
+    /// Clock difference tolerated with HighLevel, in seconds
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub skew: u64,
+    /// Largest body accepted, in bytes
+    #[arg(long, default_value_t = ghl_events::receiver::DEFAULT_MAX_BODY)]
+    pub max_body: usize,
+    /// Deliver only events of these types (others are stored as skipped)
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Attempts before an event goes to the dead letters
+    #[arg(long, default_value_t = 8)]
+    pub max_attempts: i64,
+    /// Wait after the first failed attempt, in ms; doubled after each further one
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub retry_base_ms: u64,
+    /// Longest wait between attempts, in seconds
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    pub retry_max: u64,
+    #[command(flatten)]
+    pub store: StoreArg,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StoreArg {
+    /// Where events are kept [default: $GHL_STORE_URL, else <data dir>/events.db]
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EventsCommand {
+    /// Recent events, newest first
+    List(ListArgs),
+    /// One event with its payload (by webhookId or number)
+    Show {
+        id: String,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Deliver an event again to every sink (a running listener picks it up)
+    Replay {
+        id: String,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Events that failed every attempt
+    Dead {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[arg(long = "type")]
+    pub event_type: Option<String>,
+    #[arg(long)]
+    pub contact: Option<String>,
+    /// pending, delivered, dead or skipped
+    #[arg(long, value_parser = ["pending", "delivered", "dead", "skipped"])]
+    pub state: Option<String>,
+    /// Received in the last N seconds
+    #[arg(long, value_name = "SECS")]
+    pub since: Option<u64>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    #[command(flatten)]
+    pub store: StoreArg,
+}
+
+fn store_err(e: ghl_store::Error) -> Error {
+    Error::config(format!("event store: {e}")).with_hint(
+        "check --store / GHL_STORE_URL and that the file is yours and not readable by others",
+    )
+}
+
+fn open_store(arg: &StoreArg) -> Result<ghl_store::Store, Error> {
+    let url = ghl_store::StoreUrl::resolve(arg.store.as_deref(), "events").map_err(store_err)?;
+    ghl_store::Store::open(&url).map_err(store_err)
+}
+
+/// Hooks the CLI runs for some event types, like sinks (retried with
+/// backoff, so each must be idempotent).
+pub fn hooks() -> Vec<(&'static str, Arc<dyn EventHook>)> {
+    vec![("app-uninstall", Arc::new(AppUninstall))]
+}
+
+/// `AppUninstall`: the app lost its access to the location (or company), so
+/// the tokens ghl keeps for it are removed.
+struct AppUninstall;
+
+impl EventHook for AppUninstall {
+    fn wants(&self, event_type: &str) -> bool {
+        event_type == "AppUninstall"
+    }
+
+    fn handle(&self, event: &ghl_events::Event) -> Result<(), String> {
+        let body: serde_json::Value =
+            serde_json::from_str(&event.body).map_err(|e| format!("not JSON: {e}"))?;
+        let field = |k: &str| {
+            body.get(k)
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+        };
+        let (location, company) = (field("locationId"), field("companyId"));
+        if location.is_none() && company.is_none() {
+            // Nothing names whose tokens to remove: nothing to do, and
+            // retrying would not change that.
+            return Ok(());
+        }
+        crate::oauth_store::remove_app_tokens(location, company, field("appId"))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// `location`: the global `--location`, which narrows `listen` (deliver
+/// only that location's events) and `events list`.
+pub async fn run(
+    cmd: WebhooksCommand,
+    location: Option<String>,
+    fmt: OutputFormat,
+) -> Result<(), Error> {
+    match cmd {
+        WebhooksCommand::Listen(args) => listen(args, location).await,
+        WebhooksCommand::Events(c) => events(c, location, fmt),
+    }
+}
+
+async fn listen(a: ListenArgs, location: Option<String>) -> Result<(), Error> {
+    if !a.path.starts_with('/') {
+        return Err(Error::validation("--path must start with /"));
+    }
+    if a.max_attempts < 1 {
+        return Err(Error::validation("--max-attempts must be at least 1"));
+    }
+    let mut sinks = Vec::new();
+    for c in &a.exec {
+        sinks.push(Sink::exec(c));
+    }
+    for u in &a.forward {
+        sinks.push(Sink::forward(u).map_err(Error::validation)?);
+    }
+    for f in &a.jsonl {
+        sinks.push(Sink::jsonl(f).map_err(Error::config)?);
+    }
+    if sinks.is_empty() {
+        return Err(
+            Error::validation("no sink: events would be stored but go nowhere").with_hint(
+                "add --exec CMD, --forward URL or --jsonl FILE (or --jsonl - for standard output)",
+            ),
+        );
+    }
+    for (name, hook) in hooks() {
+        sinks.push(Sink::hook(name, hook));
+    }
+    let keys = if a.public_key.is_empty() {
+        vec![keys::highlevel_key()]
+    } else {
+        a.public_key
+            .iter()
+            .map(|k| {
+                keys::parse_public_key(k)
+                    .map_err(|e| Error::validation(format!("--public-key: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    if a.secret.as_deref().is_some_and(|s| s.len() < 16) {
+        return Err(Error::validation("--secret is too short to guess-proof")
+            .with_hint("use at least 16 random characters, e.g. `openssl rand -hex 24`"));
+    }
+    let store = open_store(&a.store)?;
+    let spool = Spool::open(store.clone()).map_err(store_err)?;
+    let opts = ReceiverOptions {
+        listen: a.listen,
+        path: a.path.clone(),
+        verifier: Verifier {
+            keys,
+            secret: a.secret.clone(),
+            window_ms: a.window as i64 * 1000,
+            skew_ms: a.skew as i64 * 1000,
+        },
+        max_body: a.max_body,
+        filter: EventFilter {
+            types: a.types.clone(),
+            locations: location.into_iter().collect(),
+        },
+        sinks,
+        delivery: DeliveryOptions {
+            max_attempts: a.max_attempts,
+            retry_base: Duration::from_millis(a.retry_base_ms),
+            retry_max: Duration::from_secs(a.retry_max),
+            ..DeliveryOptions::default()
+        },
+    };
+    let receiver = Receiver::start(opts, spool).await.map_err(|e| {
+        Error::config(format!("cannot listen on {}: {e}", a.listen))
+            .with_hint("pick another port with --listen 127.0.0.1:PORT")
+    })?;
+    eprintln!(
+        "ghl webhooks listening on http://{}{} (events stored in {})",
+        receiver.addr(),
+        a.path,
+        store.describe()
+    );
+    eprintln!("health and counters: http://{}/healthz", receiver.addr());
+    stop_signal().await;
+    eprintln!("stopping: finishing what is in flight");
+    receiver.shutdown().await;
+    Ok(())
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn row(e: &ghl_events::Event) -> Value {
+    json!({
+        "id": e.seq,
+        "webhookId": e.webhook_id,
+        "type": e.event_type,
+        "locationId": e.location_id,
+        "contactId": e.contact_id,
+        "state": e.state,
+        "attempts": e.attempts,
+        "received": iso(e.received_at_ms),
+        "lastError": e.last_error,
+    })
+}
+
+fn iso(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn print_rows(fmt: OutputFormat, evs: &[ghl_events::Event]) -> Result<(), Error> {
+    let rows: Vec<Value> = evs.iter().map(row).collect();
+    output::records(fmt, &rows).map_err(|e| Error::config(format!("writing output: {e}")))
+}
+
+fn not_found(id: &str) -> Error {
+    Error::new(ErrorCode::NotFound, format!("no stored event {id}"))
+        .with_hint("`ghl webhooks events list` shows the stored events and their ids")
+}
+
+fn events(cmd: EventsCommand, location: Option<String>, fmt: OutputFormat) -> Result<(), Error> {
+    match cmd {
+        EventsCommand::List(a) => {
+            let spool = Spool::reader(open_store(&a.store)?);
+            let f = Filter {
+                event_type: a.event_type,
+                location_id: location,
+                contact_id: a.contact,
+                state: a.state.as_deref().and_then(State::parse),
+                since_ms: a
+                    .since
+                    .map(|s| ghl_events::verify::now_ms() - s as i64 * 1000),
+                limit: a.limit,
+            };
+            print_rows(fmt, &spool.list(&f).map_err(store_err)?)
+        }
+        EventsCommand::Dead { limit, store } => {
+            let spool = Spool::reader(open_store(&store)?);
+            let f = Filter {
+                state: Some(State::Dead),
+                limit,
+                ..Filter::default()
+            };
+            print_rows(fmt, &spool.list(&f).map_err(store_err)?)
+        }
+        EventsCommand::Show { id, store } => {
+            let spool = Spool::reader(open_store(&store)?);
+            let ev = spool
+                .get(&id)
+                .map_err(store_err)?
+                .ok_or_else(|| not_found(&id))?;
+            let mut v = row(&ev);
+            v["payload"] = ev.payload();
+            output::json(&v).map_err(|e| Error::config(format!("writing output: {e}")))
+        }
+        EventsCommand::Replay { id, store } => {
+            let spool = Spool::open(open_store(&store)?).map_err(store_err)?;
+            let ev = spool
+                .replay(&id)
+                .map_err(store_err)?
+                .ok_or_else(|| not_found(&id))?;
+            output::note(
+                fmt,
+                &format!(
+                    "event {} ({}) queued for delivery again; a running `ghl webhooks listen` on this store delivers it",
+                    ev.webhook_id, ev.event_type
+                ),
+            );
+            output::json(&row(&ev)).map_err(|e| Error::config(format!("writing output: {e}")))
+        }
+    }
+}

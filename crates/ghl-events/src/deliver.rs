@@ -1,0 +1,174 @@
+//! From the spool to the sinks, at least once: claim due events under a
+//! lease, hand each to every sink that has not taken it yet, and on failure
+//! schedule the next attempt with exponential backoff, or move the event to
+//! the dead letters after the limit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use crate::counters::Counters;
+use crate::event::{Event, State};
+use crate::sink::Sink;
+use crate::spool::Spool;
+use crate::verify::now_ms;
+
+#[derive(Debug, Clone)]
+pub struct DeliveryOptions {
+    /// Attempts before an event goes to the dead letters.
+    pub max_attempts: i64,
+    /// Wait after the first failure; doubled after each further one.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// Who holds delivery leases. One running receiver per name; a restarted
+    /// receiver with the same name takes its unfinished claims back at once.
+    pub holder: String,
+    /// How often to look for retries that fell due and replays made by
+    /// other processes.
+    pub poll: Duration,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        DeliveryOptions {
+            max_attempts: 8,
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(600),
+            holder: "receiver".into(),
+            poll: Duration::from_millis(250),
+        }
+    }
+}
+
+const CLAIM: i64 = 16;
+const LEASE_MS: i64 = 10 * 60 * 1000;
+
+/// The wait before attempt `attempts + 1`, ±20 % so retries spread out.
+pub fn backoff(opts: &DeliveryOptions, attempts: i64) -> Duration {
+    let exp = attempts.clamp(0, 30) as u32;
+    let base = opts
+        .retry_base
+        .saturating_mul(2u32.saturating_pow(exp))
+        .min(opts.retry_max);
+    let jitter = 0.8 + rand::random::<f64>() * 0.4;
+    base.mul_f64(jitter)
+}
+
+pub async fn run(
+    spool: Spool,
+    sinks: Arc<Vec<Sink>>,
+    opts: DeliveryOptions,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+    counters: Arc<Counters>,
+) {
+    let s = spool.clone();
+    let holder = opts.holder.clone();
+    let claimed: std::collections::HashSet<String> =
+        tokio::task::spawn_blocking(move || s.claimed_by(&holder))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+    for sink in sinks.iter() {
+        if let Sink::Jsonl(j) = sink {
+            j.retain_written(&claimed);
+        }
+    }
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let s = spool.clone();
+        let holder = opts.holder.clone();
+        let claimed = tokio::task::spawn_blocking(move || s.claim(&holder, CLAIM, LEASE_MS))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        if claimed.is_empty() {
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(opts.poll) => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        // Successes are marked together, one transaction per claimed batch,
+        // so delivery does not take a disk sync per event from the
+        // receiving side. A crash before the mark re-delivers at most this
+        // batch (the JSON-lines sink skips what it already wrote).
+        let mut delivered = Vec::new();
+        for ev in claimed {
+            // Stop between events, never in the middle of one.
+            if *stop.borrow() {
+                break;
+            }
+            if deliver_one(&spool, &sinks, &opts, &counters, &ev).await {
+                delivered.push(ev.seq);
+            }
+        }
+        let n = delivered.len() as u64;
+        let (s, h) = (spool.clone(), opts.holder.clone());
+        if n > 0
+            && let Ok(Ok(())) =
+                tokio::task::spawn_blocking(move || s.delivered_many(&delivered, &h)).await
+        {
+            counters
+                .delivered
+                .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let s = spool.clone();
+    let holder = opts.holder.clone();
+    let _ = tokio::task::spawn_blocking(move || s.release(&holder)).await;
+}
+
+/// Hand one event to its sinks; true when all took it (marked by the
+/// caller), false when the failure was recorded.
+async fn deliver_one(
+    spool: &Spool,
+    sinks: &[Sink],
+    opts: &DeliveryOptions,
+    counters: &Counters,
+    ev: &Event,
+) -> bool {
+    let mut failure = None;
+    for sink in sinks {
+        let name = sink.name();
+        if ev.sink_done(&name) {
+            continue;
+        }
+        match sink.deliver(ev).await {
+            Ok(()) if sinks.len() > 1 => {
+                let (s, h, seq) = (spool.clone(), opts.holder.clone(), ev.seq);
+                let _ = tokio::task::spawn_blocking(move || s.sink_done(seq, &h, &name)).await;
+            }
+            Ok(()) => {}
+            Err(e) => {
+                failure = Some(format!("{name}: {e}"));
+                break;
+            }
+        }
+    }
+    let (s, h, seq) = (spool.clone(), opts.holder.clone(), ev.seq);
+    match failure {
+        None => true,
+        Some(err) => {
+            Counters::bump(&counters.failed_attempts);
+            let next = now_ms() + backoff(opts, ev.attempts).as_millis() as i64;
+            let max = opts.max_attempts;
+            let state = tokio::task::spawn_blocking(move || s.failed(seq, &h, &err, max, next))
+                .await
+                .ok()
+                .and_then(Result::ok);
+            if state == Some(State::Dead) {
+                Counters::bump(&counters.dead);
+            }
+            false
+        }
+    }
+}
