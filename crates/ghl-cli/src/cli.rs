@@ -95,6 +95,13 @@ pub enum Command {
     Profiles(crate::commands::profiles::ProfilesCommand),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell
     Completion { shell: clap_complete::Shell },
+    /// Mirror the location into a local database (`ghl sql` and `ghl report` read it)
+    Sync(crate::commands::mirror::SyncArgs),
+    /// Ask the mirror anything in read-only SQL; `--schema` lists tables and views
+    Sql(crate::commands::mirror::SqlArgs),
+    /// Reports over the mirror: funnel, stale, sources, dedupe
+    #[command(subcommand)]
+    Report(crate::commands::mirror::ReportCommand),
 }
 
 #[derive(Subcommand, Debug)]

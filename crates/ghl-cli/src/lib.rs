@@ -107,6 +107,9 @@ async fn dispatch(
             Command::Doctor(args) => commands::doctor::run(args, global, fmt).await,
             Command::Auth(c) => commands::auth::run(c, global, fmt).await,
             Command::Profiles(c) => commands::profiles::run(c, global, fmt).await,
+            Command::Sync(args) => commands::mirror::sync(args, global, fmt).await,
+            Command::Sql(args) => commands::mirror::sql(args, global, fmt).await,
+            Command::Report(c) => commands::mirror::report(c, global, fmt).await,
             Command::Completion { shell } => {
                 // The full tree, friendly and compatible commands included.
                 clap_complete::generate(shell, &mut command(), "ghl", &mut std::io::stdout());
@@ -133,8 +136,9 @@ async fn dispatch(
             Error::validation(format!("unknown command {name}")).with_hint("see `ghl --help`")
         })?;
     // Parse and check the user's input before credentials or the network.
-    let args = friendly::call_args(decl, sub)?;
+    let mut args = friendly::call_args(decl, sub)?;
     let paging = friendly::paging(sub);
     let ctx = context::build(global).await?;
+    commands::mirror::resolve_named_ids(&mut args, global, &ctx.client).await?;
     invoke::run(&ctx.client, decl.op, args, paging, fmt).await
 }

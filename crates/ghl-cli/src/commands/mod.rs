@@ -5,6 +5,7 @@ pub mod api;
 pub mod compat;
 pub mod friendly;
 pub mod invoke;
+pub mod mirror;
 pub mod sandbox;
 // Setup, doctor, auth and profiles.
 pub mod auth;
