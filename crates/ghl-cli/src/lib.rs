@@ -122,6 +122,8 @@ async fn dispatch(
                     return Ok(());
                 }
                 let ctx = context::build(global).await?;
+                let mut args = args;
+                args.mirror = commands::mirror::for_mcp(global, args.mirror_sync)?;
                 ghl_mcp::run(args, ctx.client.clone(), global.sandbox).await
             }
         };

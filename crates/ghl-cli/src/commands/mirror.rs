@@ -99,6 +99,19 @@ pub fn existing_mirror(global: &GlobalArgs) -> Result<Option<Mirror>, Error> {
     Ok(m.is_synced()?.then_some(m))
 }
 
+/// The mirror behind the MCP `query` and `report` tools (created empty
+/// when this location has none, so `sync` can fill it).
+pub fn for_mcp(
+    global: &GlobalArgs,
+    allow_sync: bool,
+) -> Result<Option<ghl_mcp::mirror_tools::MirrorAccess>, Error> {
+    let Ok((profile, location)) = mirror_key(global) else {
+        return Ok(None);
+    };
+    let mirror = Mirror::open_for(None, &profile, &location)?;
+    Ok(Some(ghl_mcp::mirror_tools::MirrorAccess { mirror, allow_sync }))
+}
+
 fn required_mirror(global: &GlobalArgs) -> Result<Mirror, Error> {
     existing_mirror(global)?.ok_or_else(|| {
         Error::config("this location has no mirror yet")
