@@ -65,6 +65,7 @@ CREATE TABLE products (
 CREATE TABLE sync_state (
   grp TEXT PRIMARY KEY, cursor TEXT, full_scan BIGINT NOT NULL DEFAULT 0,
   run_started_ms BIGINT, high_water_ms BIGINT, fetched BIGINT NOT NULL DEFAULT 0,
+  listed_total BIGINT,
   completed_ms BIGINT);
 CREATE TABLE sync_seen (grp TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (grp, id));
 CREATE VIEW contacts_wide AS SELECT c.* FROM contacts c;

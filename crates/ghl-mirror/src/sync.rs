@@ -205,7 +205,7 @@ async fn run_group(
                          VALUES ($1, $2, $3, $4, 0)
                          ON CONFLICT (grp) DO UPDATE SET cursor = excluded.cursor,
                          full_scan = excluded.full_scan, run_started_ms = excluded.run_started_ms,
-                         fetched = 0",
+                         fetched = 0, listed_total = NULL",
                         &[
                             name.clone().into(),
                             cursor.to_string().into(),
@@ -254,6 +254,16 @@ struct Run<'a> {
 impl Run<'_> {
     /// Write one page's records and the point after it, atomically.
     fn write(&mut self, records: Vec<Json>, next: Json) -> Result<(), Error> {
+        self.write_with_total(records, next, None)
+    }
+
+    /// As [`Run::write`], also keeping the total the server stated.
+    fn write_with_total(
+        &mut self,
+        records: Vec<Json>,
+        next: Json,
+        total: Option<u64>,
+    ) -> Result<(), Error> {
         let g = self.g;
         let full_scan = self.full_scan;
         let n = records.len() as u64;
@@ -274,8 +284,14 @@ impl Run<'_> {
                     }
                 }
                 tx.execute(
-                    "UPDATE sync_state SET cursor = $2, fetched = fetched + $3 WHERE grp = $1",
-                    &[g.name.into(), next.to_string().into(), Value::Int(n as i64)],
+                    "UPDATE sync_state SET cursor = $2, fetched = fetched + $3,
+                     listed_total = COALESCE($4, listed_total) WHERE grp = $1",
+                    &[
+                        g.name.into(),
+                        next.to_string().into(),
+                        Value::Int(n as i64),
+                        total.map(|t| Value::Int(t as i64)).unwrap_or(Value::Null),
+                    ],
                 )?;
                 Ok(())
             })
@@ -338,13 +354,13 @@ impl Run<'_> {
                 _ => Vec::new(),
             };
             if ahead.is_empty() {
-                self.write(records, Self::point(next.as_ref()))?;
+                self.write_with_total(records, Self::point(next.as_ref()), total)?;
                 cursor = next;
                 continue;
             }
             // Later pages are known in advance: keep several in flight (the
             // client's limiter holds the rate) and write them in order.
-            self.write(records, Self::point(ahead.first()))?;
+            self.write_with_total(records, Self::point(ahead.first()), total)?;
             let mut planned: VecDeque<CallArgs> = ahead.iter().skip(1).cloned().collect();
             let mut prepared = Vec::with_capacity(ahead.len());
             for a in &ahead {
@@ -372,7 +388,8 @@ impl Run<'_> {
                     _ => None,
                 };
                 let point = if last { None } else { following.or(server_next) };
-                self.write(records, Self::point(point.as_ref()))?;
+                let stated = pager::total(&body);
+                self.write_with_total(records, Self::point(point.as_ref()), stated)?;
                 if last {
                     after = None;
                     break;
@@ -449,7 +466,23 @@ impl Run<'_> {
             .store()
             .write(move |tx| {
                 let mut deleted = 0;
-                if full_scan {
+                // A list that shifted under the scan (a record deleted
+                // mid-way moves the rest up a page) can hide records that
+                // still exist: delete by absence only when the scan saw at
+                // least as many records as the server last said it has.
+                let complete = tx
+                    .query_opt(
+                        "SELECT (SELECT COUNT(*) FROM sync_seen WHERE grp = $1) AS seen,
+                         listed_total FROM sync_state WHERE grp = $1",
+                        &[g.name.into()],
+                    )?
+                    .is_none_or(|r| {
+                        let seen = r.get("seen").and_then(Value::as_i64).unwrap_or(0);
+                        r.get("listed_total")
+                            .and_then(Value::as_i64)
+                            .is_none_or(|t| seen >= t)
+                    });
+                if full_scan && complete {
                     let gone = tx.query(
                         &format!(
                             "SELECT id FROM {} WHERE id NOT IN (SELECT id FROM sync_seen WHERE grp = $1)",
@@ -462,11 +495,12 @@ impl Run<'_> {
                             deleted += tables::delete(tx, g.table, id)?;
                         }
                     }
-                    tx.execute("DELETE FROM sync_seen WHERE grp = $1", &[g.name.into()])?;
                 }
+                tx.execute("DELETE FROM sync_seen WHERE grp = $1", &[g.name.into()])?;
                 tx.execute(
                     "UPDATE sync_state SET cursor = NULL, full_scan = 0,
-                     high_water_ms = run_started_ms, completed_ms = $2 WHERE grp = $1",
+                     high_water_ms = run_started_ms, completed_ms = $2, listed_total = NULL
+                     WHERE grp = $1",
                     &[g.name.into(), Value::Int(now_ms())],
                 )?;
                 if rebuild_views {
