@@ -72,7 +72,8 @@ fn counts() -> Arc<Counts> {
 
 #[tokio::main]
 async fn main() {
-    let contacts = arg("--contacts", 10_000);
+    // With the demo's 200: 10,000 in all.
+    let contacts = arg("--contacts", 9_800);
     let opportunities = arg("--opportunities", 2_000);
     let latency = arg("--latency-ms", 150) as u64;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -213,11 +214,16 @@ async fn main() {
         });
         println!("  report {name:<8} {ms:>7.1} ms");
     }
-    for (label, sql) in [
+    let recent = format!(
+        "SELECT source, COUNT(*) FROM contacts WHERE date_added_ms >= {} GROUP BY source ORDER BY 2 DESC",
+        now - 30 * 86_400_000
+    );
+    let questions: [(&str, &str); 3] = [
         ("deals per owner and stage", "SELECT owner, stage, COUNT(*), SUM(monetary_value) FROM opportunities_view WHERE status = 'open' GROUP BY owner, stage"),
         ("contacts with tag vip, no deal", "SELECT c.id, c.email FROM contacts c JOIN contact_tags t ON t.contact_id = c.id AND t.tag = 'vip' WHERE NOT EXISTS (SELECT 1 FROM opportunities o WHERE o.contact_id = c.id)"),
-        ("leads added this month by source", "SELECT source, COUNT(*) FROM contacts WHERE date_added_ms >= (CAST(strftime('%s','now') AS INTEGER) - 30*86400) * 1000 GROUP BY source ORDER BY 2 DESC"),
-    ] {
+        ("leads added in 30 days by source", &recent),
+    ];
+    for (label, sql) in questions {
         let ms = median(|| {
             big.query(sql, QueryLimits { max_rows: 100_000, ..QueryLimits::default() })
                 .expect("query")
@@ -245,6 +251,7 @@ fn fill(mirror: &Mirror, contacts: usize, opportunities: usize) {
     let now = ghl_mirror::now_ms();
     let sources = ["ads", "referral", "website", "walk-in", "partner"];
     let tags = ["vip", "newsletter", "customer", "lead", "cold"];
+    const STATUSES: [&str; 3] = ["open", "won", "lost"];
     let apply = Apply { origin: Origin::Sync, now_ms: now };
     mirror
         .store()
@@ -272,7 +279,7 @@ fn fill(mirror: &Mirror, contacts: usize, opportunities: usize) {
                 let p = i % 2;
                 tables::upsert(tx, &tables::OPPORTUNITIES, &json!({
                     "id": format!("o{i:07}"), "name": format!("Deal {i}"), "pipelineId": format!("p{p}"),
-                    "pipelineStageId": format!("p{p}s{}", i % 6), "status": ["open", "won", "lost"][i % 3],
+                    "pipelineStageId": format!("p{p}s{}", i % 6), "status": STATUSES[i % 3],
                     "monetaryValue": (i % 100) * 50, "assignedTo": format!("u{}", i % 10),
                     "contactId": format!("c{:07}", (i * 5) % contacts.max(1)),
                     "createdAt": ghl_mirror::iso(now - (i as i64 % 200) * 86_400_000),

@@ -58,34 +58,34 @@ pub static REPORTS: &[Report] = &[
     Report {
         name: "sources",
         about: "contacts per source since a date, with their deals and won value",
-        sql: "SELECT COALESCE(NULLIF(c.source, ''), '(none)') AS source, COUNT(*) AS contacts,
-                COALESCE(SUM(d.deals), 0) AS deals, COALESCE(SUM(d.won_value), 0) AS won_value
-              FROM contacts c
-              LEFT JOIN (SELECT contact_id, COUNT(*) AS deals,
-                  SUM(CASE WHEN status = 'won' THEN monetary_value ELSE 0 END) AS won_value
-                FROM opportunities GROUP BY contact_id) d ON d.contact_id = c.id
-              WHERE c.date_added_ms >= $1
-              GROUP BY COALESCE(NULLIF(c.source, ''), '(none)')
-              ORDER BY contacts DESC, source",
+        sql: "SELECT s.source, s.contacts, COALESCE(d.deals, 0) AS deals,
+                COALESCE(d.won_value, 0) AS won_value
+              FROM (SELECT COALESCE(NULLIF(source, ''), '(none)') AS source, COUNT(*) AS contacts
+                    FROM contacts WHERE date_added_ms >= $1 GROUP BY source) s
+              LEFT JOIN (SELECT COALESCE(NULLIF(c.source, ''), '(none)') AS source, COUNT(*) AS deals,
+                    SUM(CASE WHEN o.status = 'won' THEN o.monetary_value ELSE 0 END) AS won_value
+                  FROM opportunities o JOIN contacts c ON c.id = o.contact_id
+                  WHERE c.date_added_ms >= $1 GROUP BY c.source) d ON d.source = s.source
+              ORDER BY s.contacts DESC, s.source",
         params: sources_params,
     },
     Report {
         name: "dedupe",
         about: "contacts sharing an email or phone: keep the oldest, merge the rest into it",
-        sql: "WITH keys AS (
-                SELECT id, date_added_ms, 'email' AS field, LOWER(TRIM(email)) AS k FROM contacts
-                  WHERE $1 = 1 AND email IS NOT NULL AND TRIM(email) <> ''
+        // email_key and phone_key are normalised and indexed at write time.
+        sql: "WITH members AS (
+                SELECT 'email' AS field, c.email_key AS k, c.id, c.name, c.date_added_ms
+                FROM contacts c JOIN (SELECT email_key FROM contacts WHERE $1 = 1 AND email_key IS NOT NULL
+                    GROUP BY email_key HAVING COUNT(*) > 1) d ON c.email_key = d.email_key
                 UNION ALL
-                SELECT id, date_added_ms, 'phone', REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(phone, ' ', ''), '-', ''), '(', ''), ')', ''), '+', '')
-                  FROM contacts WHERE $2 = 1 AND phone IS NOT NULL AND TRIM(phone) <> ''),
-              dup AS (SELECT field, k FROM keys GROUP BY field, k HAVING COUNT(*) > 1),
+                SELECT 'phone', c.phone_key, c.id, c.name, c.date_added_ms
+                FROM contacts c JOIN (SELECT phone_key FROM contacts WHERE $2 = 1 AND phone_key IS NOT NULL
+                    GROUP BY phone_key HAVING COUNT(*) > 1) d ON c.phone_key = d.phone_key),
               ranked AS (
-                SELECT keys.field, keys.k, keys.id,
-                  ROW_NUMBER() OVER (PARTITION BY keys.field, keys.k ORDER BY keys.date_added_ms, keys.id) AS n
-                FROM keys JOIN dup ON dup.field = keys.field AND dup.k = keys.k)
-              SELECT r.field, r.k AS value, keep.id AS keep, r.id AS merge, c.name AS merge_name
+                SELECT field, k, id, name, ROW_NUMBER() OVER (
+                  PARTITION BY field, k ORDER BY date_added_ms, id) AS n FROM members)
+              SELECT r.field, r.k AS value, keep.id AS keep, r.id AS merge, r.name AS merge_name
               FROM ranked r JOIN ranked keep ON keep.field = r.field AND keep.k = r.k AND keep.n = 1
-              JOIN contacts c ON c.id = r.id
               WHERE r.n > 1 ORDER BY r.field, r.k, r.n",
         params: dedupe_params,
     },

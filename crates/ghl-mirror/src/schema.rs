@@ -12,11 +12,11 @@ CREATE TABLE contacts (
   id TEXT PRIMARY KEY, first_name TEXT, last_name TEXT, name TEXT, email TEXT, phone TEXT,
   company_name TEXT, source TEXT, type TEXT, assigned_to TEXT, dnd BIGINT, tags TEXT,
   date_added TEXT, date_added_ms BIGINT, date_updated TEXT, date_updated_ms BIGINT,
-  raw TEXT NOT NULL);
-CREATE INDEX contacts_email ON contacts (email);
-CREATE INDEX contacts_phone ON contacts (phone);
-CREATE INDEX contacts_added ON contacts (date_added_ms);
-CREATE INDEX contacts_source ON contacts (source);
+  email_key TEXT, phone_key TEXT, raw TEXT NOT NULL);
+CREATE INDEX contacts_email ON contacts (email_key);
+CREATE INDEX contacts_phone ON contacts (phone_key);
+CREATE INDEX contacts_added ON contacts (date_added_ms, source);
+CREATE INDEX contacts_source ON contacts (source, date_added_ms);
 CREATE TABLE contact_tags (
   contact_id TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (contact_id, tag));
 CREATE INDEX contact_tags_tag ON contact_tags (tag);

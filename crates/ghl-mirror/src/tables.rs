@@ -19,6 +19,10 @@ pub enum Kind {
     Ms,
     /// Any JSON, stored as its text (arrays of tags, for example).
     Json,
+    /// Text trimmed and lower-cased: a key that finds duplicates (emails).
+    Folded,
+    /// Only the digits, a leading country 1 added to ten: a phone key.
+    Digits,
 }
 
 #[derive(Debug)]
@@ -88,6 +92,8 @@ pub static CONTACTS: Table = Table {
         c("date_added_ms", &["/dateAdded"], Ms),
         c("date_updated", &["/dateUpdated", "/dateAdded"], Text),
         c("date_updated_ms", &["/dateUpdated", "/dateAdded"], Ms),
+        c("email_key", &["/email"], Folded),
+        c("phone_key", &["/phone"], Digits),
     ],
     children: &[("contact_tags", "contact_id"), ("contact_field_values", "contact_id")],
     hook: Some(contact_children),
@@ -304,6 +310,18 @@ fn convert(v: Option<&Json>, kind: Kind) -> Value {
         },
         Ms => time_ms(v).map_or(Value::Null, Value::Int),
         Json => Value::Text(v.to_string()),
+        Folded => match v.as_str().map(|s| s.trim().to_lowercase()) {
+            Some(s) if !s.is_empty() => Value::Text(s),
+            _ => Value::Null,
+        },
+        Digits => {
+            let d: String = v.as_str().unwrap_or("").chars().filter(char::is_ascii_digit).collect();
+            match d.len() {
+                0 => Value::Null,
+                10 => Value::Text(format!("1{d}")),
+                _ => Value::Text(d),
+            }
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use ghl_store::{Result, Tx, Value};
 const BASE: &[&str] = &[
     "id", "first_name", "last_name", "name", "email", "phone", "company_name", "source", "type",
     "assigned_to", "dnd", "tags", "date_added", "date_added_ms", "date_updated",
-    "date_updated_ms", "raw",
+    "date_updated_ms", "email_key", "phone_key", "raw",
 ];
 
 /// A custom field key as a safe column name.

@@ -279,7 +279,7 @@ struct Bar {
 
 impl Bar {
     fn new() -> Bar {
-        let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        let bar = indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
         let style = indicatif::ProgressStyle::with_template(
             "{prefix:>14} {bar:30} {pos}/{len} records, {per_sec}, ETA {eta}",
         )
@@ -293,13 +293,12 @@ impl Bar {
 }
 
 impl Progress for Bar {
-    fn group(&self, name: &str) {
-        self.bar.reset();
-        self.bar.set_length(0);
-        self.bar.set_prefix(name.to_string());
+    // Groups run side by side: one bar adds up their records.
+    fn group(&self, _name: &str) {
+        self.bar.set_prefix("syncing");
     }
     fn total(&self, total: u64) {
-        self.bar.set_length(total);
+        self.bar.inc_length(total);
     }
     fn advance(&self, records: u64) {
         if self.bar.length().is_some_and(|l| self.bar.position() + records > l) {
