@@ -39,7 +39,10 @@ fn json_ok(data: &Path, base_url: &str, args: &[&str]) -> Value {
 }
 
 fn mirror_path(data: &Path) -> PathBuf {
-    data.join(format!("mirror-default-{}.db", ghl_sandbox::DEMO_LOCATION_ID))
+    data.join(format!(
+        "mirror-default-{}.db",
+        ghl_sandbox::DEMO_LOCATION_ID
+    ))
 }
 
 fn count(data: &Path, sql: &str) -> i64 {
@@ -110,8 +113,14 @@ async fn sigkill_midway_then_rerun_leaves_no_duplicate_and_no_gap() {
         if count(&data, "SELECT COUNT(*) FROM contacts") >= 2_000 {
             break;
         }
-        assert!(child.try_wait().unwrap().is_none(), "sync ended before the kill");
-        assert!(started.elapsed() < Duration::from_secs(60), "sync made no progress");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "sync ended before the kill"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "sync made no progress"
+        );
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
@@ -125,7 +134,16 @@ async fn sigkill_midway_then_rerun_leaves_no_duplicate_and_no_gap() {
         reports[0]["fetched"].as_i64().unwrap() >= want.len() as i64 - partial,
         "{reports}"
     );
-    let ids = json_ok(&data, &url, &["sql", "SELECT id FROM contacts ORDER BY id", "--max-rows", "100000"]);
+    let ids = json_ok(
+        &data,
+        &url,
+        &[
+            "sql",
+            "SELECT id FROM contacts ORDER BY id",
+            "--max-rows",
+            "100000",
+        ],
+    );
     let got: Vec<String> = ids
         .as_array()
         .unwrap()
@@ -151,14 +169,27 @@ async fn sql_reports_and_names_from_the_mirror() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("ghl sync"));
 
     json_ok(&data, &url, &["sync", "--since", "2000-01-01"]);
-    let funnel = json_ok(&data, &url, &["report", "funnel", "--pipeline", "sales pipeline"]);
+    let funnel = json_ok(
+        &data,
+        &url,
+        &["report", "funnel", "--pipeline", "sales pipeline"],
+    );
     let stages: Vec<&str> = funnel
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["stage"].as_str().unwrap())
         .collect();
-    assert_eq!(stages, ["New Lead", "Contacted", "Proposal Sent", "Negotiation", "Closed"]);
+    assert_eq!(
+        stages,
+        [
+            "New Lead",
+            "Contacted",
+            "Proposal Sent",
+            "Negotiation",
+            "Closed"
+        ]
+    );
 
     // Every output format of a SQL answer.
     let q = "SELECT stage, COUNT(*) AS n FROM opportunities_view GROUP BY stage ORDER BY stage";
@@ -172,7 +203,11 @@ async fn sql_reports_and_names_from_the_mirror() {
 
     // Writes are refused with exit 6, and nothing changed.
     let before = count(&data, "SELECT COUNT(*) FROM contacts");
-    for sql in ["DELETE FROM contacts", "DROP TABLE contacts", "PRAGMA journal_mode=DELETE"] {
+    for sql in [
+        "DELETE FROM contacts",
+        "DROP TABLE contacts",
+        "PRAGMA journal_mode=DELETE",
+    ] {
         let out = run(&data, &url, &["sql", sql]);
         assert_eq!(out.status.code(), Some(6), "{sql}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("only reading"));
@@ -181,18 +216,45 @@ async fn sql_reports_and_names_from_the_mirror() {
 
     // A stage by name; a wrong name is a did-you-mean before any request:
     // the server is gone, so a request would fail with a network error.
-    let opp = json_ok(&data, &url, &["sql", "SELECT o.id FROM opportunities o JOIN stages s ON s.id = o.stage_id JOIN pipelines p ON p.id = o.pipeline_id WHERE p.name = 'Sales Pipeline' AND s.name <> 'Proposal Sent' LIMIT 1"]);
+    let opp = json_ok(
+        &data,
+        &url,
+        &[
+            "sql",
+            "SELECT o.id FROM opportunities o JOIN stages s ON s.id = o.stage_id JOIN pipelines p ON p.id = o.pipeline_id WHERE p.name = 'Sales Pipeline' AND s.name <> 'Proposal Sent' LIMIT 1",
+        ],
+    );
     let opp = opp[0]["id"].as_str().unwrap().to_string();
-    let moved = json_ok(&data, &url, &["opportunities", "stage", &opp, "proposal sent"]);
-    let want_stage = json_ok(&data, &url, &["sql", "SELECT s.id FROM stages s JOIN pipelines p ON p.id = s.pipeline_id WHERE p.name = 'Sales Pipeline' AND s.name = 'Proposal Sent'"]);
+    let moved = json_ok(
+        &data,
+        &url,
+        &["opportunities", "stage", &opp, "proposal sent"],
+    );
+    let want_stage = json_ok(
+        &data,
+        &url,
+        &[
+            "sql",
+            "SELECT s.id FROM stages s JOIN pipelines p ON p.id = s.pipeline_id WHERE p.name = 'Sales Pipeline' AND s.name = 'Proposal Sent'",
+        ],
+    );
     assert_eq!(moved["opportunity"]["pipelineStageId"], want_stage[0]["id"]);
     sb.shutdown().await;
 
     let dead = "http://127.0.0.1:9";
     for (args, want) in [
-        (vec!["opportunities", "stage", opp.as_str(), "Proposal Snet"], "did you mean \\\"Proposal Sent\\\""),
-        (vec!["opportunities", "stage", opp.as_str(), "Kickoff"], "no stage named \\\"Kickoff\\\""),
-        (vec!["opportunities", "search", "assigned_to=Morgn Sales"], "did you mean \\\"Morgan Sales\\\""),
+        (
+            vec!["opportunities", "stage", opp.as_str(), "Proposal Snet"],
+            "did you mean \\\"Proposal Sent\\\"",
+        ),
+        (
+            vec!["opportunities", "stage", opp.as_str(), "Kickoff"],
+            "no stage named \\\"Kickoff\\\"",
+        ),
+        (
+            vec!["opportunities", "search", "assigned_to=Morgn Sales"],
+            "did you mean \\\"Morgan Sales\\\"",
+        ),
     ] {
         let out = run(&data, dead, &args);
         let err = String::from_utf8_lossy(&out.stderr);

@@ -150,7 +150,9 @@ impl MirrorAccess {
             "query" => self.query(args),
             "report" => self.report(args),
             "sync" if self.allow_sync => self.sync(client, args).await,
-            _ => Err(Error::validation(format!("no tool named {name} on this server"))),
+            _ => Err(Error::validation(format!(
+                "no tool named {name} on this server"
+            ))),
         }
     }
 
@@ -183,26 +185,34 @@ impl MirrorAccess {
     }
 
     fn report(&self, args: Json) -> Result<Json, Error> {
-        let name = args
-            .get("name")
-            .and_then(Json::as_str)
-            .ok_or_else(|| Error::validation("report needs `name`: funnel, stale, sources or dedupe"))?;
+        let name = args.get("name").and_then(Json::as_str).ok_or_else(|| {
+            Error::validation("report needs `name`: funnel, stale, sources or dedupe")
+        })?;
         let report = reports::find(name)?;
         self.require_synced()?;
-        let since_ms = match args.get("since").and_then(Json::as_str) {
-            Some(s) => Some(ghl_core::validate::iso_to_epoch_ms(s).ok_or_else(|| {
-                Error::validation(format!("since {s}: not a date (YYYY-MM-DD)"))
-            })?),
-            None => None,
-        };
+        let since_ms =
+            match args.get("since").and_then(Json::as_str) {
+                Some(s) => Some(ghl_core::validate::iso_to_epoch_ms(s).ok_or_else(|| {
+                    Error::validation(format!("since {s}: not a date (YYYY-MM-DD)"))
+                })?),
+                None => None,
+            };
         let ra = ReportArgs {
-            pipeline: args.get("pipeline").and_then(Json::as_str).map(str::to_string),
+            pipeline: args
+                .get("pipeline")
+                .and_then(Json::as_str)
+                .map(str::to_string),
             days: args.get("days").and_then(Json::as_i64),
             since_ms,
             by: args
                 .get("by")
                 .and_then(Json::as_array)
-                .map(|a| a.iter().filter_map(Json::as_str).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Json::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default(),
             now_ms: ghl_mirror::now_ms(),
         };
@@ -223,7 +233,12 @@ impl MirrorAccess {
             groups: args
                 .get("groups")
                 .and_then(Json::as_array)
-                .map(|a| a.iter().filter_map(Json::as_str).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Json::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default(),
             full: args.get("full").and_then(Json::as_bool).unwrap_or(false),
             ..SyncOptions::default()
@@ -238,11 +253,13 @@ impl MirrorAccess {
         if self.mirror.is_synced()? {
             return Ok(());
         }
-        Err(Error::config("the mirror of this location is empty").with_hint(if self.allow_sync {
-            "call the sync tool first"
-        } else {
-            "ask the user to run `ghl sync` (or to start the server with --mirror-sync)"
-        }))
+        Err(
+            Error::config("the mirror of this location is empty").with_hint(if self.allow_sync {
+                "call the sync tool first"
+            } else {
+                "ask the user to run `ghl sync` (or to start the server with --mirror-sync)"
+            }),
+        )
     }
 }
 
@@ -274,7 +291,10 @@ fn encode_cursor(sql: &str, offset: usize) -> String {
 }
 
 fn decode_cursor(c: &str) -> Result<(String, usize), Error> {
-    let bad = || Error::validation("this cursor is not one a query answer gave").with_hint("pass next_cursor unchanged");
+    let bad = || {
+        Error::validation("this cursor is not one a query answer gave")
+            .with_hint("pass next_cursor unchanged")
+    };
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(c.trim())
         .map_err(|_| bad())?;

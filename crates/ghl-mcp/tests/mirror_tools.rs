@@ -30,11 +30,17 @@ async fn stale_deals_in_one_query_call_and_sync_only_when_allowed() {
     let client = connect(GhlMcp::new(env.client(), options(&mirror, false))).await;
     let tools = client.list_all_tools().await.unwrap();
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
-    assert!(names.contains(&"query") && names.contains(&"report"), "{names:?}");
+    assert!(
+        names.contains(&"query") && names.contains(&"report"),
+        "{names:?}"
+    );
     assert!(!names.contains(&"sync"));
     let q = tools.iter().find(|t| t.name == "query").unwrap();
     let about = q.description.as_deref().unwrap();
-    assert!(about.contains("opportunities_view(") && about.contains("days_in_stage"), "{about}");
+    assert!(
+        about.contains("opportunities_view(") && about.contains("days_in_stage"),
+        "{about}"
+    );
     assert_eq!(q.annotations.as_ref().unwrap().read_only_hint, Some(true));
     // An empty mirror says what to do.
     let (err, v) = call(&client, "query", json!({"sql": "SELECT 1"})).await;
@@ -57,13 +63,24 @@ async fn stale_deals_in_one_query_call_and_sync_only_when_allowed() {
     )
     .await;
     assert!(!err, "{v}");
-    assert_eq!(v["columns"], json!(["name", "stage", "owner", "days_in_stage"]));
+    assert_eq!(
+        v["columns"],
+        json!(["name", "stage", "owner", "days_in_stage"])
+    );
     let rows = v["rows"].as_array().unwrap();
     assert!(!rows.is_empty());
-    assert!(rows.iter().all(|r| r[3].as_i64().unwrap() >= 30 && r[1].is_string()));
+    assert!(
+        rows.iter()
+            .all(|r| r[3].as_i64().unwrap() >= 30 && r[1].is_string())
+    );
 
     // More rows than one answer holds: a cursor continues exactly.
-    let (_, first) = call(&client, "query", json!({"sql": "SELECT id FROM contacts ORDER BY id"})).await;
+    let (_, first) = call(
+        &client,
+        "query",
+        json!({"sql": "SELECT id FROM contacts ORDER BY id"}),
+    )
+    .await;
     assert_eq!(first["row_count"], 100);
     let cursor = first["next_cursor"].as_str().unwrap().to_string();
     let (_, second) = call(&client, "query", json!({"cursor": cursor})).await;
@@ -82,7 +99,12 @@ async fn stale_deals_in_one_query_call_and_sync_only_when_allowed() {
     let (err, v) = call(&client, "query", json!({"sql": "DELETE FROM contacts"})).await;
     assert!(err);
     assert!(v.to_string().contains("only reading"), "{v}");
-    let (err, v) = call(&client, "report", json!({"name": "funnel", "pipeline": "Sales Pipeline"})).await;
+    let (err, v) = call(
+        &client,
+        "report",
+        json!({"name": "funnel", "pipeline": "Sales Pipeline"}),
+    )
+    .await;
     assert!(!err, "{v}");
     assert_eq!(v["rows"].as_array().unwrap().len(), 5);
     client.cancel().await.ok();

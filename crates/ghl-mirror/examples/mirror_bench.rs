@@ -119,12 +119,24 @@ async fn main() {
             "pipelineStageId": stages[i % stages.len()], "status": "open", "monetaryValue": (i % 50) * 100,
         }));
         let c = c.clone();
-        futs.push(async move { c.call("opportunities.create-opportunity", args).await.is_ok() });
+        futs.push(async move {
+            c.call("opportunities.create-opportunity", args)
+                .await
+                .is_ok()
+        });
         if futs.len() == 32 {
-            made += futures::future::join_all(futs.drain(..)).await.into_iter().filter(|ok| *ok).count();
+            made += futures::future::join_all(futs.drain(..))
+                .await
+                .into_iter()
+                .filter(|ok| *ok)
+                .count();
         }
     }
-    made += futures::future::join_all(futs).await.into_iter().filter(|ok| *ok).count();
+    made += futures::future::join_all(futs)
+        .await
+        .into_iter()
+        .filter(|ok| *ok)
+        .count();
     sb.shutdown().await;
 
     // 1. Full sync at the ceiling.
@@ -162,7 +174,10 @@ async fn main() {
 
     // 2. Incremental after 100 changes.
     let ids = mirror
-        .query("SELECT id FROM contacts ORDER BY id LIMIT 100", QueryLimits::default())
+        .query(
+            "SELECT id FROM contacts ORDER BY id LIMIT 100",
+            QueryLimits::default(),
+        )
         .expect("ids");
     for (i, row) in ids.rows.iter().enumerate() {
         let id = row[0].as_str().unwrap_or_default().to_string();
@@ -180,7 +195,10 @@ async fn main() {
     let reports = ghl_mirror::sync(&c, &mirror, &SyncOptions::default(), &Quiet)
         .await
         .expect("sync");
-    let contacts_fetched = reports.iter().find(|r| r.group == "contacts").map_or(0, |r| r.fetched);
+    let contacts_fetched = reports
+        .iter()
+        .find(|r| r.group == "contacts")
+        .map_or(0, |r| r.fetched);
     println!(
         "incremental sync after 100 contact changes: {} requests, {:.1} s, {contacts_fetched} contacts fetched (opportunities and the small lists are read whole)",
         n.requests.load(Ordering::SeqCst) - before,
@@ -200,17 +218,51 @@ async fn main() {
     );
     let now = ghl_mirror::now_ms();
     for (name, args) in [
-        ("funnel", ReportArgs { now_ms: now, ..ReportArgs::default() }),
-        ("stale", ReportArgs { days: Some(30), now_ms: now, ..ReportArgs::default() }),
-        ("sources", ReportArgs { since_ms: Some(now - 90 * 86_400_000), now_ms: now, ..ReportArgs::default() }),
-        ("dedupe", ReportArgs { now_ms: now, ..ReportArgs::default() }),
+        (
+            "funnel",
+            ReportArgs {
+                now_ms: now,
+                ..ReportArgs::default()
+            },
+        ),
+        (
+            "stale",
+            ReportArgs {
+                days: Some(30),
+                now_ms: now,
+                ..ReportArgs::default()
+            },
+        ),
+        (
+            "sources",
+            ReportArgs {
+                since_ms: Some(now - 90 * 86_400_000),
+                now_ms: now,
+                ..ReportArgs::default()
+            },
+        ),
+        (
+            "dedupe",
+            ReportArgs {
+                now_ms: now,
+                ..ReportArgs::default()
+            },
+        ),
     ] {
         let report = reports::find(name).expect("report");
         let ms = median(|| {
-            reports::run(&big, report, &args, QueryLimits { max_rows: 100_000, ..QueryLimits::default() })
-                .expect("report")
-                .rows
-                .len()
+            reports::run(
+                &big,
+                report,
+                &args,
+                QueryLimits {
+                    max_rows: 100_000,
+                    ..QueryLimits::default()
+                },
+            )
+            .expect("report")
+            .rows
+            .len()
         });
         println!("  report {name:<8} {ms:>7.1} ms");
     }
@@ -219,16 +271,28 @@ async fn main() {
         now - 30 * 86_400_000
     );
     let questions: [(&str, &str); 3] = [
-        ("deals per owner and stage", "SELECT owner, stage, COUNT(*), SUM(monetary_value) FROM opportunities_view WHERE status = 'open' GROUP BY owner, stage"),
-        ("contacts with tag vip, no deal", "SELECT c.id, c.email FROM contacts c JOIN contact_tags t ON t.contact_id = c.id AND t.tag = 'vip' WHERE NOT EXISTS (SELECT 1 FROM opportunities o WHERE o.contact_id = c.id)"),
+        (
+            "deals per owner and stage",
+            "SELECT owner, stage, COUNT(*), SUM(monetary_value) FROM opportunities_view WHERE status = 'open' GROUP BY owner, stage",
+        ),
+        (
+            "contacts with tag vip, no deal",
+            "SELECT c.id, c.email FROM contacts c JOIN contact_tags t ON t.contact_id = c.id AND t.tag = 'vip' WHERE NOT EXISTS (SELECT 1 FROM opportunities o WHERE o.contact_id = c.id)",
+        ),
         ("leads added in 30 days by source", &recent),
     ];
     for (label, sql) in questions {
         let ms = median(|| {
-            big.query(sql, QueryLimits { max_rows: 100_000, ..QueryLimits::default() })
-                .expect("query")
-                .rows
-                .len()
+            big.query(
+                sql,
+                QueryLimits {
+                    max_rows: 100_000,
+                    ..QueryLimits::default()
+                },
+            )
+            .expect("query")
+            .rows
+            .len()
         });
         println!("  sql {label:<34} {ms:>7.1} ms");
     }
@@ -252,7 +316,10 @@ fn fill(mirror: &Mirror, contacts: usize, opportunities: usize) {
     let sources = ["ads", "referral", "website", "walk-in", "partner"];
     let tags = ["vip", "newsletter", "customer", "lead", "cold"];
     const STATUSES: [&str; 3] = ["open", "won", "lost"];
-    let apply = Apply { origin: Origin::Sync, now_ms: now };
+    let apply = Apply {
+        origin: Origin::Sync,
+        now_ms: now,
+    };
     mirror
         .store()
         .write(|tx| {

@@ -13,8 +13,14 @@ use crate::{Mirror, now_ms, store_error};
 /// What an event did to the mirror.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
-    Upserted { table: &'static str, id: String },
-    Deleted { table: &'static str, id: String },
+    Upserted {
+        table: &'static str,
+        id: String,
+    },
+    Deleted {
+        table: &'static str,
+        id: String,
+    },
     /// Not a record the mirror keeps (or no id in it).
     Ignored(String),
 }
@@ -44,8 +50,12 @@ fn route(kind: &str) -> Option<(&'static Table, Option<&'static str>, Action)> {
         }
         "AppointmentDelete" => (&tables::APPOINTMENTS, Some("appointment"), Delete),
         "InboundMessage" | "OutboundMessage" => (&tables::MESSAGES, None, Upsert),
-        "InvoiceCreate" | "InvoiceUpdate" | "InvoicePaid" | "InvoicePartiallyPaid"
-        | "InvoiceSent" | "InvoiceVoid" => (&tables::INVOICES, None, Upsert),
+        "InvoiceCreate"
+        | "InvoiceUpdate"
+        | "InvoicePaid"
+        | "InvoicePartiallyPaid"
+        | "InvoiceSent"
+        | "InvoiceVoid" => (&tables::INVOICES, None, Upsert),
         "InvoiceDelete" => (&tables::INVOICES, None, Delete),
         "ProductCreate" | "ProductUpdate" => (&tables::PRODUCTS, None, Upsert),
         "ProductDelete" => (&tables::PRODUCTS, None, Delete),

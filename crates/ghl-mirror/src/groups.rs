@@ -243,8 +243,10 @@ pub fn select(names: &[String]) -> Result<Vec<&'static Group>, ghl_core::Error> 
     for w in &wanted {
         if !GROUPS.iter().any(|g| g.name == w) {
             let all: Vec<&str> = GROUPS.iter().map(|g| g.name).collect();
-            return Err(ghl_core::Error::validation(format!("no sync group named {w}"))
-                .with_hint(format!("groups: {}", all.join(", "))));
+            return Err(
+                ghl_core::Error::validation(format!("no sync group named {w}"))
+                    .with_hint(format!("groups: {}", all.join(", "))),
+            );
         }
     }
     Ok(GROUPS

@@ -58,8 +58,13 @@ impl Mirror {
 
     /// The mirror of `location` for `profile`: `explicit` (a `--store`
     /// flag), else `GHL_STORE_URL`, else a file in the data directory.
-    pub fn open_for(explicit: Option<&str>, profile: &str, location: &str) -> Result<Mirror, Error> {
-        let url = StoreUrl::resolve(explicit, &store_name(profile, location)).map_err(store_error)?;
+    pub fn open_for(
+        explicit: Option<&str>,
+        profile: &str,
+        location: &str,
+    ) -> Result<Mirror, Error> {
+        let url =
+            StoreUrl::resolve(explicit, &store_name(profile, location)).map_err(store_error)?;
         Mirror::open(&url)
     }
 
@@ -152,7 +157,9 @@ pub fn schema_text(schema: &[(String, String, Vec<String>)]) -> String {
 pub(crate) fn store_error(e: ghl_store::Error) -> Error {
     match e {
         ghl_store::Error::ReadOnly(m) => Error::new(ErrorCode::Policy, format!("mirror: {m}"))
-            .with_hint("`ghl sql` only reads; change records with the normal commands, then `ghl sync`"),
+            .with_hint(
+                "`ghl sql` only reads; change records with the normal commands, then `ghl sync`",
+            ),
         ghl_store::Error::Busy(m) => Error::new(ErrorCode::Timeout, format!("mirror: {m}")),
         other => Error::config(format!("mirror: {other}"))
             .with_hint("`ghl sql --schema` lists the tables and columns"),
@@ -172,14 +179,21 @@ pub fn time_ms(v: &Json) -> Option<i64> {
                 ghl_core::validate::iso_to_epoch_ms(&format!("{}Z", s.replacen(' ', "T", 1)))
             })
         }
-        Json::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).map(epoch_ms),
+        Json::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .map(epoch_ms),
         _ => None,
     }
 }
 
 fn epoch_ms(n: i64) -> i64 {
     // Before 2001-09 in ms is after 33658 in seconds: small numbers are seconds.
-    if n.abs() < 100_000_000_000 { n * 1000 } else { n }
+    if n.abs() < 100_000_000_000 {
+        n * 1000
+    } else {
+        n
+    }
 }
 
 /// Epoch ms as `2025-01-31T15:00:00.000Z`.

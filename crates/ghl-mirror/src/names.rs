@@ -214,14 +214,22 @@ mod tests {
         assert_eq!(d.resolve(IdKind::Stage, "s2", None).unwrap(), "s2");
         assert_eq!(d.resolve(IdKind::Stage, "won", None).unwrap(), "s2");
         assert_eq!(
-            d.resolve(IdKind::Stage, "Proposal sent", Some("Partners")).unwrap(),
+            d.resolve(IdKind::Stage, "Proposal sent", Some("Partners"))
+                .unwrap(),
             "s3"
         );
         let e = d.resolve(IdKind::Stage, "proposal sent", None).unwrap_err();
         assert!(e.message.contains("2 stages"), "{}", e.message);
         assert!(e.message.contains("Sales") && e.message.contains("Partners"));
-        let e = d.resolve(IdKind::Stage, "Propsal sent", Some("p1")).unwrap_err();
-        assert!(e.hint.as_deref().unwrap().contains("did you mean \"Proposal sent\""));
+        let e = d
+            .resolve(IdKind::Stage, "Propsal sent", Some("p1"))
+            .unwrap_err();
+        assert!(
+            e.hint
+                .as_deref()
+                .unwrap()
+                .contains("did you mean \"Proposal sent\"")
+        );
         let e = d.resolve(IdKind::Stage, "zzz", None).unwrap_err();
         assert!(e.hint.as_deref().unwrap().contains("ghl pipelines list"));
     }

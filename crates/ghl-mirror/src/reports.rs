@@ -62,9 +62,12 @@ pub static REPORTS: &[Report] = &[
                 COALESCE(d.won_value, 0) AS won_value
               FROM (SELECT COALESCE(NULLIF(source, ''), '(none)') AS source, COUNT(*) AS contacts
                     FROM contacts WHERE date_added_ms >= $1 GROUP BY source) s
-              LEFT JOIN (SELECT COALESCE(NULLIF(c.source, ''), '(none)') AS source, COUNT(*) AS deals,
-                    SUM(CASE WHEN o.status = 'won' THEN o.monetary_value ELSE 0 END) AS won_value
-                  FROM opportunities o JOIN contacts c ON c.id = o.contact_id
+              LEFT JOIN (SELECT COALESCE(NULLIF(c.source, ''), '(none)') AS source,
+                    SUM(od.deals) AS deals, SUM(od.won_value) AS won_value
+                  FROM (SELECT contact_id, COUNT(*) AS deals,
+                          SUM(CASE WHEN status = 'won' THEN monetary_value ELSE 0 END) AS won_value
+                        FROM opportunities GROUP BY contact_id) od
+                  JOIN contacts c ON c.id = od.contact_id
                   WHERE c.date_added_ms >= $1 GROUP BY c.source) d ON d.source = s.source
               ORDER BY s.contacts DESC, s.source",
         params: sources_params,
@@ -112,7 +115,9 @@ pub fn run(
 
 fn funnel_params(mirror: &Mirror, a: &ReportArgs) -> Result<Vec<Value>, Error> {
     let id = match a.pipeline.as_deref() {
-        Some(p) => Directory::from_mirror(mirror, IdKind::Pipeline)?.resolve(IdKind::Pipeline, p, None)?,
+        Some(p) => {
+            Directory::from_mirror(mirror, IdKind::Pipeline)?.resolve(IdKind::Pipeline, p, None)?
+        }
         None => String::new(),
     };
     Ok(vec![id.into()])
@@ -141,8 +146,10 @@ fn dedupe_params(_: &Mirror, a: &ReportArgs) -> Result<Vec<Value>, Error> {
             .collect()
     };
     if let Some(bad) = by.iter().find(|b| *b != "email" && *b != "phone") {
-        return Err(Error::validation(format!("cannot find duplicates by {bad}"))
-            .with_hint("--by takes email, phone or both: --by email,phone"));
+        return Err(
+            Error::validation(format!("cannot find duplicates by {bad}"))
+                .with_hint("--by takes email, phone or both: --by email,phone"),
+        );
     }
     let has = |f: &str| Value::Int(by.iter().any(|b| b == f) as i64);
     Ok(vec![has("email"), has("phone")])

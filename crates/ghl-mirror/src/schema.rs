@@ -37,7 +37,7 @@ CREATE TABLE opportunities (
   stage_entered_ms BIGINT, raw TEXT NOT NULL);
 CREATE INDEX opportunities_stage ON opportunities (pipeline_id, stage_id, status);
 CREATE INDEX opportunities_entered ON opportunities (status, stage_entered_ms);
-CREATE INDEX opportunities_contact ON opportunities (contact_id);
+CREATE INDEX opportunities_contact ON opportunities (contact_id, status, monetary_value);
 CREATE TABLE stage_history (
   opportunity_id TEXT NOT NULL, stage_id TEXT NOT NULL, entered_ms BIGINT NOT NULL,
   origin TEXT NOT NULL, PRIMARY KEY (opportunity_id, entered_ms, stage_id));

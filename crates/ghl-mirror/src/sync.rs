@@ -192,10 +192,12 @@ async fn run_group(
             (r, state.full_scan, state.fetched)
         }
         None => {
-            let full_scan = g.reconcile == Reconcile::Always
-                || (g.reconcile == Reconcile::OnFull && opts.full);
+            let full_scan =
+                g.reconcile == Reconcile::Always || (g.reconcile == Reconcile::OnFull && opts.full);
             let mut args = (g.args)(plan);
-            if let (Some(narrow), Some(hw), false) = (g.changed_since, state.high_water_ms, opts.full) {
+            if let (Some(narrow), Some(hw), false) =
+                (g.changed_since, state.high_water_ms, opts.full)
+            {
                 narrow(&mut args, hw - opts.overlap_ms);
                 report.incremental = true;
             }
@@ -363,7 +365,9 @@ impl Run<'_> {
                 next = None;
             }
             let ahead = match (&style, total, &next) {
-                (Some(s), Some(t), Some(_)) if pager::numbered(s, t) && self.g.stop_at.is_none() => {
+                (Some(s), Some(t), Some(_))
+                    if pager::numbered(s, t) && self.g.stop_at.is_none() =>
+                {
                     pager::remaining_pages(op, s, &req.args, t, got)
                 }
                 _ => Vec::new(),
@@ -402,7 +406,11 @@ impl Run<'_> {
                     (Some(s), false) => pager::next_page(op, s, &req.args, &body),
                     _ => None,
                 };
-                let point = if last { None } else { following.or(server_next) };
+                let point = if last {
+                    None
+                } else {
+                    following.or(server_next)
+                };
                 let stated = pager::total(&body);
                 self.write_with_total(records, Self::point(point.as_ref()), stated)?;
                 if last {

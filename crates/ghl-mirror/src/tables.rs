@@ -79,7 +79,11 @@ pub static CONTACTS: Table = Table {
     columns: &[
         c("first_name", &["/firstName"], Text),
         c("last_name", &["/lastName"], Text),
-        c("name", &["/contactName", "/name", "/fullNameLowerCase"], Text),
+        c(
+            "name",
+            &["/contactName", "/name", "/fullNameLowerCase"],
+            Text,
+        ),
         c("email", &["/email"], Text),
         c("phone", &["/phone"], Text),
         c("company_name", &["/companyName"], Text),
@@ -95,7 +99,10 @@ pub static CONTACTS: Table = Table {
         c("email_key", &["/email"], Folded),
         c("phone_key", &["/phone"], Digits),
     ],
-    children: &[("contact_tags", "contact_id"), ("contact_field_values", "contact_id")],
+    children: &[
+        ("contact_tags", "contact_id"),
+        ("contact_field_values", "contact_id"),
+    ],
     hook: Some(contact_children),
 };
 
@@ -315,7 +322,12 @@ fn convert(v: Option<&Json>, kind: Kind) -> Value {
             _ => Value::Null,
         },
         Digits => {
-            let d: String = v.as_str().unwrap_or("").chars().filter(char::is_ascii_digit).collect();
+            let d: String = v
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect();
             match d.len() {
                 0 => Value::Null,
                 10 => Value::Text(format!("1{d}")),
@@ -369,7 +381,10 @@ pub fn delete(tx: &mut dyn Tx, t: &Table, id: &str) -> Result<u64> {
             &[id.into()],
         )?;
     }
-    tx.execute(&format!("DELETE FROM {} WHERE id = $1", t.name), &[id.into()])
+    tx.execute(
+        &format!("DELETE FROM {} WHERE id = $1", t.name),
+        &[id.into()],
+    )
 }
 
 fn contact_children(tx: &mut dyn Tx, id: &str, record: &Json, _: Apply) -> Result<()> {
@@ -379,7 +394,10 @@ fn contact_children(tx: &mut dyn Tx, id: &str, record: &Json, _: Apply) -> Resul
         &[id.into()],
     )?;
     if let Some(tags) = record.get("tags").and_then(Json::as_array) {
-        tx.execute("DELETE FROM contact_tags WHERE contact_id = $1", &[id.into()])?;
+        tx.execute(
+            "DELETE FROM contact_tags WHERE contact_id = $1",
+            &[id.into()],
+        )?;
         for tag in tags.iter().filter_map(Json::as_str) {
             tx.execute(
                 "INSERT INTO contact_tags (contact_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -433,10 +451,7 @@ fn pipeline_stages(tx: &mut dyn Tx, id: &str, record: &Json, _: Apply) -> Result
         let Some(sid) = s.get("id").and_then(Json::as_str) else {
             continue;
         };
-        let position = s
-            .get("position")
-            .and_then(Json::as_i64)
-            .unwrap_or(i as i64);
+        let position = s.get("position").and_then(Json::as_i64).unwrap_or(i as i64);
         tx.execute(
             "INSERT INTO stages (id, pipeline_id, name, position) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id) DO UPDATE SET pipeline_id = excluded.pipeline_id,
@@ -494,7 +509,12 @@ fn insert_history(tx: &mut dyn Tx, id: &str, stage: &str, at: i64, origin: Origi
     tx.execute(
         "INSERT INTO stage_history (opportunity_id, stage_id, entered_ms, origin)
          VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        &[id.into(), stage.into(), Value::Int(at), origin.as_str().into()],
+        &[
+            id.into(),
+            stage.into(),
+            Value::Int(at),
+            origin.as_str().into(),
+        ],
     )?;
     Ok(())
 }

@@ -6,9 +6,25 @@ use ghl_store::{Result, Tx, Value};
 
 /// Columns of `contacts` a custom field key may not shadow.
 const BASE: &[&str] = &[
-    "id", "first_name", "last_name", "name", "email", "phone", "company_name", "source", "type",
-    "assigned_to", "dnd", "tags", "date_added", "date_added_ms", "date_updated",
-    "date_updated_ms", "email_key", "phone_key", "raw",
+    "id",
+    "first_name",
+    "last_name",
+    "name",
+    "email",
+    "phone",
+    "company_name",
+    "source",
+    "type",
+    "assigned_to",
+    "dnd",
+    "tags",
+    "date_added",
+    "date_added_ms",
+    "date_updated",
+    "date_updated_ms",
+    "email_key",
+    "phone_key",
+    "raw",
 ];
 
 /// A custom field key as a safe column name.
@@ -49,13 +65,18 @@ pub fn rebuild_contacts_wide(tx: &mut dyn Tx) -> Result<()> {
         ) else {
             continue;
         };
-        let Some(col) = column_for_key(key) else { continue };
+        let Some(col) = column_for_key(key) else {
+            continue;
+        };
         if used.contains(&col) {
             continue;
         }
         // Ids come from the API: keep them out of the SQL text unless they
         // are plain identifiers.
-        if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             continue;
         }
         select.push_str(&format!(
@@ -75,8 +96,14 @@ mod tests {
 
     #[test]
     fn keys_become_safe_columns() {
-        assert_eq!(column_for_key("contact.lead_source").unwrap(), "lead_source");
-        assert_eq!(column_for_key("contact.Deal Size ($)").unwrap(), "deal_size");
+        assert_eq!(
+            column_for_key("contact.lead_source").unwrap(),
+            "lead_source"
+        );
+        assert_eq!(
+            column_for_key("contact.Deal Size ($)").unwrap(),
+            "deal_size"
+        );
         assert_eq!(column_for_key("contact.email").unwrap(), "cf_email");
         assert_eq!(column_for_key("contact.1st_call").unwrap(), "cf_1st_call");
         assert!(column_for_key("contact.\"; DROP").is_some_and(|c| !c.contains('"')));

@@ -81,7 +81,10 @@ async fn funnel_shows_stage_names_and_matches_the_deals() {
         QueryLimits::default(),
     )
     .unwrap_err();
-    assert!(e.hint.as_deref().unwrap_or("").contains("did you mean"), "{e:?}");
+    assert!(
+        e.hint.as_deref().unwrap_or("").contains("did you mean"),
+        "{e:?}"
+    );
     env.sandbox.shutdown().await;
 }
 
@@ -131,11 +134,15 @@ async fn stale_sources_and_dedupe_answer_from_the_tables() {
     assert_eq!(total, env.count("SELECT COUNT(*) FROM contacts"));
 
     // Two contacts with one email (different case): one merge row.
-    for (email, phone) in [("Dup@Example.com", "+1 (555) 000-1111"), ("dup@example.com ", "+15550001111")] {
+    for (email, phone) in [
+        ("Dup@Example.com", "+1 (555) 000-1111"),
+        ("dup@example.com ", "+15550001111"),
+    ] {
         env.client
             .call(
                 "contacts.create-contact",
-                ghl_core::CallArgs::new().with_body(json!({"firstName": "Dup", "email": email, "phone": phone})),
+                ghl_core::CallArgs::new()
+                    .with_body(json!({"firstName": "Dup", "email": email, "phone": phone})),
             )
             .await
             .ok();
@@ -186,7 +193,10 @@ async fn contacts_wide_has_a_column_per_custom_field_key() {
     let fields = env.sandbox_docs("customFields");
     let r = env
         .mirror
-        .query("SELECT * FROM contacts_wide LIMIT 1", QueryLimits::default())
+        .query(
+            "SELECT * FROM contacts_wide LIMIT 1",
+            QueryLimits::default(),
+        )
         .unwrap();
     for f in fields.iter().filter(|f| f["model"] == "contact") {
         let key = f["fieldKey"].as_str().unwrap();
@@ -247,8 +257,12 @@ async fn names_resolve_from_the_mirror() {
     let stage = &p["stages"][1];
     let dir = Directory::from_mirror(&env.mirror, IdKind::Stage).unwrap();
     assert_eq!(
-        dir.resolve(IdKind::Stage, &stage["name"].as_str().unwrap().to_uppercase(), Some(p["id"].as_str().unwrap()))
-            .unwrap(),
+        dir.resolve(
+            IdKind::Stage,
+            &stage["name"].as_str().unwrap().to_uppercase(),
+            Some(p["id"].as_str().unwrap())
+        )
+        .unwrap(),
         stage["id"].as_str().unwrap()
     );
     let users = Directory::from_mirror(&env.mirror, IdKind::User).unwrap();
@@ -287,7 +301,9 @@ async fn webhook_events_keep_the_mirror_fresh() {
     )
     .unwrap();
     assert_eq!(
-        env.mirror_strings("SELECT tag FROM contact_tags WHERE contact_id = 'evtContact1' ORDER BY tag"),
+        env.mirror_strings(
+            "SELECT tag FROM contact_tags WHERE contact_id = 'evtContact1' ORDER BY tag"
+        ),
         vec!["paid", "vip"]
     );
     assert_eq!(
@@ -296,7 +312,8 @@ async fn webhook_events_keep_the_mirror_fresh() {
     );
 
     // A stage change is history: the deal entered its new stage now.
-    let opp = env.mirror_strings("SELECT id FROM opportunities WHERE status = 'open' ORDER BY id LIMIT 1");
+    let opp = env
+        .mirror_strings("SELECT id FROM opportunities WHERE status = 'open' ORDER BY id LIMIT 1");
     let opp = &opp[0];
     let other_stage = env.mirror_strings(&format!(
         "SELECT s.id FROM stages s JOIN opportunities o ON o.pipeline_id = s.pipeline_id
@@ -309,10 +326,14 @@ async fn webhook_events_keep_the_mirror_fresh() {
     )
     .unwrap();
     assert_eq!(
-        env.mirror_strings(&format!("SELECT stage_id FROM opportunities WHERE id = '{opp}'")),
+        env.mirror_strings(&format!(
+            "SELECT stage_id FROM opportunities WHERE id = '{opp}'"
+        )),
         other_stage
     );
-    let entered = env.count(&format!("SELECT stage_entered_ms FROM opportunities WHERE id = '{opp}'"));
+    let entered = env.count(&format!(
+        "SELECT stage_entered_ms FROM opportunities WHERE id = '{opp}'"
+    ));
     assert!(entered >= before, "entered {entered} < {before}");
     assert_eq!(
         env.mirror_strings(&format!(
@@ -321,7 +342,9 @@ async fn webhook_events_keep_the_mirror_fresh() {
         vec!["sync", "event"]
     );
     assert_eq!(
-        env.count(&format!("SELECT days_in_stage FROM opportunities_view WHERE id = '{opp}'")),
+        env.count(&format!(
+            "SELECT days_in_stage FROM opportunities_view WHERE id = '{opp}'"
+        )),
         0
     );
 
@@ -333,7 +356,10 @@ async fn webhook_events_keep_the_mirror_fresh() {
                 "startTime": "2026-03-01T10:00:00.000Z", "endTime": "2026-03-01T10:30:00.000Z"}}),
     )
     .unwrap();
-    assert_eq!(env.count("SELECT COUNT(*) FROM appointments WHERE id = 'evtAppt1' AND start_ms > 0"), 1);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM appointments WHERE id = 'evtAppt1' AND start_ms > 0"),
+        1
+    );
     let conv = env.mirror_strings("SELECT id FROM conversations ORDER BY id LIMIT 1");
     ghl_mirror::apply_event(
         m,
@@ -343,28 +369,60 @@ async fn webhook_events_keep_the_mirror_fresh() {
     )
     .unwrap();
     assert_eq!(
-        env.mirror_strings(&format!("SELECT last_message_body FROM conversations WHERE id = '{}'", conv[0])),
+        env.mirror_strings(&format!(
+            "SELECT last_message_body FROM conversations WHERE id = '{}'",
+            conv[0]
+        )),
         vec!["hello"]
     );
     let inv = env.mirror_strings("SELECT id FROM invoices ORDER BY id LIMIT 1");
-    ghl_mirror::apply_event(m, &json!({"type": "InvoicePaid", "_id": inv[0], "status": "paid", "amountDue": 0}))
-        .unwrap();
+    ghl_mirror::apply_event(
+        m,
+        &json!({"type": "InvoicePaid", "_id": inv[0], "status": "paid", "amountDue": 0}),
+    )
+    .unwrap();
     assert_eq!(
-        env.mirror_strings(&format!("SELECT status FROM invoices WHERE id = '{}'", inv[0])),
+        env.mirror_strings(&format!(
+            "SELECT status FROM invoices WHERE id = '{}'",
+            inv[0]
+        )),
         vec!["paid"]
     );
-    assert!(env.count(&format!("SELECT COUNT(*) FROM invoices WHERE id = '{}' AND number IS NOT NULL", inv[0])) == 1);
+    assert!(
+        env.count(&format!(
+            "SELECT COUNT(*) FROM invoices WHERE id = '{}' AND number IS NOT NULL",
+            inv[0]
+        )) == 1
+    );
 
     // Deletes, and events the mirror does not keep.
     for (event, table, id) in [
-        (json!({"type": "ContactDelete", "id": "evtContact1"}), "contacts", "evtContact1"),
-        (json!({"type": "OpportunityDelete", "id": opp}), "opportunities", opp.as_str()),
-        (json!({"type": "AppointmentDelete", "appointment": {"id": "evtAppt1"}}), "appointments", "evtAppt1"),
+        (
+            json!({"type": "ContactDelete", "id": "evtContact1"}),
+            "contacts",
+            "evtContact1",
+        ),
+        (
+            json!({"type": "OpportunityDelete", "id": opp}),
+            "opportunities",
+            opp.as_str(),
+        ),
+        (
+            json!({"type": "AppointmentDelete", "appointment": {"id": "evtAppt1"}}),
+            "appointments",
+            "evtAppt1",
+        ),
     ] {
         ghl_mirror::apply_event(m, &event).unwrap();
-        assert_eq!(env.count(&format!("SELECT COUNT(*) FROM {table} WHERE id = '{id}'")), 0);
+        assert_eq!(
+            env.count(&format!("SELECT COUNT(*) FROM {table} WHERE id = '{id}'")),
+            0
+        );
     }
-    assert_eq!(env.count("SELECT COUNT(*) FROM contact_tags WHERE contact_id = 'evtContact1'"), 0);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM contact_tags WHERE contact_id = 'evtContact1'"),
+        0
+    );
     assert!(matches!(
         ghl_mirror::apply_event(m, &json!({"type": "CampaignStatusUpdate", "id": "x"})).unwrap(),
         Applied::Ignored(_)

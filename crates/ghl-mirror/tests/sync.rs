@@ -39,7 +39,10 @@ async fn a_full_sync_matches_the_sandbox_table_by_table() {
     // Contacts: same ids, same fields, tags and custom field values.
     let contacts = env.sandbox_contacts();
     assert!(contacts.len() > 100, "the demo seed has about 200 contacts");
-    assert_eq!(set(env.mirror_strings("SELECT id FROM contacts")), ids(&contacts, "id"));
+    assert_eq!(
+        set(env.mirror_strings("SELECT id FROM contacts")),
+        ids(&contacts, "id")
+    );
     for ct in &contacts {
         let id = ct["id"].as_str().unwrap();
         let row = env.mirror_strings(&format!(
@@ -65,7 +68,10 @@ async fn a_full_sync_matches_the_sandbox_table_by_table() {
         let fields = env.count(&format!(
             "SELECT COUNT(*) FROM contact_field_values WHERE contact_id = '{id}'"
         ));
-        assert_eq!(fields as usize, ct["customFields"].as_array().unwrap().len());
+        assert_eq!(
+            fields as usize,
+            ct["customFields"].as_array().unwrap().len()
+        );
     }
 
     // Document collections: the raw record is the sandbox's record.
@@ -106,7 +112,10 @@ async fn a_full_sync_matches_the_sandbox_table_by_table() {
     // Every message of every conversation.
     let messages = env.sandbox_docs("messages");
     assert!(!messages.is_empty());
-    assert_eq!(set(env.mirror_strings("SELECT id FROM messages")), ids(&messages, "id"));
+    assert_eq!(
+        set(env.mirror_strings("SELECT id FROM messages")),
+        ids(&messages, "id")
+    );
 
     // Stages by pipeline, in order, with names.
     for p in env.sandbox_docs("pipelines") {
@@ -133,7 +142,9 @@ async fn a_full_sync_matches_the_sandbox_table_by_table() {
     );
     // The people view names pipelines, stages and owners.
     assert_eq!(
-        env.count("SELECT COUNT(*) FROM opportunities_view WHERE pipeline IS NULL OR stage IS NULL"),
+        env.count(
+            "SELECT COUNT(*) FROM opportunities_view WHERE pipeline IS NULL OR stage IS NULL"
+        ),
         0
     );
     env.sandbox.shutdown().await;
@@ -171,7 +182,11 @@ async fn a_second_sync_fetches_exactly_the_changed_contacts() {
         .unwrap();
     assert!(second[0].incremental);
     assert_eq!(second[0].fetched, 7, "only the changed contacts");
-    assert_eq!(env.requests() - before, 1, "one page of changes, one request");
+    assert_eq!(
+        env.requests() - before,
+        1,
+        "one page of changes, one request"
+    );
     assert_eq!(
         env.count("SELECT COUNT(*) FROM contacts WHERE company_name LIKE 'Changed %'"),
         7
@@ -191,7 +206,10 @@ async fn deleted_records_leave_the_mirror() {
     );
     for id in &gone_contacts {
         env.client
-            .call("contacts.delete-contact", CallArgs::new().param("contactId", id.as_str()))
+            .call(
+                "contacts.delete-contact",
+                CallArgs::new().param("contactId", id.as_str()),
+            )
             .await
             .unwrap();
     }
@@ -209,17 +227,31 @@ async fn deleted_records_leave_the_mirror() {
     ghl_mirror::sync(&env.client, &env.mirror, &all_time(), &Quiet)
         .await
         .unwrap();
-    let in_list = |ids: &[String]| ids.iter().map(|i| format!("'{i}'")).collect::<Vec<_>>().join(",");
+    let in_list = |ids: &[String]| {
+        ids.iter()
+            .map(|i| format!("'{i}'"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     assert_eq!(
-        env.count(&format!("SELECT COUNT(*) FROM contacts WHERE id IN ({})", in_list(&gone_contacts))),
+        env.count(&format!(
+            "SELECT COUNT(*) FROM contacts WHERE id IN ({})",
+            in_list(&gone_contacts)
+        )),
         3
     );
     assert_eq!(
-        env.count(&format!("SELECT COUNT(*) FROM opportunities WHERE id = '{}'", gone_opp[0])),
+        env.count(&format!(
+            "SELECT COUNT(*) FROM opportunities WHERE id = '{}'",
+            gone_opp[0]
+        )),
         0
     );
     assert_eq!(
-        env.count(&format!("SELECT COUNT(*) FROM stage_history WHERE opportunity_id = '{}'", gone_opp[0])),
+        env.count(&format!(
+            "SELECT COUNT(*) FROM stage_history WHERE opportunity_id = '{}'",
+            gone_opp[0]
+        )),
         0
     );
 
@@ -233,7 +265,10 @@ async fn deleted_records_leave_the_mirror() {
     let contacts = reports.iter().find(|r| r.group == "contacts").unwrap();
     assert_eq!(contacts.deleted, 3);
     assert_eq!(
-        env.count(&format!("SELECT COUNT(*) FROM contacts WHERE id IN ({})", in_list(&gone_contacts))),
+        env.count(&format!(
+            "SELECT COUNT(*) FROM contacts WHERE id IN ({})",
+            in_list(&gone_contacts)
+        )),
         0
     );
     assert_eq!(
@@ -270,7 +305,10 @@ async fn an_interrupted_sync_resumes_without_duplicates_or_gaps() {
             task.abort();
             break;
         }
-        assert!(!task.is_finished(), "the sync finished before it could be interrupted");
+        assert!(
+            !task.is_finished(),
+            "the sync finished before it could be interrupted"
+        );
     }
     let _ = task.await;
     let partial = env.count("SELECT COUNT(*) FROM contacts");

@@ -100,7 +100,9 @@ pub(crate) fn run(
     }
     let mut stmt = conn.prepare(stmt_sql).map_err(refusal)?;
     if !stmt.readonly() {
-        return Err(Error::ReadOnly("only statements that read are allowed".into()));
+        return Err(Error::ReadOnly(
+            "only statements that read are allowed".into(),
+        ));
     }
     for (i, v) in params.iter().enumerate() {
         let name = format!("${}", i + 1);
@@ -203,7 +205,10 @@ mod tests {
     fn semicolons_in_strings_and_comments_do_not_split() {
         assert_eq!(split_first_statement("SELECT ';'").1, "");
         assert_eq!(split_first_statement("SELECT 1 -- ;\n").1, "");
-        assert_eq!(split_first_statement("SELECT 1; DROP TABLE x").1, " DROP TABLE x");
+        assert_eq!(
+            split_first_statement("SELECT 1; DROP TABLE x").1,
+            " DROP TABLE x"
+        );
         assert_eq!(split_first_statement("SELECT /* ; */ 1").1, "");
     }
 }

@@ -128,7 +128,9 @@ fn every_write_form_is_refused_and_nothing_changes() {
         );
         let text = e.to_string();
         assert!(
-            text.contains("read") || text.contains("one statement") || text.contains("not authorized"),
+            text.contains("read")
+                || text.contains("one statement")
+                || text.contains("not authorized"),
             "{sql}: unclear error: {text}"
         );
     }

@@ -109,7 +109,10 @@ pub fn for_mcp(
         return Ok(None);
     };
     let mirror = Mirror::open_for(None, &profile, &location)?;
-    Ok(Some(ghl_mcp::mirror_tools::MirrorAccess { mirror, allow_sync }))
+    Ok(Some(ghl_mcp::mirror_tools::MirrorAccess {
+        mirror,
+        allow_sync,
+    }))
 }
 
 fn required_mirror(global: &GlobalArgs) -> Result<Mirror, Error> {
@@ -153,10 +156,7 @@ pub async fn sync(args: SyncArgs, global: &GlobalArgs, fmt: OutputFormat) -> Res
     };
     let rows: Vec<Json> = reports.iter().map(report_json).collect();
     output::records(fmt, &rows).map_err(io)?;
-    output::note(
-        fmt,
-        &format!("mirror: {}", mirror.store().describe()),
-    );
+    output::note(fmt, &format!("mirror: {}", mirror.store().describe()));
     Ok(())
 }
 
@@ -190,7 +190,11 @@ pub async fn sql(args: SqlArgs, global: &GlobalArgs, fmt: OutputFormat) -> Resul
     print_result(fmt, &r)
 }
 
-pub async fn report(cmd: ReportCommand, global: &GlobalArgs, fmt: OutputFormat) -> Result<(), Error> {
+pub async fn report(
+    cmd: ReportCommand,
+    global: &GlobalArgs,
+    fmt: OutputFormat,
+) -> Result<(), Error> {
     let now = ghl_mirror::now_ms();
     let (name, args) = match cmd {
         ReportCommand::Funnel { pipeline } => (
@@ -210,7 +214,10 @@ pub async fn report(cmd: ReportCommand, global: &GlobalArgs, fmt: OutputFormat) 
         ReportCommand::Sources { since } => (
             "sources",
             ReportArgs {
-                since_ms: since.as_deref().map(|s| parse_date("--since", s)).transpose()?,
+                since_ms: since
+                    .as_deref()
+                    .map(|s| parse_date("--since", s))
+                    .transpose()?,
                 ..ReportArgs::default()
             },
         ),
@@ -226,7 +233,10 @@ pub async fn report(cmd: ReportCommand, global: &GlobalArgs, fmt: OutputFormat) 
     let r = reports::run(
         &mirror,
         reports::find(name)?,
-        &ReportArgs { now_ms: now, ..args },
+        &ReportArgs {
+            now_ms: now,
+            ..args
+        },
         QueryLimits::default(),
     )?;
     print_result(fmt, &r)
@@ -269,7 +279,10 @@ fn value_json(v: &Value) -> Json {
 }
 
 fn io(e: std::io::Error) -> Error {
-    Error::new(ghl_core::ErrorCode::Config, format!("cannot write output: {e}"))
+    Error::new(
+        ghl_core::ErrorCode::Config,
+        format!("cannot write output: {e}"),
+    )
 }
 
 /// The progress bar: records, rate and ETA per group, on stderr.
@@ -279,7 +292,10 @@ struct Bar {
 
 impl Bar {
     fn new() -> Bar {
-        let bar = indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(0),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
         let style = indicatif::ProgressStyle::with_template(
             "{prefix:>14} {bar:30} {pos}/{len} records, {per_sec}, ETA {eta}",
         )
@@ -301,7 +317,11 @@ impl Progress for Bar {
         self.bar.inc_length(total);
     }
     fn advance(&self, records: u64) {
-        if self.bar.length().is_some_and(|l| self.bar.position() + records > l) {
+        if self
+            .bar
+            .length()
+            .is_some_and(|l| self.bar.position() + records > l)
+        {
             self.bar.set_length(self.bar.position() + records);
         }
         self.bar.inc(records);
@@ -337,7 +357,9 @@ pub const NAMED_IDS: &[(&str, names::IdKind)] = &[
 /// HighLevel ids are 20 or more letters and digits; a name has spaces or
 /// is shorter.
 fn looks_like_id(s: &str) -> bool {
-    s.len() >= 16 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    s.len() >= 16
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn text_param<'a>(args: &'a ghl_core::CallArgs, name: &str) -> Option<&'a str> {
@@ -423,7 +445,12 @@ async fn directory_from_api(
     for r in &records {
         match kind {
             IdKind::Stage => {
-                for st in r.get("stages").and_then(Json::as_array).into_iter().flatten() {
+                for st in r
+                    .get("stages")
+                    .and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     items.push(Named {
                         id: s(st, "id"),
                         name: s(st, "name"),
@@ -435,7 +462,9 @@ async fn directory_from_api(
             _ => {
                 let mut name = s(r, "name");
                 if name.is_empty() {
-                    name = format!("{} {}", s(r, "firstName"), s(r, "lastName")).trim().to_string();
+                    name = format!("{} {}", s(r, "firstName"), s(r, "lastName"))
+                        .trim()
+                        .to_string();
                 }
                 items.push(Named {
                     id: s(r, "id"),

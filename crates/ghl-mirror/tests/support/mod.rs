@@ -39,9 +39,10 @@ impl Env {
         let mut stmt = conn
             .prepare("SELECT data FROM docs WHERE coll = ?1 AND (location_id = ?2 OR location_id IS NULL) ORDER BY id")
             .unwrap();
-        stmt.query_map(rusqlite::params![coll, ghl_sandbox::DEMO_LOCATION_ID], |r| {
-            r.get::<_, String>(0)
-        })
+        stmt.query_map(
+            rusqlite::params![coll, ghl_sandbox::DEMO_LOCATION_ID],
+            |r| r.get::<_, String>(0),
+        )
         .unwrap()
         .map(|s| serde_json::from_str(&s.unwrap()).unwrap())
         .collect()
