@@ -88,10 +88,11 @@ pub fn apply_event(mirror: &Mirror, event: &Json) -> Result<Applied, Error> {
         }),
     }
     .ok_or_else(|| Error::validation(format!("{kind}: the event has no record")))?;
-    if kind.ends_with("Message") && !record.contains_key("id") {
-        if let Some(id) = record.get("messageId").cloned() {
-            record.insert("id".into(), id);
-        }
+    if kind.ends_with("Message")
+        && !record.contains_key("id")
+        && let Some(id) = record.get("messageId").cloned()
+    {
+        record.insert("id".into(), id);
     }
     let record = Json::Object(record);
     let Some(id) = tables::record_id(table, &record) else {
