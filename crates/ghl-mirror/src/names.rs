@@ -104,6 +104,44 @@ impl Directory {
             .map(|n| n.name.as_str())
     }
 
+    /// Like [`Directory::resolve`], but a single word that is neither a
+    /// known id, a name, nor close to one is taken as an id this directory
+    /// does not know yet (new since the last sync): the API judges it.
+    pub fn resolve_or_keep(
+        &self,
+        kind: IdKind,
+        input: &str,
+        scope: Option<&str>,
+    ) -> Result<String, Error> {
+        match self.resolve(kind, input, scope) {
+            Ok(id) => Ok(id),
+            Err(e) => {
+                let word = !input.trim().contains(char::is_whitespace);
+                let unknown = e.message.starts_with("no ");
+                let near = e.hint.as_deref().is_some_and(|h| h.starts_with("did you mean"));
+                let elsewhere: Vec<String> = self
+                    .items
+                    .iter()
+                    .filter(|n| n.name.trim().eq_ignore_ascii_case(input.trim()))
+                    .map(describe)
+                    .collect();
+                if !elsewhere.is_empty() {
+                    // A name, but of another pipeline's stage.
+                    return Err(e.with_hint(format!(
+                        "{} is not in this pipeline; pass a {} of the deal's pipeline",
+                        elsewhere.join("; "),
+                        kind.label()
+                    )));
+                }
+                if word && unknown && !near {
+                    Ok(input.trim().to_string())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
     /// An id for what the user typed; `scope` narrows stages to a pipeline.
     pub fn resolve(&self, kind: IdKind, input: &str, scope: Option<&str>) -> Result<String, Error> {
         let input = input.trim();
@@ -232,5 +270,12 @@ mod tests {
         );
         let e = d.resolve(IdKind::Stage, "zzz", None).unwrap_err();
         assert!(e.hint.as_deref().unwrap().contains("ghl pipelines list"));
+        // An unknown single word may be an id newer than the directory.
+        assert_eq!(d.resolve_or_keep(IdKind::Stage, "abc123", None).unwrap(), "abc123");
+        assert!(d.resolve_or_keep(IdKind::Stage, "new lead x", None).is_err());
+        assert!(d.resolve_or_keep(IdKind::Stage, "Wom", None).is_err());
+        assert!(d.resolve_or_keep(IdKind::Stage, "proposal sent", None).is_err());
+        let e = d.resolve_or_keep(IdKind::Stage, "New lead", Some("p1")).unwrap_err();
+        assert!(e.hint.as_deref().unwrap().contains("in Partners"), "{e:?}");
     }
 }

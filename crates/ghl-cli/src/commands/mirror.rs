@@ -394,6 +394,15 @@ pub async fn resolve_named_ids(
         return Ok(());
     }
     let mirror = existing_mirror(global)?;
+    // Without a mirror, only what is plainly a name (it has a space) is
+    // worth a listing request; a single word goes to the API as an id.
+    let wanted: Vec<_> = wanted
+        .into_iter()
+        .filter(|(_, _, v)| mirror.is_some() || v.contains(char::is_whitespace))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
     // Pipelines first: a stage name is looked up within its pipeline.
     let mut order = wanted;
     order.sort_by_key(|(_, k, _)| *k != names::IdKind::Pipeline);
@@ -422,7 +431,7 @@ pub async fn resolve_named_ids(
                 .and_then(Value::as_str)
                 .map(str::to_string);
         }
-        let id = dir.resolve(kind, &value, scope.as_deref())?;
+        let id = dir.resolve_or_keep(kind, &value, scope.as_deref())?;
         set_param(args, param, id);
     }
     Ok(())
