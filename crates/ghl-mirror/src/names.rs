@@ -118,7 +118,10 @@ impl Directory {
             Err(e) => {
                 let word = !input.trim().contains(char::is_whitespace);
                 let unknown = e.message.starts_with("no ");
-                let near = e.hint.as_deref().is_some_and(|h| h.starts_with("did you mean"));
+                let near = e
+                    .hint
+                    .as_deref()
+                    .is_some_and(|h| h.starts_with("did you mean"));
                 let elsewhere: Vec<String> = self
                     .items
                     .iter()
@@ -271,11 +274,22 @@ mod tests {
         let e = d.resolve(IdKind::Stage, "zzz", None).unwrap_err();
         assert!(e.hint.as_deref().unwrap().contains("ghl pipelines list"));
         // An unknown single word may be an id newer than the directory.
-        assert_eq!(d.resolve_or_keep(IdKind::Stage, "abc123", None).unwrap(), "abc123");
-        assert!(d.resolve_or_keep(IdKind::Stage, "new lead x", None).is_err());
+        assert_eq!(
+            d.resolve_or_keep(IdKind::Stage, "abc123", None).unwrap(),
+            "abc123"
+        );
+        assert!(
+            d.resolve_or_keep(IdKind::Stage, "new lead x", None)
+                .is_err()
+        );
         assert!(d.resolve_or_keep(IdKind::Stage, "Wom", None).is_err());
-        assert!(d.resolve_or_keep(IdKind::Stage, "proposal sent", None).is_err());
-        let e = d.resolve_or_keep(IdKind::Stage, "New lead", Some("p1")).unwrap_err();
+        assert!(
+            d.resolve_or_keep(IdKind::Stage, "proposal sent", None)
+                .is_err()
+        );
+        let e = d
+            .resolve_or_keep(IdKind::Stage, "New lead", Some("p1"))
+            .unwrap_err();
         assert!(e.hint.as_deref().unwrap().contains("in Partners"), "{e:?}");
     }
 }

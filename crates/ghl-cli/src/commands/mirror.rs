@@ -99,8 +99,8 @@ pub fn existing_mirror(global: &GlobalArgs) -> Result<Option<Mirror>, Error> {
     Ok(m.is_synced()?.then_some(m))
 }
 
-/// The mirror behind the MCP `query` and `report` tools (created empty
-/// when this location has none, so `sync` can fill it).
+/// The mirror behind the MCP `query` and `report` tools: the location's
+/// mirror when it exists, or a new one when `sync` may fill it.
 pub fn for_mcp(
     global: &GlobalArgs,
     allow_sync: bool,
@@ -108,6 +108,11 @@ pub fn for_mcp(
     let Ok((profile, location)) = mirror_key(global) else {
         return Ok(None);
     };
+    // No file is created just for serving: without a mirror (and without
+    // leave to sync one) the mirror tools are not offered.
+    if !allow_sync && !Mirror::exists_for(None, &profile, &location) {
+        return Ok(None);
+    }
     let mirror = Mirror::open_for(None, &profile, &location)?;
     Ok(Some(ghl_mcp::mirror_tools::MirrorAccess {
         mirror,
