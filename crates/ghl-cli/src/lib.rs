@@ -142,5 +142,8 @@ async fn dispatch(
     let paging = friendly::paging(sub);
     let ctx = context::build(global).await?;
     commands::mirror::resolve_named_ids(&mut args, global, &ctx.client).await?;
+    if fmt == cli::OutputFormat::Table {
+        commands::mirror::load_names_for_tables(global);
+    }
     invoke::run(&ctx.client, decl.op, args, paging, fmt).await
 }

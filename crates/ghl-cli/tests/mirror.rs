@@ -201,6 +201,20 @@ async fn sql_reports_and_names_from_the_mirror() {
     let table = run(&data, &url, &["sql", q, "-o", "table"]);
     assert!(String::from_utf8_lossy(&table.stdout).contains("Proposal Sent"));
 
+    // Tables for people show names where records hold ids; JSON keeps ids.
+    let table = run(
+        &data,
+        &url,
+        &["opportunities", "search", "--all", "-o", "table"],
+    );
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("Sales Pipeline") && text.contains("Proposal Sent"),
+        "{text}"
+    );
+    let ids = json_ok(&data, &url, &["opportunities", "search", "--max", "1"]);
+    assert_eq!(ids[0]["pipelineId"].as_str().unwrap().len(), 20, "{ids}");
+
     // Writes are refused with exit 6, and nothing changed.
     let before = count(&data, "SELECT COUNT(*) FROM contacts");
     for sql in [

@@ -491,3 +491,49 @@ async fn directory_from_api(
     }
     Ok(names::Directory { items })
 }
+
+/// Names for ids in tables, from the mirror of the location in use (set
+/// once per process, before a command renders).
+static NAMER: std::sync::OnceLock<Vec<(&'static str, names::Directory)>> =
+    std::sync::OnceLock::new();
+
+/// Record fields whose ids a table shows as names.
+const NAMED_FIELDS: &[(&str, names::IdKind)] = &[
+    ("pipelineId", names::IdKind::Pipeline),
+    ("pipelineStageId", names::IdKind::Stage),
+    ("assignedTo", names::IdKind::User),
+    ("assignedUserId", names::IdKind::User),
+    ("calendarId", names::IdKind::Calendar),
+];
+
+/// Load the names tables will show, when this location has a mirror.
+pub fn load_names_for_tables(global: &GlobalArgs) {
+    let Ok(Some(mirror)) = existing_mirror(global) else {
+        return;
+    };
+    let dirs: Vec<(&'static str, names::Directory)> = NAMED_FIELDS
+        .iter()
+        .filter_map(|(field, kind)| {
+            names::Directory::from_mirror(&mirror, *kind)
+                .ok()
+                .map(|d| (*field, d))
+        })
+        .collect();
+    let _ = NAMER.set(dirs);
+}
+
+/// In records about to be shown as a table, replace known ids by names.
+pub fn name_ids_in_table(records: &mut [Json]) {
+    let Some(dirs) = NAMER.get() else { return };
+    for r in records.iter_mut() {
+        let Json::Object(m) = r else { continue };
+        for (field, dir) in dirs {
+            if let Some(Json::String(id)) = m.get(*field)
+                && let Some(name) = dir.name_of(id).filter(|n| !n.is_empty())
+            {
+                let name = name.to_string();
+                m.insert((*field).to_string(), Json::String(name));
+            }
+        }
+    }
+}
