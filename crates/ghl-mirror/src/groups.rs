@@ -29,6 +29,8 @@ pub enum Reconcile {
 
 /// One walk per row of a parent table (messages per conversation).
 pub struct Parent {
+    /// The group that fills the parent table; this one runs after it.
+    pub group: &'static str,
     /// `SELECT id …` over the mirror, `$1` = the lower time bound.
     pub sql: &'static str,
     /// The operation's parameter that takes the parent id.
@@ -176,6 +178,7 @@ pub static GROUPS: &[Group] = &[
         op: "calendars.get-calendar-events",
         args: appointments_args,
         parent: Some(Parent {
+            group: "calendars",
             sql: "SELECT id FROM calendars WHERE $1 = $1 ORDER BY id",
             param: "calendarId",
         }),
@@ -199,6 +202,7 @@ pub static GROUPS: &[Group] = &[
         op: "conversations.get-messages",
         args: messages_args,
         parent: Some(Parent {
+            group: "conversations",
             sql: "SELECT id FROM conversations WHERE last_message_ms >= $1 ORDER BY id",
             param: "conversationId",
         }),

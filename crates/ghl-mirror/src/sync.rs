@@ -83,20 +83,40 @@ pub async fn sync(
         since_ms: opts.since_ms.unwrap_or(now - 90 * 86_400_000),
     };
     // Groups run side by side (the client's limiter shares the rate among
-    // them); groups that walk a parent table wait for the first wave.
-    let mut reports = Vec::new();
-    for wave in [false, true] {
-        let runs = selected
+    // them); a group that walks a parent table starts when that table's
+    // group is done (at once when it is not part of this sync).
+    let follows = |g: &Group| {
+        g.parent
+            .as_ref()
+            .map(|p| p.group)
+            .filter(|p| selected.iter().any(|s| s.name == *p))
+    };
+    let run_one = |g: &'static Group| {
+        let plan = &plan;
+        async move {
+            progress.group(g.name);
+            let report = run_group(client, mirror, g, plan, opts, progress).await?;
+            progress.done(&report);
+            Ok::<_, Error>(report)
+        }
+    };
+    let chains = selected.iter().filter(|g| follows(g).is_none()).map(|g| {
+        let after: Vec<&'static Group> = selected
             .iter()
-            .filter(|g| g.parent.is_some() == wave)
-            .map(|g| async {
-                progress.group(g.name);
-                let report = run_group(client, mirror, g, &plan, opts, progress).await?;
-                progress.done(&report);
-                Ok::<_, Error>(report)
-            });
-        reports.extend(futures::future::try_join_all(runs).await?);
-    }
+            .copied()
+            .filter(|d| follows(d) == Some(g.name))
+            .collect();
+        async move {
+            let mut out = vec![run_one(g).await?];
+            out.extend(futures::future::try_join_all(after.into_iter().map(run_one)).await?);
+            Ok::<_, Error>(out)
+        }
+    });
+    let mut reports: Vec<GroupReport> = futures::future::try_join_all(chains)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
     // In declaration order, whatever finished first.
     reports.sort_by_key(|r| {
         groups::GROUPS
