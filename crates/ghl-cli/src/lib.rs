@@ -47,6 +47,12 @@ fn restore_sigpipe() {
 pub fn command() -> clap::Command {
     let mut cmd = Cli::command();
     for c in friendly::commands(friendly::COMMANDS) {
+        // `contacts dedupe` reads the mirror, not the API.
+        let c = if c.get_name() == "contacts" {
+            c.subcommand(commands::mirror::dedupe_command())
+        } else {
+            c
+        };
         cmd = cmd.subcommand(c);
     }
     for c in friendly::commands(compat::COMMANDS) {
@@ -127,6 +133,11 @@ async fn dispatch(
                 ghl_mcp::run(args, ctx.client.clone(), global.sandbox).await
             }
         };
+    }
+    if let Some(("contacts", sub)) = matches.subcommand()
+        && let Some(("dedupe", args)) = sub.subcommand()
+    {
+        return commands::mirror::dedupe(args, global, fmt).await;
     }
     if name == compat::LIST_COURSES {
         return Err(Error::new(ghl_core::ErrorCode::UnknownOperation, "HighLevel API v2 has no operation that lists courses")

@@ -537,3 +537,43 @@ pub fn name_ids_in_table(records: &mut [Json]) {
         }
     }
 }
+
+/// `ghl contacts dedupe`: the dedupe report under the contacts noun.
+pub fn dedupe_command() -> clap::Command {
+    clap::Command::new("dedupe")
+        .about(
+            "Contacts sharing an email or phone, from the mirror: a merge plan (keep the oldest)",
+        )
+        .arg(
+            clap::Arg::new("by")
+                .long("by")
+                .value_delimiter(',')
+                .default_value("email,phone")
+                .help("email, phone or both"),
+        )
+        .arg(
+            clap::Arg::new("apply")
+                .long("apply")
+                .action(clap::ArgAction::SetTrue)
+                .help("Carry out the plan (not available yet: the plan is for merging by hand)"),
+        )
+}
+
+pub async fn dedupe(
+    m: &clap::ArgMatches,
+    global: &GlobalArgs,
+    fmt: OutputFormat,
+) -> Result<(), Error> {
+    if m.get_flag("apply") {
+        return Err(Error::new(
+            ghl_core::ErrorCode::Policy,
+            "merging duplicates is not available yet: HighLevel API v2 has no merge operation",
+        )
+        .with_hint("run without --apply for the plan, and merge those contacts in HighLevel"));
+    }
+    let by: Vec<String> = m
+        .get_many::<String>("by")
+        .map(|v| v.cloned().collect())
+        .unwrap_or_default();
+    report(ReportCommand::Dedupe { by }, global, fmt).await
+}
