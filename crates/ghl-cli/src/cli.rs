@@ -104,6 +104,13 @@ pub enum Command {
     /// Receive HighLevel webhooks and inspect or replay the stored events
     #[command(subcommand)]
     Webhooks(crate::commands::webhooks::WebhooksCommand),
+    /// Mirror the location into a local database (`ghl sql` and `ghl report` read it)
+    Sync(crate::commands::mirror::SyncArgs),
+    /// Ask the mirror anything in read-only SQL; `--schema` lists tables and views
+    Sql(crate::commands::mirror::SqlArgs),
+    /// Reports over the mirror: funnel, stale, sources, dedupe
+    #[command(subcommand)]
+    Report(crate::commands::mirror::ReportCommand),
 }
 
 #[derive(Subcommand, Debug)]

@@ -54,6 +54,12 @@ fn restore_sigpipe() {
 pub fn command() -> clap::Command {
     let mut cmd = Cli::command();
     for c in friendly::commands(friendly::COMMANDS) {
+        // `contacts dedupe` reads the mirror, not the API.
+        let c = if c.get_name() == "contacts" {
+            c.subcommand(commands::mirror::dedupe_command())
+        } else {
+            c
+        };
         cmd = cmd.subcommand(c);
     }
     for c in friendly::commands(compat::COMMANDS) {
@@ -140,6 +146,9 @@ async fn dispatch(
             Command::Auth(c) => commands::auth::run(c, global, fmt).await,
             Command::Profiles(c) => commands::profiles::run(c, global, fmt).await,
             Command::Webhooks(c) => commands::webhooks::run(c, global.location.clone(), fmt).await,
+            Command::Sync(args) => commands::mirror::sync(args, global, fmt).await,
+            Command::Sql(args) => commands::mirror::sql(args, global, fmt).await,
+            Command::Report(c) => commands::mirror::report(c, global, fmt).await,
             Command::Completion { shell } => {
                 // The full tree, friendly and compatible commands included.
                 clap_complete::generate(shell, &mut command(), "ghl", &mut std::io::stdout());
@@ -152,9 +161,16 @@ async fn dispatch(
                     return Ok(());
                 }
                 let ctx = context::build(&deadline::without(global)).await?;
+                let mut args = args;
+                args.mirror = commands::mirror::for_mcp(global, args.mirror_sync)?;
                 ghl_mcp::run(args, ctx.client.clone(), global.sandbox).await
             }
         };
+    }
+    if let Some(("contacts", sub)) = matches.subcommand()
+        && let Some(("dedupe", args)) = sub.subcommand()
+    {
+        return commands::mirror::dedupe(args, global, fmt).await;
     }
     if name == compat::LIST_COURSES {
         return Err(Error::new(ghl_core::ErrorCode::UnknownOperation, "HighLevel API v2 has no operation that lists courses")
@@ -169,8 +185,12 @@ async fn dispatch(
             Error::validation(format!("unknown command {name}")).with_hint("see `ghl --help`")
         })?;
     // Parse and check the user's input before credentials or the network.
-    let args = friendly::call_args(decl, sub)?;
+    let mut args = friendly::call_args(decl, sub)?;
     let paging = friendly::paging(sub);
     let ctx = context::build(global).await?;
+    commands::mirror::resolve_named_ids(&mut args, global, &ctx.client).await?;
+    if fmt == cli::OutputFormat::Table {
+        commands::mirror::load_names_for_tables(global);
+    }
     invoke::run(&ctx.client, decl.op, args, paging, fmt).await
 }

@@ -46,6 +46,12 @@ pub struct McpArgs {
     /// Records per listing page (default 20, max 100)
     #[arg(long)]
     pub page_size: Option<usize>,
+    /// Offer the `sync` tool, so the assistant may refresh the local mirror
+    #[arg(long)]
+    pub mirror_sync: bool,
+    /// The local mirror the `query` and `report` tools read (set by the caller)
+    #[arg(skip)]
+    pub mirror: Option<crate::mirror_tools::MirrorAccess>,
     #[command(subcommand)]
     pub command: Option<McpCommand>,
 }

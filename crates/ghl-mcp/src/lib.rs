@@ -19,6 +19,7 @@ pub mod elicit;
 pub mod errors;
 pub mod exec;
 pub mod http;
+pub mod mirror_tools;
 pub mod options;
 pub mod preview;
 pub mod scopes;
@@ -60,6 +61,7 @@ pub fn options_from_args(args: &McpArgs) -> Result<ServerOptions, Error> {
         allow: args.allow.iter().map(|p| Pattern::new(p)).collect(),
         deny: args.deny.iter().map(|p| Pattern::new(p)).collect(),
         confirm: !args.no_confirm,
+        mirror: args.mirror.clone(),
         ..ServerOptions::default()
     };
     if let Some(n) = args.page_size {

@@ -83,6 +83,8 @@ pub struct ServerOptions {
     pub confirm: bool,
     pub confirm_ttl: Duration,
     pub page_size: usize,
+    /// The local mirror behind the `query` and `report` tools, if any.
+    pub mirror: Option<crate::mirror_tools::MirrorAccess>,
 }
 
 impl Default for ServerOptions {
@@ -95,6 +97,7 @@ impl Default for ServerOptions {
             confirm: true,
             confirm_ttl: CONFIRM_TTL,
             page_size: DEFAULT_PAGE_SIZE,
+            mirror: None,
         }
     }
 }

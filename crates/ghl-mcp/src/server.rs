@@ -72,7 +72,15 @@ impl GhlMcp {
                     .is_none_or(|op| exec.permitted(op).is_ok())
             })
             .collect();
-        let listed = defs.iter().map(describe_tool).collect();
+        let mut listed: Vec<Tool> = defs.iter().map(describe_tool).collect();
+        // Mirror tools come after the API tools; a name clash keeps the API's.
+        if let Some(m) = &exec.options.mirror {
+            listed.extend(
+                m.tools()
+                    .into_iter()
+                    .filter(|t| !defs.iter().any(|d| d.name == t.name)),
+            );
+        }
         GhlMcp {
             inner: Arc::new(Inner { exec, defs, listed }),
         }
@@ -113,6 +121,15 @@ impl GhlMcp {
         arguments: Value,
         peer: Option<&Peer<RoleServer>>,
     ) -> CallToolResult {
+        if let Some(m) = &self.inner.exec.options.mirror
+            && m.handles(name)
+            && !self.inner.defs.iter().any(|d| d.name == name)
+        {
+            return match m.call(&self.inner.exec.client, name, arguments).await {
+                Ok(v) => CallToolResult::success(vec![ContentBlock::text(v.to_string())]),
+                Err(e) => tool_error(&e),
+            };
+        }
         let Some(def) = self.inner.defs.iter().find(|d| d.name == name) else {
             return tool_error(
                 &Error::new(

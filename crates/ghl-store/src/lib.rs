@@ -19,6 +19,7 @@ mod lease;
 mod location;
 mod migrate;
 mod postgres;
+mod readonly;
 mod sqlite;
 pub mod testing;
 mod value;
@@ -27,6 +28,7 @@ pub use error::{Error, Result};
 pub use lease::Lease;
 pub use location::{ENV_STORE_URL, StoreUrl, default_dir};
 pub use migrate::Migration;
+pub use readonly::{QueryLimits, QueryResult};
 pub use value::{Row, Value};
 
 use std::sync::Arc;
@@ -140,6 +142,22 @@ impl Store {
         tokio::task::spawn_blocking(move || store.read(f))
             .await
             .map_err(|e| Error::Backend(format!("store task failed: {e}")))?
+    }
+
+    /// Run one statement of arbitrary user SQL that may only read: writes,
+    /// `ATTACH`, `PRAGMA`, extension loading and every other change are
+    /// refused before it runs. At most `limits.max_rows` rows come back
+    /// (`truncated` says when more existed).
+    pub fn query_readonly(
+        &self,
+        sql: &str,
+        params: &[Value],
+        limits: QueryLimits,
+    ) -> Result<QueryResult> {
+        match &*self.inner {
+            Engine::Sqlite(s) => s.query_readonly(sql, params, limits),
+            Engine::Postgres(p) => p.query_readonly(sql, params, limits),
+        }
     }
 
     /// A named lease held by `holder` for `ttl`; see [`Lease`].

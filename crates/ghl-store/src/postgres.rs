@@ -360,3 +360,43 @@ pub(crate) fn exec_outside_tx(url: &str, sql: &str) -> Result<()> {
         r
     })
 }
+
+impl PgStore {
+    /// User SQL that may only read: a READ ONLY transaction (Postgres
+    /// refuses every write in it), one statement (the extended protocol
+    /// takes no more), wrapped so the server stops after the rows asked
+    /// for, under a statement timeout, and always rolled back.
+    pub(crate) fn query_readonly(
+        &self,
+        sql: &str,
+        params: &[Value],
+        limits: crate::QueryLimits,
+    ) -> Result<crate::QueryResult> {
+        let sql = sql.trim().trim_end_matches(';').trim();
+        if sql.is_empty() {
+            return Err(Error::ReadOnly("empty query".into()));
+        }
+        let wrapped = format!(
+            "SELECT * FROM ({sql}) AS ghl_query LIMIT {} OFFSET {}",
+            limits.max_rows.saturating_add(1),
+            limits.offset
+        );
+        let timeout_ms = limits.timeout.as_millis().max(1);
+        self.read(|tx| {
+            tx.batch(&format!("SET LOCAL statement_timeout = {timeout_ms}"))?;
+            let rows = tx.query(&wrapped, params)?;
+            let columns = rows.first().map(|r| r.columns.to_vec()).unwrap_or_default();
+            let truncated = rows.len() > limits.max_rows;
+            let rows = rows
+                .into_iter()
+                .take(limits.max_rows)
+                .map(|r| r.values)
+                .collect();
+            Ok(crate::QueryResult {
+                columns,
+                rows,
+                truncated,
+            })
+        })
+    }
+}

@@ -76,6 +76,15 @@ impl SqliteStore {
         out
     }
 
+    pub(crate) fn query_readonly(
+        &self,
+        sql: &str,
+        params: &[Value],
+        limits: crate::QueryLimits,
+    ) -> Result<crate::QueryResult> {
+        crate::readonly::run(&self.path, sql, params, limits)
+    }
+
     fn open_reader(&self) -> Result<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
@@ -144,7 +153,7 @@ impl Tx for SqliteTx<'_> {
     }
 }
 
-fn from_ref(v: ValueRef<'_>) -> Value {
+pub(crate) fn from_ref(v: ValueRef<'_>) -> Value {
     match v {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Int(i),

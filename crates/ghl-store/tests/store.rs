@@ -212,3 +212,42 @@ fn a_wrong_postgres_url_is_said_at_open_without_the_password() {
     assert!(msg.contains("cannot connect"), "{msg}");
     assert!(!msg.contains("hunter2"), "{msg}");
 }
+
+fn user_sql_only_reads_and_is_capped(s: &Store) {
+    use ghl_store::QueryLimits;
+    s.write(|tx| {
+        for i in 0..5 {
+            tx.execute(
+                "INSERT INTO things (id, n) VALUES ($1, $2)",
+                &[format!("r{i}").into(), Value::Int(i)],
+            )?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    let limits = QueryLimits {
+        max_rows: 3,
+        ..QueryLimits::default()
+    };
+    let r = s
+        .query_readonly("SELECT id, n FROM things ORDER BY n", &[], limits)
+        .unwrap();
+    assert_eq!(r.rows.len(), 3);
+    assert!(r.truncated);
+    assert_eq!(r.columns, vec!["id".to_string(), "n".to_string()]);
+    for write in [
+        "DELETE FROM things",
+        "UPDATE things SET n = 0",
+        "INSERT INTO things (id, n) VALUES ('x', 1)",
+        "DROP TABLE things",
+        "CREATE TABLE evil (x TEXT)",
+    ] {
+        assert!(s.query_readonly(write, &[], limits).is_err(), "{write} ran");
+    }
+    let n = s
+        .read(|tx| tx.query_opt("SELECT COUNT(*) AS c FROM things", &[]))
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.int("c").unwrap(), 5, "the store is unchanged");
+}
+on_both!(user_sql_only_reads_and_is_capped);

@@ -58,7 +58,10 @@ pub async fn run(
         report(fmt, &summary);
         return Ok(());
     }
-    let (records, summary) = client.collect(op_name, args, opts).await?;
+    let (mut records, summary) = client.collect(op_name, args, opts).await?;
+    if fmt == OutputFormat::Table {
+        crate::commands::mirror::name_ids_in_table(&mut records);
+    }
     output::records(fmt, &records).map_err(io)?;
     report(fmt, &summary);
     Ok(())

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod compat;
 pub mod friendly;
 pub mod invoke;
+pub mod mirror;
 pub mod sandbox;
 // Setup, doctor, auth and profiles.
 pub mod auth;

@@ -1,0 +1,562 @@
+//! The sync engine: runs each selected group's declaration against the
+//! client and writes every page with its checkpoint in one transaction, so
+//! a run killed at any point resumes where its last page landed, and a page
+//! written twice (upserts by id) leaves no duplicate.
+
+use std::collections::VecDeque;
+
+use futures::StreamExt;
+use ghl_core::pager;
+use ghl_core::{CallArgs, Client, Error, PageOpts};
+use ghl_store::Value;
+use serde_json::{Map, Value as Json, json};
+
+use crate::groups::{self, Group, Plan, Reconcile};
+use crate::tables::{self, Apply, Origin};
+use crate::{Mirror, now_ms, store_error};
+
+/// How far back to look past the previous run's start, for clocks that
+/// disagree and records written while it ran.
+pub const DEFAULT_OVERLAP_MS: i64 = 60_000;
+
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Group names (all when empty).
+    pub groups: Vec<String>,
+    /// Read every list whole and delete what is gone.
+    pub full: bool,
+    /// The oldest conversation and appointment to mirror (epoch ms).
+    pub since_ms: Option<i64>,
+    /// Requests in flight at once; the client's limiter keeps the rate.
+    pub concurrency: usize,
+    pub overlap_ms: i64,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            groups: Vec::new(),
+            full: false,
+            since_ms: None,
+            concurrency: 4,
+            overlap_ms: DEFAULT_OVERLAP_MS,
+        }
+    }
+}
+
+/// What one group's run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupReport {
+    pub group: String,
+    /// Records fetched in this run (across resumptions of it).
+    pub fetched: u64,
+    pub deleted: u64,
+    /// Only changes were asked for.
+    pub incremental: bool,
+    /// The run continued one that had been interrupted.
+    pub resumed: bool,
+}
+
+/// Where a sync reports its progress (a terminal bar, or nothing).
+pub trait Progress: Send + Sync {
+    fn group(&self, _name: &str) {}
+    fn total(&self, _total: u64) {}
+    fn advance(&self, _records: u64) {}
+    fn done(&self, _report: &GroupReport) {}
+}
+
+/// No progress shown.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+/// Sync the selected groups, one after another.
+pub async fn sync(
+    client: &Client,
+    mirror: &Mirror,
+    opts: &SyncOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<GroupReport>, Error> {
+    let selected = groups::select(&opts.groups)?;
+    let now = now_ms();
+    let plan = Plan {
+        now_ms: now,
+        since_ms: opts.since_ms.unwrap_or(now - 90 * 86_400_000),
+    };
+    // Groups run side by side (the client's limiter shares the rate among
+    // them); a group that walks a parent table starts when that table's
+    // group is done (at once when it is not part of this sync).
+    let follows = |g: &Group| {
+        g.parent
+            .as_ref()
+            .map(|p| p.group)
+            .filter(|p| selected.iter().any(|s| s.name == *p))
+    };
+    let run_one = |g: &'static Group| {
+        let plan = &plan;
+        async move {
+            progress.group(g.name);
+            let report = run_group(client, mirror, g, plan, opts, progress).await?;
+            progress.done(&report);
+            Ok::<_, Error>(report)
+        }
+    };
+    let chains = selected.iter().filter(|g| follows(g).is_none()).map(|g| {
+        let after: Vec<&'static Group> = selected
+            .iter()
+            .copied()
+            .filter(|d| follows(d) == Some(g.name))
+            .collect();
+        async move {
+            let mut out = vec![run_one(g).await?];
+            out.extend(futures::future::try_join_all(after.into_iter().map(run_one)).await?);
+            Ok::<_, Error>(out)
+        }
+    });
+    let mut reports: Vec<GroupReport> = futures::future::try_join_all(chains)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    // In declaration order, whatever finished first.
+    reports.sort_by_key(|r| {
+        groups::GROUPS
+            .iter()
+            .position(|g| g.name == r.group)
+            .unwrap_or(usize::MAX)
+    });
+    Ok(reports)
+}
+
+/// A group's saved state.
+#[derive(Debug, Default)]
+struct State {
+    cursor: Option<Json>,
+    full_scan: bool,
+    high_water_ms: Option<i64>,
+    fetched: u64,
+}
+
+fn load_state(mirror: &Mirror, group: &str) -> Result<State, Error> {
+    let group = group.to_string();
+    mirror
+        .store()
+        .read(move |tx| {
+            let Some(row) = tx.query_opt(
+                "SELECT cursor, full_scan, high_water_ms, fetched FROM sync_state WHERE grp = $1",
+                &[group.into()],
+            )?
+            else {
+                return Ok(State::default());
+            };
+            Ok(State {
+                cursor: row
+                    .opt_text("cursor")
+                    .and_then(|c| serde_json::from_str(&c).ok()),
+                full_scan: row.int("full_scan")? != 0,
+                high_water_ms: row.get("high_water_ms").and_then(Value::as_i64),
+                fetched: row.int("fetched")? as u64,
+            })
+        })
+        .map_err(store_error)
+}
+
+fn args_to_json(a: &CallArgs) -> Json {
+    json!({"params": Json::Object(a.params.clone()), "body": a.body.clone()})
+}
+
+fn args_from_json(v: &Json) -> CallArgs {
+    let mut a = CallArgs::new();
+    if let Some(Json::Object(p)) = v.get("params") {
+        a.params = p.clone();
+    }
+    a.body = v.get("body").filter(|b| !b.is_null()).cloned();
+    a
+}
+
+/// What to continue from.
+enum Resume {
+    /// The arguments of the next page of a list.
+    Page(CallArgs),
+    /// The last parent whose records are all written.
+    AfterParent(String),
+    /// Pages done; deletions and the new high-water mark remain.
+    Finish,
+}
+
+fn resume_point(cursor: &Json) -> Option<Resume> {
+    if cursor.get("finish").is_some() {
+        return Some(Resume::Finish);
+    }
+    if let Some(p) = cursor.get("after_parent").and_then(Json::as_str) {
+        return Some(Resume::AfterParent(p.to_string()));
+    }
+    cursor.get("page").map(|a| Resume::Page(args_from_json(a)))
+}
+
+async fn run_group(
+    client: &Client,
+    mirror: &Mirror,
+    g: &'static Group,
+    plan: &Plan,
+    opts: &SyncOptions,
+    progress: &dyn Progress,
+) -> Result<GroupReport, Error> {
+    let state = load_state(mirror, g.name)?;
+    let mut report = GroupReport {
+        group: g.name.to_string(),
+        ..GroupReport::default()
+    };
+    let (resume, full_scan, fetched) = match state.cursor.as_ref().and_then(resume_point) {
+        Some(r) => {
+            report.resumed = true;
+            (r, state.full_scan, state.fetched)
+        }
+        None => {
+            let full_scan =
+                g.reconcile == Reconcile::Always || (g.reconcile == Reconcile::OnFull && opts.full);
+            let mut args = (g.args)(plan);
+            if let (Some(narrow), Some(hw), false) =
+                (g.changed_since, state.high_water_ms, opts.full)
+            {
+                narrow(&mut args, hw - opts.overlap_ms);
+                report.incremental = true;
+            }
+            let op = Client::operation(g.op)?;
+            if let Some(style) = &op.pagination {
+                pager::first_page(op, style, &mut args, pager::DEFAULT_PAGE_SIZE);
+            }
+            let resume = match g.parent {
+                Some(_) => Resume::AfterParent(String::new()),
+                None => Resume::Page(args.clone()),
+            };
+            let cursor = match &resume {
+                Resume::Page(a) => json!({"page": args_to_json(a)}),
+                _ => json!({"after_parent": ""}),
+            };
+            let name = g.name.to_string();
+            mirror
+                .store()
+                .write(move |tx| {
+                    tx.execute(
+                        "INSERT INTO sync_state (grp, cursor, full_scan, run_started_ms, fetched)
+                         VALUES ($1, $2, $3, $4, 0)
+                         ON CONFLICT (grp) DO UPDATE SET cursor = excluded.cursor,
+                         full_scan = excluded.full_scan, run_started_ms = excluded.run_started_ms,
+                         fetched = 0, listed_total = NULL",
+                        &[
+                            name.clone().into(),
+                            cursor.to_string().into(),
+                            Value::Int(full_scan as i64),
+                            Value::Int(now_ms()),
+                        ],
+                    )?;
+                    tx.execute("DELETE FROM sync_seen WHERE grp = $1", &[name.into()])?;
+                    Ok(())
+                })
+                .map_err(store_error)?;
+            (resume, full_scan, 0)
+        }
+    };
+    let mut run = Run {
+        client,
+        mirror,
+        g,
+        plan,
+        opts,
+        progress,
+        full_scan,
+        fetched,
+    };
+    match resume {
+        Resume::Page(args) => run.pages(args).await?,
+        Resume::AfterParent(after) => run.parents(&after, state.high_water_ms).await?,
+        Resume::Finish => {}
+    }
+    report.deleted = run.finish()?;
+    report.fetched = run.fetched;
+    Ok(report)
+}
+
+struct Run<'a> {
+    client: &'a Client,
+    mirror: &'a Mirror,
+    g: &'static Group,
+    plan: &'a Plan,
+    opts: &'a SyncOptions,
+    progress: &'a dyn Progress,
+    full_scan: bool,
+    fetched: u64,
+}
+
+impl Run<'_> {
+    /// Write one page's records and the point after it, atomically.
+    fn write(&mut self, records: Vec<Json>, next: Json) -> Result<(), Error> {
+        self.write_with_total(records, next, None)
+    }
+
+    /// As [`Run::write`], also keeping the total the server stated.
+    fn write_with_total(
+        &mut self,
+        records: Vec<Json>,
+        next: Json,
+        total: Option<u64>,
+    ) -> Result<(), Error> {
+        let g = self.g;
+        let full_scan = self.full_scan;
+        let n = records.len() as u64;
+        let apply = Apply {
+            origin: Origin::Sync,
+            now_ms: now_ms(),
+        };
+        self.mirror
+            .store()
+            .write(move |tx| {
+                for r in &records {
+                    let id = tables::upsert(tx, g.table, r, apply)?;
+                    if let (Some(id), true) = (id, full_scan) {
+                        tx.execute(
+                            "INSERT INTO sync_seen (grp, id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                            &[g.name.into(), id.into()],
+                        )?;
+                    }
+                }
+                tx.execute(
+                    "UPDATE sync_state SET cursor = $2, fetched = fetched + $3,
+                     listed_total = COALESCE($4, listed_total) WHERE grp = $1",
+                    &[
+                        g.name.into(),
+                        next.to_string().into(),
+                        Value::Int(n as i64),
+                        total.map(|t| Value::Int(t as i64)).unwrap_or(Value::Null),
+                    ],
+                )?;
+                Ok(())
+            })
+            .map_err(store_error)?;
+        self.fetched += n;
+        self.progress.advance(n);
+        Ok(())
+    }
+
+    /// Apply the group's bound: records past it are dropped and end the list.
+    fn bounded(&self, mut records: Vec<Json>) -> (Vec<Json>, bool) {
+        let Some(stop) = self.g.stop_at else {
+            return (records, false);
+        };
+        match records.iter().position(|r| stop(r, self.plan)) {
+            Some(i) => {
+                records.truncate(i);
+                (records, true)
+            }
+            None => (records, false),
+        }
+    }
+
+    fn point(args: Option<&CallArgs>) -> Json {
+        match args {
+            Some(a) => json!({"page": args_to_json(a)}),
+            None => json!({"finish": true}),
+        }
+    }
+
+    async fn pages(&mut self, first: CallArgs) -> Result<(), Error> {
+        let op = Client::operation(self.g.op)?;
+        let style = op.pagination.clone();
+        let mut cursor = Some(first);
+        let mut shown_total = false;
+        while let Some(args) = cursor.take() {
+            let req = self.client.prepare(self.g.op, &args)?;
+            let body = self.client.execute(&req).await?;
+            let (records, _) = pager::records(&body);
+            let total = pager::total(&body);
+            if let (Some(t), false) = (total, shown_total) {
+                self.progress.total(t);
+                shown_total = true;
+            }
+            let (records, ended) = self.bounded(records);
+            let got = records.len() as u64;
+            let mut next = match (&style, ended, records.is_empty()) {
+                (Some(s), false, false) => pager::next_page(op, s, &req.args, &body),
+                _ => None,
+            };
+            // With a stated total, reaching it ends the list (a keyset
+            // cursor would otherwise cost one more, empty, page).
+            if total.is_some_and(|t| self.fetched + got >= t) {
+                next = None;
+            }
+            let ahead = match (&style, total, &next) {
+                (Some(s), Some(t), Some(_))
+                    if pager::numbered(s, t) && self.g.stop_at.is_none() =>
+                {
+                    pager::remaining_pages(op, s, &req.args, t, got)
+                }
+                _ => Vec::new(),
+            };
+            if ahead.is_empty() {
+                self.write_with_total(records, Self::point(next.as_ref()), total)?;
+                cursor = next;
+                continue;
+            }
+            // Later pages are known in advance: keep several in flight (the
+            // client's limiter holds the rate) and write them in order.
+            self.write_with_total(records, Self::point(ahead.first()), total)?;
+            let mut planned: VecDeque<CallArgs> = ahead.iter().skip(1).cloned().collect();
+            let mut prepared = Vec::with_capacity(ahead.len());
+            for a in &ahead {
+                prepared.push(self.client.prepare(self.g.op, a)?);
+            }
+            let client = self.client.clone();
+            let mut stream = futures::stream::iter(prepared.into_iter().map(|req| {
+                let client = client.clone();
+                async move {
+                    let body = client.execute(&req).await;
+                    (req, body)
+                }
+            }))
+            .buffered(self.opts.concurrency.max(1));
+            let mut after = None;
+            while let Some((req, body)) = stream.next().await {
+                let body = body?;
+                let (records, _) = pager::records(&body);
+                let got = records.len() as u64;
+                let following = planned.pop_front();
+                let reached = total.is_some_and(|t| self.fetched + got >= t);
+                let last = records.is_empty() || reached;
+                let server_next = match (&style, last) {
+                    (Some(s), false) => pager::next_page(op, s, &req.args, &body),
+                    _ => None,
+                };
+                let point = if last {
+                    None
+                } else {
+                    following.or(server_next)
+                };
+                let stated = pager::total(&body);
+                self.write_with_total(records, Self::point(point.as_ref()), stated)?;
+                if last {
+                    after = None;
+                    break;
+                }
+                after = point;
+            }
+            cursor = after;
+        }
+        Ok(())
+    }
+
+    async fn parents(&mut self, after: &str, high_water: Option<i64>) -> Result<(), Error> {
+        let Some(parent) = &self.g.parent else {
+            return Ok(());
+        };
+        let bound = groups::parent_bound(self.plan, high_water.map(|h| h - self.opts.overlap_ms));
+        let after = after.to_string();
+        let sql = parent.sql;
+        let ids: Vec<String> = self
+            .mirror
+            .store()
+            .read(move |tx| {
+                Ok(tx
+                    .query(sql, &[bound])?
+                    .into_iter()
+                    .filter_map(|r| r.values.first().and_then(Value::as_str).map(str::to_string))
+                    .filter(|id| id.as_str() > after.as_str())
+                    .collect())
+            })
+            .map_err(store_error)?;
+        self.progress.total(ids.len() as u64);
+        let client = self.client.clone();
+        let g = self.g;
+        let base = (g.args)(self.plan);
+        let param = parent.param;
+        let mut stream = futures::stream::iter(ids.into_iter().map(|id| {
+            let client = client.clone();
+            let args = base.clone().param(param, id.clone());
+            async move {
+                let got = client
+                    .collect(
+                        g.op,
+                        args,
+                        PageOpts {
+                            all: true,
+                            ..PageOpts::default()
+                        },
+                    )
+                    .await;
+                (id, got)
+            }
+        }))
+        .buffered(self.opts.concurrency.max(1));
+        while let Some((id, got)) = stream.next().await {
+            let (mut records, _) = got?;
+            // Child lists do not always repeat their parent's id.
+            for r in &mut records {
+                if let Json::Object(m) = r {
+                    fill_parent(m, param, &id);
+                }
+            }
+            self.write(records, json!({"after_parent": id}))?;
+        }
+        self.write(Vec::new(), json!({"finish": true}))
+    }
+
+    /// Delete what a whole scan did not see, move the high-water mark, and
+    /// clear the cursor. Idempotent: a kill inside it repeats it.
+    fn finish(&mut self) -> Result<u64, Error> {
+        let g = self.g;
+        let full_scan = self.full_scan;
+        let rebuild_views = g.name == "custom_fields";
+        self.mirror
+            .store()
+            .write(move |tx| {
+                let mut deleted = 0;
+                // A list that shifted under the scan (a record deleted
+                // mid-way moves the rest up a page) can hide records that
+                // still exist: delete by absence only when the scan saw at
+                // least as many records as the server last said it has.
+                let complete = tx
+                    .query_opt(
+                        "SELECT (SELECT COUNT(*) FROM sync_seen WHERE grp = $1) AS seen,
+                         listed_total FROM sync_state WHERE grp = $1",
+                        &[g.name.into()],
+                    )?
+                    .is_none_or(|r| {
+                        let seen = r.get("seen").and_then(Value::as_i64).unwrap_or(0);
+                        r.get("listed_total")
+                            .and_then(Value::as_i64)
+                            .is_none_or(|t| seen >= t)
+                    });
+                if full_scan && complete {
+                    let gone = tx.query(
+                        &format!(
+                            "SELECT id FROM {} WHERE id NOT IN (SELECT id FROM sync_seen WHERE grp = $1)",
+                            g.table.name
+                        ),
+                        &[g.name.into()],
+                    )?;
+                    for row in gone {
+                        if let Some(id) = row.values.first().and_then(Value::as_str) {
+                            deleted += tables::delete(tx, g.table, id)?;
+                        }
+                    }
+                }
+                tx.execute("DELETE FROM sync_seen WHERE grp = $1", &[g.name.into()])?;
+                tx.execute(
+                    "UPDATE sync_state SET cursor = NULL, full_scan = 0,
+                     high_water_ms = run_started_ms, completed_ms = $2, listed_total = NULL
+                     WHERE grp = $1",
+                    &[g.name.into(), Value::Int(now_ms())],
+                )?;
+                if rebuild_views {
+                    crate::views::rebuild_contacts_wide(tx)?;
+                }
+                Ok(deleted)
+            })
+            .map_err(store_error)
+    }
+}
+
+fn fill_parent(m: &mut Map<String, Json>, param: &str, id: &str) {
+    if !m.contains_key(param) || m.get(param).is_some_and(Json::is_null) {
+        m.insert(param.to_string(), Json::String(id.to_string()));
+    }
+}
