@@ -145,7 +145,7 @@ async fn dispatch(
             Command::Doctor(args) => commands::doctor::run(args, global, fmt).await,
             Command::Auth(c) => commands::auth::run(c, global, fmt).await,
             Command::Profiles(c) => commands::profiles::run(c, global, fmt).await,
-            Command::Webhooks(c) => commands::webhooks::run(c, global.location.clone(), fmt).await,
+            Command::Webhooks(c) => commands::webhooks::run(c, global, fmt).await,
             Command::Sync(args) => commands::mirror::sync(args, global, fmt).await,
             Command::Sql(args) => commands::mirror::sql(args, global, fmt).await,
             Command::Report(c) => commands::mirror::report(c, global, fmt).await,

@@ -366,3 +366,51 @@ fn a_429_is_retried_like_highlevel_with_the_same_webhook_id() {
         || outbox(&sb.proc.addr)["counts"]["delivered"] == 1
     ));
 }
+
+/// `ghl webhooks listen --mirror`: changes reach the local mirror as they
+/// happen, without another `ghl sync`.
+#[test]
+fn the_mirror_follows_events_between_syncs() {
+    let dir = Dir::new();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/webhooks/ghl");
+    let sb = sandbox(&dir, &url);
+    let key = sandbox_key(&dir, &sb.db);
+    let base = format!("http://{}", sb.proc.addr);
+    let ghl = |args: &[&str]| -> Value {
+        let mut all = vec!["--sandbox", "--base-url", base.as_str()];
+        all.extend_from_slice(args);
+        dir.json(&all)
+    };
+    ghl(&["sync"]);
+    let count = |id: &str| -> i64 {
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM contacts_wide WHERE id = '{id}' AND email = 'mira.mirror@example.com'"
+        );
+        let rows = ghl(&["sql", &sql]);
+        rows[0]["n"].as_i64().unwrap_or(-1)
+    };
+
+    let out = dir.path("events.jsonl");
+    let mut cmd = dir.ghl();
+    cmd.args(["--sandbox", "webhooks", "listen", "--mirror", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--store")
+        .arg(dir.store())
+        .args(["--public-key", &key, "--jsonl", out.to_str().unwrap()]);
+    let _rx = Proc::start(cmd);
+
+    let (status, c) = api(
+        &sb.proc.addr,
+        "POST",
+        "/contacts/",
+        &json!({"locationId": "SbxDemoLoc0000000001",
+        "firstName": "Mira", "email": "mira.mirror@example.com"}),
+    );
+    assert_eq!(status, 201, "{c}");
+    let id = c["contact"]["id"].as_str().unwrap().to_string();
+    assert!(
+        wait_for(20, || count(&id) == 1),
+        "the new contact never reached the mirror"
+    );
+}

@@ -65,6 +65,10 @@ pub struct ListenArgs {
     /// Attempts before an event goes to the dead letters
     #[arg(long, default_value_t = 8)]
     pub max_attempts: i64,
+    /// Apply each stored event to this location's local mirror (`ghl sync`
+    /// builds it), so `ghl sql` and reports stay fresh between syncs
+    #[arg(long)]
+    pub mirror: bool,
     /// Wait after the first failed attempt, in ms; doubled after each further one
     #[arg(long, default_value_t = 2000, value_name = "MS")]
     pub retry_base_ms: u64,
@@ -175,16 +179,63 @@ impl EventHook for AppUninstall {
 /// only that location's events) and `events list`.
 pub async fn run(
     cmd: WebhooksCommand,
-    location: Option<String>,
+    global: &crate::cli::GlobalArgs,
     fmt: OutputFormat,
 ) -> Result<(), Error> {
+    let location = global.location.clone();
     match cmd {
-        WebhooksCommand::Listen(args) => listen(args, location).await,
+        WebhooksCommand::Listen(args) => {
+            let mirror = match args.mirror {
+                true => Some(mirror_hook(global)?),
+                false => None,
+            };
+            listen(args, location, mirror).await
+        }
         WebhooksCommand::Events(c) => events(c, location, fmt),
     }
 }
 
-async fn listen(a: ListenArgs, location: Option<String>) -> Result<(), Error> {
+/// The mirror that `--mirror` keeps fresh: this profile's and location's.
+fn mirror_hook(global: &crate::cli::GlobalArgs) -> Result<Arc<dyn EventHook>, Error> {
+    let (profile, location) = crate::commands::mirror::mirror_key(global)?;
+    let mirror = ghl_mirror::Mirror::open_for(None, &profile, &location)?;
+    Ok(Arc::new(MirrorHook { mirror, location }))
+}
+
+/// Applies every stored event of its location to the mirror (events of
+/// other locations belong to other mirrors). Applying is an upsert by id,
+/// so a redelivered event changes nothing.
+struct MirrorHook {
+    mirror: ghl_mirror::Mirror,
+    location: String,
+}
+
+impl EventHook for MirrorHook {
+    fn wants(&self, _: &str) -> bool {
+        true
+    }
+
+    fn handle(&self, event: &ghl_events::Event) -> Result<(), String> {
+        if event
+            .location_id
+            .as_deref()
+            .is_some_and(|l| l != self.location)
+        {
+            return Ok(());
+        }
+        let body: serde_json::Value =
+            serde_json::from_str(&event.body).map_err(|e| format!("not JSON: {e}"))?;
+        ghl_mirror::apply_event(&self.mirror, &body)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+async fn listen(
+    a: ListenArgs,
+    location: Option<String>,
+    mirror: Option<Arc<dyn EventHook>>,
+) -> Result<(), Error> {
     if !a.path.starts_with('/') {
         return Err(Error::validation("--path must start with /"));
     }
@@ -210,6 +261,9 @@ async fn listen(a: ListenArgs, location: Option<String>) -> Result<(), Error> {
     }
     for (name, hook) in hooks() {
         sinks.push(Sink::hook(name, hook));
+    }
+    if let Some(hook) = mirror {
+        sinks.push(Sink::hook("mirror", hook));
     }
     let keys = if a.public_key.is_empty() {
         vec![keys::highlevel_key()]
