@@ -19,72 +19,50 @@ use crate::tools::{Kind, ToolDef, schema_for};
 /// (`ghl contacts tags add --from FILE`).
 pub const MAX_CONTACTS: usize = 1000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BulkKind {
+/// What a bulk call does to each contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkAction {
     Tag,
+    Untag,
     Enroll,
 }
 
 #[derive(Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct BulkTag {
-    /// Contact ids or emails (up to 1000)
+#[serde(rename_all = "camelCase")]
+struct Bulk {
+    /// Ids or emails, up to 1000
     contacts: Vec<String>,
-    tags: Vec<String>,
-    /// Remove the tags instead of adding them
-    remove: Option<bool>,
-    /// Token from this call's preview; omit at first
+    action: BulkAction,
+    tags: Option<Vec<String>>,
+    workflow_id: Option<String>,
     confirm: Option<String>,
 }
 
-#[derive(Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct BulkEnroll {
-    /// Contact ids or emails (up to 1000)
-    contacts: Vec<String>,
-    workflow_id: String,
-    /// Token from this call's preview; omit at first
-    confirm: Option<String>,
-}
-
+/// One tool for every list-driven action: one entry in tools/list, and the
+/// preview says which action runs on how many contacts.
 pub fn tools() -> Vec<ToolDef> {
-    vec![
-        ToolDef {
-            name: "bulk_tag",
-            title: "Tag many contacts",
-            description: "Add (or remove) tags on a list of contacts (ids or emails) in one call. Returns a preview with the count and a confirm token first; call again with confirm to run.",
-            toolset: Toolset::Contacts,
-            op: Some(ghl_bulk::action::ADD_TAGS),
-            force_confirm: true,
-            kind: Kind::Bulk(BulkKind::Tag),
-            schema: schema_for::<BulkTag>(),
-        },
-        ToolDef {
-            name: "bulk_enroll",
-            title: "Enroll many contacts in a workflow",
-            description: "Enroll a list of contacts (ids or emails) in a workflow in one call. Returns a preview with the count and a confirm token first; call again with confirm to run.",
-            toolset: Toolset::Workflows,
-            op: Some(ghl_bulk::action::ENROLL),
-            force_confirm: true,
-            kind: Kind::Bulk(BulkKind::Enroll),
-            schema: schema_for::<BulkEnroll>(),
-        },
-    ]
+    vec![ToolDef {
+        name: "bulk_contacts",
+        title: "Tag, untag or enroll many contacts",
+        description: "Tag, untag or enroll (workflowId) many contacts in one call, never a loop of single calls; asks first.",
+        toolset: Toolset::Contacts,
+        op: Some(ghl_bulk::action::ADD_TAGS),
+        force_confirm: true,
+        kind: Kind::Bulk,
+        schema: schema_for::<Bulk>(),
+    }]
 }
 
-/// Run one call of a bulk tool.
-pub async fn run(
-    exec: &Executor,
-    tool: &str,
-    kind: BulkKind,
-    arguments: Value,
-) -> Result<Value, Error> {
-    let (contacts, action, confirm) = match kind {
-        BulkKind::Tag => {
-            let a: BulkTag = serde_json::from_value(arguments.clone())
-                .map_err(|e| invalid_arguments(tool, e))?;
+/// Run one call of the bulk tool.
+pub async fn run(exec: &Executor, tool: &str, arguments: Value) -> Result<Value, Error> {
+    let a: Bulk =
+        serde_json::from_value(arguments.clone()).map_err(|e| invalid_arguments(tool, e))?;
+    let action = match a.action {
+        BulkAction::Tag | BulkAction::Untag => {
             let tags: Vec<String> = a
                 .tags
+                .unwrap_or_default()
                 .iter()
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
@@ -92,25 +70,21 @@ pub async fn run(
             if tags.is_empty() {
                 return Err(invalid_arguments(tool, "tags needs at least one tag"));
             }
-            let action = if a.remove == Some(true) {
+            if a.action == BulkAction::Untag {
                 Action::RemoveTags { tags }
             } else {
                 Action::AddTags { tags }
-            };
-            (a.contacts, action, a.confirm)
-        }
-        BulkKind::Enroll => {
-            let a: BulkEnroll = serde_json::from_value(arguments.clone())
-                .map_err(|e| invalid_arguments(tool, e))?;
-            if a.workflow_id.trim().is_empty() {
-                return Err(invalid_arguments(tool, "workflowId is empty"));
             }
-            let action = Action::Enroll {
-                workflow_id: a.workflow_id.trim().to_string(),
-            };
-            (a.contacts, action, a.confirm)
+        }
+        BulkAction::Enroll => {
+            let workflow_id = a.workflow_id.unwrap_or_default().trim().to_string();
+            if workflow_id.is_empty() {
+                return Err(invalid_arguments(tool, "enroll needs workflowId"));
+            }
+            Action::Enroll { workflow_id }
         }
     };
+    let (contacts, confirm) = (a.contacts, a.confirm);
     if contacts.is_empty() || contacts.len() > MAX_CONTACTS {
         return Err(invalid_arguments(
             tool,

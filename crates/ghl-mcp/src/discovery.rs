@@ -58,7 +58,7 @@ pub fn tools() -> Vec<ToolDef> {
         def(
             "find_operations",
             "Find API operations",
-            "Search all 576 HighLevel API operations by words and/or group. No arguments: list the groups.",
+            "Search every HighLevel API operation by words and/or group; no arguments lists the groups.",
             Kind::FindOperations,
             schema_for::<Find>(),
         ),
@@ -72,7 +72,7 @@ pub fn tools() -> Vec<ToolDef> {
         def(
             "call_operation",
             "Call any operation",
-            "Call any operation by name. Destructive and outbound ones ask the user first.",
+            "Call any operation by name; destructive and outbound ones ask first.",
             Kind::CallOperation,
             schema_for::<Call>(),
         ),

@@ -55,6 +55,11 @@ fn slot_taken(e: &Error) -> bool {
 /// The pipeline's hints speak to a shell user (`ghl api describe`,
 /// `--location`); a model gets the MCP way to do the same.
 fn for_mcp(hint: &str, e: &Error) -> Option<String> {
+    // A step only the person can take (running a sync on their machine)
+    // is passed on as written: the model relays it, it does not run it.
+    if hint.starts_with("ask the user") {
+        return Some(hint.to_string());
+    }
     let shell = hint.contains("`ghl ") || hint.contains(" --") || hint.starts_with("--");
     if !shell {
         return Some(hint.to_string());

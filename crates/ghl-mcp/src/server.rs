@@ -105,6 +105,14 @@ impl GhlMcp {
                     .is_none_or(|op| !exec.scopes.refuses(op))
             })
             .map(|(_, t)| t.clone())
+            // Tools that run no API operation (the mirror's) stay listed.
+            .chain(
+                self.inner
+                    .listed
+                    .iter()
+                    .skip(self.inner.defs.len())
+                    .cloned(),
+            )
             .collect()
     }
 
@@ -180,7 +188,7 @@ impl GhlMcp {
         let common: Common = serde_json::from_value(arguments.clone())
             .map_err(|e| invalid_arguments(def.name, e))?;
         let plan = match &def.kind {
-            Kind::Bulk(kind) => return crate::bulk::run(exec, def.name, *kind, arguments).await,
+            Kind::Bulk => return crate::bulk::run(exec, def.name, arguments).await,
             Kind::FindOperations => return discovery::find(arguments),
             Kind::DescribeOperation => return discovery::describe(arguments, &exec.client),
             Kind::RecentEvents => return tools::events::recent(arguments).await,

@@ -450,7 +450,7 @@ async fn curated_tools_for_everyday_tasks() {
 
     let created = ok(
         &c,
-        "create_contact",
+        "upsert_contact",
         json!({"firstName": "Delete", "lastName": "Me", "email": "delete.me@example.com"}),
     )
     .await;

@@ -1,4 +1,4 @@
-//! `bulk_tag` and `bulk_enroll`: one preview with the count and a sample,
+//! `bulk_contacts` (tag, untag, enroll): one preview with the count and a sample,
 //! nothing sent before the token, then every contact of the list.
 
 mod common;
@@ -39,11 +39,10 @@ async fn bulk_tag_and_enroll_preview_then_run() {
 
     let m = mcp(&env, ServerOptions::default()).await;
     let tools = m.list_all_tools().await.unwrap();
-    assert!(tools.iter().any(|t| t.name == "bulk_tag"));
-    assert!(tools.iter().any(|t| t.name == "bulk_enroll"));
+    assert!(tools.iter().any(|t| t.name == "bulk_contacts"));
 
-    let args = json!({"contacts": list, "tags": ["mcp-bulk"]});
-    let preview = ok(&m, "bulk_tag", args.clone()).await;
+    let args = json!({"contacts": list, "action": "tag", "tags": ["mcp-bulk"]});
+    let preview = ok(&m, "bulk_contacts", args.clone()).await;
     assert_eq!(preview["status"], "confirmation_required", "{preview}");
     assert_eq!(preview["preview"]["count"], 4, "{preview}");
     assert_eq!(preview["preview"]["sample"].as_array().unwrap().len(), 4);
@@ -70,15 +69,15 @@ async fn bulk_tag_and_enroll_preview_then_run() {
     );
 
     // A token bound to other arguments does not run this list.
-    let mut other = json!({"contacts": [ids[0]], "tags": ["mcp-bulk"]});
+    let mut other = json!({"contacts": [ids[0]], "action": "tag", "tags": ["mcp-bulk"]});
     other["confirm"] = preview["confirm"].clone();
-    let (err, _) = call(&m, "bulk_tag", other).await;
+    let (err, _) = call(&m, "bulk_contacts", other).await;
     assert!(err);
 
-    let preview = ok(&m, "bulk_tag", args.clone()).await;
+    let preview = ok(&m, "bulk_contacts", args.clone()).await;
     let mut run = args.clone();
     run["confirm"] = preview["confirm"].clone();
-    let done = ok(&m, "bulk_tag", run).await;
+    let done = ok(&m, "bulk_contacts", run).await;
     assert_eq!(done["sent"], true, "{done}");
     assert_eq!(done["done"]["tagged"], 4, "{done}");
     assert_eq!(done["refused"], 1, "{done}");
@@ -91,17 +90,22 @@ async fn bulk_tag_and_enroll_preview_then_run() {
         .await
         .unwrap();
     let wf_id = wf["workflows"][0]["id"].as_str().unwrap().to_string();
-    let args = json!({"contacts": ids, "workflowId": wf_id});
-    let preview = ok(&m, "bulk_enroll", args.clone()).await;
+    let args = json!({"contacts": ids, "action": "enroll", "workflowId": wf_id});
+    let preview = ok(&m, "bulk_contacts", args.clone()).await;
     assert_eq!(preview["preview"]["count"], 3, "{preview}");
     let mut run = args;
     run["confirm"] = preview["confirm"].clone();
-    let done = ok(&m, "bulk_enroll", run).await;
+    let done = ok(&m, "bulk_contacts", run).await;
     assert_eq!(done["done"]["enrolled"], 3, "{done}");
 
     // Too many contacts: refused before anything is looked at.
     let many: Vec<String> = (0..1001).map(|i| format!("c{i}")).collect();
-    let (err, v) = call(&m, "bulk_tag", json!({"contacts": many, "tags": ["x"]})).await;
+    let (err, v) = call(
+        &m,
+        "bulk_contacts",
+        json!({"contacts": many, "action": "tag", "tags": ["x"]}),
+    )
+    .await;
     assert!(err, "{v}");
     m.cancel().await.ok();
 }

@@ -151,10 +151,15 @@ async fn read_only_hides_and_refuses_writes() {
         .map(|t| t.name.to_string())
         .collect();
     assert!(names.contains(&"get_contact".to_string()));
-    assert!(!names.contains(&"create_contact".to_string()));
+    assert!(!names.contains(&"upsert_contact".to_string()));
     assert!(!names.contains(&"send_sms".to_string()));
     // Not listed, not callable.
-    let (err, _) = call(&c, "create_contact", json!({"firstName": "X"})).await;
+    let (err, _) = call(
+        &c,
+        "upsert_contact",
+        json!({"firstName": "X", "email": "x@example.com"}),
+    )
+    .await;
     assert!(err);
     // The discovery path is policed too.
     let (err, e) = call(

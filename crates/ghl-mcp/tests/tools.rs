@@ -112,7 +112,7 @@ async fn contacts_tools() {
 
     let created = ok(
         &c,
-        "create_contact",
+        "upsert_contact",
         json!({"firstName": "Mcp", "lastName": "Tester", "email": "mcp.tester@example.com",
                "customFields": {"contact.lead_source": "Referral", "industry": "Software"}}),
     )

@@ -216,7 +216,7 @@ async fn replacing_tags_that_removes_some_needs_confirmation() {
     let c = mcp(&env, ServerOptions::default()).await;
     let created = ok(
         &c,
-        "create_contact",
+        "upsert_contact",
         json!({"firstName": "Tag", "lastName": "Keeper", "email": "tag.keeper@example.com",
                "tags": ["vip", "webinar"]}),
     )

@@ -122,7 +122,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Free slots",
             Calendars,
             "calendars.get-slots",
-            "Open slots of a calendar between two dates (a bare date is that whole day, calendar's zone); also the time now.",
+            "Open slots between two dates (a bare date is that whole day); also the time now.",
             |a: Slots| {
                 let (start, first) = a.start_date.bound("startDate", false)?;
                 let (end, last) = a.end_date.bound("endDate", true)?;

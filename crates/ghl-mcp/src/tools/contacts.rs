@@ -10,7 +10,7 @@ use crate::options::Toolset::Contacts;
 
 #[derive(Deserialize, JsonSchema)]
 struct Search {
-    /// Free text: name, email, phone (tags: use `tags`)
+    /// Name, email or phone (for tags: `tags`)
     query: Option<String>,
     /// Contacts with any of these tags
     tags: Option<Vec<String>>,
@@ -189,23 +189,15 @@ pub fn tools() -> Vec<ToolDef> {
                 ))
             },
         ),
-        curated(
-            "create_contact",
-            "Create a contact",
-            Contacts,
-            "contacts.create-contact",
-            "Create a contact. Prefer upsert_contact to avoid duplicates.",
-            |a: Create| {
-                Ok(a.fields
-                    .into_plan("contacts.create-contact", CallArgs::new()))
-            },
-        ),
+        // No curated create: upsert_contact creates too, and never a
+        // duplicate (contacts.create-contact stays reachable through
+        // call_operation). One tool fewer keeps tools/list in budget.
         curated(
             "update_contact",
             "Update a contact",
             Contacts,
             "contacts.update-contact",
-            "Change the given fields of a contact. `tags` REPLACES all tags (removing any needs confirmation); add_contact_tags adds.",
+            "Change the given fields. `tags` REPLACES all tags (dropping any asks first); add_contact_tags adds.",
             |a: Update| {
                 Ok(a.fields.into_plan(
                     "contacts.update-contact",

@@ -24,7 +24,6 @@ struct Create {
     contact_name: String,
     contact_email: Option<String>,
     contact_phone: Option<String>,
-    /// Invoice name
     name: String,
     items: Vec<Item>,
     /// Default USD
@@ -34,7 +33,7 @@ struct Create {
     /// YYYY-MM-DD
     due_date: Option<String>,
     business_name: Option<String>,
-    /// Real payments (default false: test mode)
+    /// Real payments (default: test mode)
     live_mode: Option<bool>,
 }
 

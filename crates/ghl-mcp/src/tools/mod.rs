@@ -68,7 +68,7 @@ pub enum Kind {
     DescribeOperation,
     CallOperation,
     /// A list-driven tool of `crate::bulk`.
-    Bulk(crate::bulk::BulkKind),
+    Bulk,
     /// Read the local webhook event spool.
     RecentEvents,
 }
