@@ -185,8 +185,6 @@ pub const COMMANDS: &[Friendly] = &[
         ],
         &[
             ("type", Str("SMS")),
-            ("subType", SameAs("type")),
-            ("status", Str("pending")),
         ],
     ),
     with(
@@ -200,8 +198,6 @@ pub const COMMANDS: &[Friendly] = &[
         ],
         &[
             ("type", Str("Email")),
-            ("subType", SameAs("type")),
-            ("status", Str("pending")),
         ],
     ),
     // Calendars and appointments
