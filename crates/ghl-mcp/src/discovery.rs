@@ -1,4 +1,4 @@
-//! Three tools over the whole catalog (576 operations): find one, read its
+//! Three tools over the whole catalog (1,086 operations, v2 and v3): find one, read its
 //! contract, call it. They reach everything the curated tools do not.
 
 use ghl_catalog::{Effect, Operation, Param};
@@ -58,7 +58,7 @@ pub fn tools() -> Vec<ToolDef> {
         def(
             "find_operations",
             "Find API operations",
-            "Search all 576 HighLevel API operations by words and/or group. No arguments: list the groups.",
+            "Search all 1,086 HighLevel API operations (v2, and v3 in groups named *-v3) by words and/or group. No arguments: list the groups.",
             Kind::FindOperations,
             schema_for::<Find>(),
         ),

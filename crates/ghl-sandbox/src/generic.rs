@@ -148,8 +148,11 @@ fn list(c: &Connection, ctx: &Ctx, coll: &str, coll_path: &str) -> Reply {
 
 /// Operations whose generic answer would be useless to a client.
 fn special(ctx: &Ctx) -> Option<Reply> {
-    match ctx.op.name.as_str() {
-        "oauth.get-access-token" | "oauth.get-location-access-token" => Some(ok(json!({
+    match crate::router::model_name(ctx.op) {
+        "oauth.get-access-token"
+        | "oauth.get-location-access-token"
+        | "oauth-v3.get-access-token"
+        | "oauth-v3.get-location-access-token" => Some(ok(json!({
             "access_token": crate::DEFAULT_TOKEN,
             "token_type": "Bearer",
             "expires_in": 86399,
