@@ -236,12 +236,13 @@ pub fn stated_maximum(description: &str) -> Option<f64> {
             .take_while(|c| !matches!(c, '.' | ',' | ';' | ')'))
             .take(30)
             .collect();
-        let digits: String = clause
-            .chars()
-            .skip_while(|c| !c.is_ascii_digit())
-            .take_while(char::is_ascii_digit)
-            .collect();
-        if let Ok(n) = digits.parse::<f64>() {
+        // A range ("(1-100)") states its maximum last.
+        let last_number = clause
+            .split(|c: char| !c.is_ascii_digit() && c != '-')
+            .find(|w| w.chars().any(|c| c.is_ascii_digit()))
+            .and_then(|w| w.rsplit('-').find(|n| !n.is_empty()))
+            .map(str::to_string);
+        if let Some(n) = last_number.and_then(|d| d.parse::<f64>().ok()) {
             return Some(n);
         }
     }
@@ -292,6 +293,10 @@ mod tests {
             Some(500.0)
         );
         assert_eq!(m("Maximum number of brand boards to return"), None);
+        assert_eq!(
+            m("Max items per page (1-100). Replaces legacy `limit` parameter per AIP-158."),
+            Some(100.0)
+        );
         assert_eq!(
             m("Maximum number of campaigns to return. Defaults to 10, maximum is 100."),
             Some(100.0)
