@@ -5,7 +5,8 @@
 //!   Both API versions (v2 `apps/`, v3 `apps/v3/`), errata applied.
 //! - `cargo xtask spec-scan`: every spec example that fails its own schema
 //!   and every required request field no example shows (errata candidates).
-//! - `cargo xtask bench-cli [--runs N]`: one `ghl ... --dry-run` process.
+//! - `cargo xtask bench-cli [--runs N] [--bin PATH]`: one `ghl ... --dry-run`
+//!   process (of PATH instead of a fresh release build, to compare builds).
 //! - `cargo xtask bench-export [--records N] [--latency-ms MS]`: an export
 //!   through the rate-limited sandbox.
 //! - `cargo xtask bench-mcp [--runs N]`: `ghl mcp` start to tools/list.
@@ -20,7 +21,7 @@ mod spec_scan;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask catalog [--check] [--specs DIR] | spec-scan [--specs DIR] | bench-cli [--runs N] | bench-export [--records N] [--latency-ms MS] | bench-mcp [--runs N]";
+const USAGE: &str = "usage: cargo xtask catalog [--check] [--specs DIR] | spec-scan [--specs DIR] | bench-cli [--runs N] [--bin PATH] | bench-export [--records N] [--latency-ms MS] | bench-mcp [--runs N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -56,7 +57,7 @@ fn main() -> ExitCode {
             catalog_gen::run(&specs, &out, args.iter().any(|a| a == "--check")).map(|m| m + "\n")
         }
         "spec-scan" => catalog_gen::scan(&specs, &errata).map(|m| m + "\n"),
-        "bench-cli" => bench_cli::run(&root, num("--runs", 50) as usize),
+        "bench-cli" => bench_cli::run(&root, num("--runs", 50) as usize, flag("--bin").map(PathBuf::from)),
         "bench-export" => bench_export::run(
             &root,
             num("--records", 10_000) as usize,
