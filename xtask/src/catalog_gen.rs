@@ -33,7 +33,11 @@ pub fn run(specs: &Path, out: &Outputs, check: bool) -> Result<String, String> {
             "{label}: {} operations in {} groups{}\n",
             catalog.operations.len(),
             catalog.groups.len(),
-            if current == json { String::new() } else { format!("; {diff}") }
+            if current == json {
+                String::new()
+            } else {
+                format!("; {diff}")
+            }
         ));
         if current != json {
             stale.push(path.display().to_string());
@@ -93,11 +97,19 @@ fn changes(current: &str, new: &Catalog) -> String {
         format!(
             "{}{}",
             head.join(", "),
-            if more > 0 { format!(" and {more} more") } else { String::new() }
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         )
     };
     let mut parts = Vec::new();
-    for (word, l) in [("added", &added), ("removed", &removed), ("changed", &changed)] {
+    for (word, l) in [
+        ("added", &added),
+        ("removed", &removed),
+        ("changed", &changed),
+    ] {
         if !l.is_empty() {
             parts.push(format!("{} {word} ({})", l.len(), list(l)));
         }
@@ -368,7 +380,10 @@ pub fn build(specs: &Path, errata: &Path) -> Result<Built, String> {
     let mut parts: [(Vec<Group>, Vec<Operation>); 2] = Default::default();
     for file in &files {
         if !file.group.ends_with(ghl_catalog::V3_GROUP_SUFFIX) && file.api == Api::V3 {
-            return Err(format!("{}: a v3 spec file must be named <group>-v3.json", file.rel));
+            return Err(format!(
+                "{}: a v3 spec file must be named <group>-v3.json",
+                file.rel
+            ));
         }
         let spec = Spec {
             doc: file.doc.clone(),
@@ -427,13 +442,11 @@ pub fn build(specs: &Path, errata: &Path) -> Result<Built, String> {
 /// what it does (effect, retry safety), since it acts on the same resource.
 /// Returns the kept operations, the number of repeats, and how many repeats
 /// the v3 file documents differently.
-fn without_repeats(
-    v2: &[Operation],
-    v3: Vec<Operation>,
-) -> (Vec<Operation>, usize, usize) {
+fn without_repeats(v2: &[Operation], v3: Vec<Operation>) -> (Vec<Operation>, usize, usize) {
     let key = |o: &Operation| (o.method, o.path.clone(), o.version.clone());
     let by_triple: HashMap<_, &Operation> = v2.iter().map(|o| (key(o), o)).collect();
-    let by_pair: HashMap<_, &Operation> = v2.iter().map(|o| ((o.method, o.path.clone()), o)).collect();
+    let by_pair: HashMap<_, &Operation> =
+        v2.iter().map(|o| ((o.method, o.path.clone()), o)).collect();
     // What a caller can send, as the catalog records it.
     let request = |o: &Operation| serde_json::to_value((&o.params, &o.body, &o.scopes)).ok();
     let mut kept = Vec::new();

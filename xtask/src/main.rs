@@ -57,7 +57,11 @@ fn main() -> ExitCode {
             catalog_gen::run(&specs, &out, args.iter().any(|a| a == "--check")).map(|m| m + "\n")
         }
         "spec-scan" => catalog_gen::scan(&specs, &errata).map(|m| m + "\n"),
-        "bench-cli" => bench_cli::run(&root, num("--runs", 50) as usize, flag("--bin").map(PathBuf::from)),
+        "bench-cli" => bench_cli::run(
+            &root,
+            num("--runs", 50) as usize,
+            flag("--bin").map(PathBuf::from),
+        ),
         "bench-export" => bench_export::run(
             &root,
             num("--records", 10_000) as usize,

@@ -45,7 +45,10 @@ impl Report {
         let mut out = String::new();
         for (title, list) in [
             ("examples failing their own schema", &self.failing_examples),
-            ("required request fields no example shows", &self.unshown_required),
+            (
+                "required request fields no example shows",
+                &self.unshown_required,
+            ),
         ] {
             out.push_str(&format!("## {title}: {}\n", list.len()));
             for f in list {
@@ -98,7 +101,10 @@ impl<'a> Walker<'a> {
                 None => break,
             };
             // Refs the spec leaves dangling locally live in the common file.
-            match doc.pointer(pointer).or_else(|| self.file.common.pointer(pointer)) {
+            match doc
+                .pointer(pointer)
+                .or_else(|| self.file.common.pointer(pointer))
+            {
                 Some(next) => {
                     key = Some(format!("#{pointer}"));
                     v = next;
@@ -154,7 +160,9 @@ impl<'a> Walker<'a> {
     fn parameter(&mut self, p: &'a Value, at: &str) {
         let (p, _) = self.resolve(p);
         let name = p.get("name").and_then(Value::as_str).unwrap_or("?");
-        let Some(schema) = p.get("schema") else { return };
+        let Some(schema) = p.get("schema") else {
+            return;
+        };
         let place = format!("{at} parameter {name}");
         if let Some(ex) = p.get("example")
             && let Err(e) = self.check(ex, schema, "", 0)
@@ -251,9 +259,18 @@ impl<'a> Walker<'a> {
                 props.and_then(|p| p.get(name)).is_some_and(|p| {
                     let (p, key) = self.resolve(p);
                     key.is_some()
-                        || ["example", "default", "enum", "properties", "items", "allOf", "oneOf", "anyOf"]
-                            .iter()
-                            .any(|k| p.get(k).is_some())
+                        || [
+                            "example",
+                            "default",
+                            "enum",
+                            "properties",
+                            "items",
+                            "allOf",
+                            "oneOf",
+                            "anyOf",
+                        ]
+                        .iter()
+                        .any(|k| p.get(k).is_some())
                 })
             } else {
                 objects.iter().any(|o| o.contains_key(name))
@@ -290,7 +307,12 @@ impl<'a> Walker<'a> {
                 Ok(())
             };
         }
-        for part in s.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        for part in s
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             self.check(v, part, at, depth + 1)?;
         }
         for k in ["oneOf", "anyOf"] {
@@ -304,7 +326,11 @@ impl<'a> Walker<'a> {
         if let Some(e) = s.get("enum").and_then(Value::as_array)
             && !e.contains(v)
         {
-            return Err(format!("{here} = {} is not one of {}", short(v), short(&Value::Array(e.clone()))));
+            return Err(format!(
+                "{here} = {} is not one of {}",
+                short(v),
+                short(&Value::Array(e.clone()))
+            ));
         }
         let ty = s.get("type").and_then(Value::as_str);
         let fits = match ty {
@@ -317,10 +343,20 @@ impl<'a> Walker<'a> {
             _ => true,
         };
         if !fits {
-            return Err(format!("{here} = {} is not {}", short(v), ty.unwrap_or("?")));
+            return Err(format!(
+                "{here} = {} is not {}",
+                short(v),
+                ty.unwrap_or("?")
+            ));
         }
         if let Some(o) = v.as_object() {
-            for name in s.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+            for name in s
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
                 if !o.contains_key(name) {
                     return Err(format!("{here} lacks required {name}"));
                 }
@@ -328,7 +364,12 @@ impl<'a> Walker<'a> {
             if let Some(props) = s.get("properties").and_then(Value::as_object) {
                 for (k, x) in o {
                     if let Some(ps) = props.get(k) {
-                        self.check(x, ps, &format!("{}.{k}", if at.is_empty() { "example" } else { at }), depth + 1)?;
+                        self.check(
+                            x,
+                            ps,
+                            &format!("{}.{k}", if at.is_empty() { "example" } else { at }),
+                            depth + 1,
+                        )?;
                     }
                 }
             }

@@ -155,9 +155,13 @@ mod tests {
                 drop: vec![json!("subType")],
             },
         ]);
-        let mut doc = json!({"s": {"required": ["subType"], "properties": {"subType": {"type": "object"}}}});
+        let mut doc =
+            json!({"s": {"required": ["subType"], "properties": {"subType": {"type": "object"}}}});
         assert_eq!(e.apply("apps/a.json", &mut doc).unwrap(), vec!["t"]);
-        assert_eq!(doc, json!({"s": {"properties": {"subType": {"type": "string"}}}}));
+        assert_eq!(
+            doc,
+            json!({"s": {"properties": {"subType": {"type": "string"}}}})
+        );
         // Applied twice: the spec no longer says what the erratum corrects.
         let err = e.apply("apps/a.json", &mut doc).unwrap_err();
         assert!(err.contains("erratum t no longer applies"), "{err}");

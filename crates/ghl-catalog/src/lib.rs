@@ -178,6 +178,12 @@ mod tests {
         }
         let v3 = super::find("contacts-v3.get-contact").expect("v3 contact read");
         assert_eq!(v3.version.as_deref(), Some("v3"));
-        assert_eq!(super::find("contacts.get-contact").unwrap().version.as_deref(), Some("2021-07-28"));
+        assert_eq!(
+            super::find("contacts.get-contact")
+                .unwrap()
+                .version
+                .as_deref(),
+            Some("2021-07-28")
+        );
     }
 }

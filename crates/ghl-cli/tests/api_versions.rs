@@ -40,13 +40,19 @@ fn list_has_every_operation_of_both_versions_with_unique_names() {
     let v3 = names(&ghl(&["api", "list", "--api", "v3"]));
     assert_eq!((v2.len(), v3.len()), (576, 510));
     assert!(v2.contains(&"contacts.get-contact".to_string()));
-    assert!(v3.iter().all(|n| n.split_once('.').is_some_and(|(g, _)| g.ends_with("-v3"))));
+    assert!(
+        v3.iter()
+            .all(|n| n.split_once('.').is_some_and(|(g, _)| g.ends_with("-v3")))
+    );
 }
 
 #[test]
 fn describe_and_call_reach_a_v3_operation_with_its_version() {
     let d = ghl(&["api", "describe", "contacts-v3.get-contact"]);
-    assert_eq!((d["api"].as_str(), d["version"].as_str()), (Some("v3"), Some("v3")));
+    assert_eq!(
+        (d["api"].as_str(), d["version"].as_str()),
+        (Some("v3"), Some("v3"))
+    );
     let call = ghl(&[
         "--dry-run",
         "api",
@@ -57,6 +63,12 @@ fn describe_and_call_reach_a_v3_operation_with_its_version() {
     assert_eq!(call["headers"]["Version"], "v3");
     assert!(call["url"].as_str().unwrap().ends_with("/contacts/abc123"));
     // The v2 operation on the same path keeps its own Version.
-    let v2 = ghl(&["--dry-run", "api", "call", "contacts.get-contact", "contactId=abc123"]);
+    let v2 = ghl(&[
+        "--dry-run",
+        "api",
+        "call",
+        "contacts.get-contact",
+        "contactId=abc123",
+    ]);
     assert_eq!(v2["headers"]["Version"], "2021-07-28");
 }

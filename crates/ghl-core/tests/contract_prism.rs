@@ -458,14 +458,19 @@ fn spec_tree() -> (tempfile::TempDir, Vec<String>) {
             let text = std::fs::read_to_string(spec_root().join(from).join(&name)).unwrap();
             let mut doc: Value = serde_json::from_str(&text).unwrap();
             let file = format!("{rel}/{name}");
-            for id in errata.apply(&file, &mut doc).unwrap_or_else(|e| panic!("{e}")) {
+            for id in errata
+                .apply(&file, &mut doc)
+                .unwrap_or_else(|e| panic!("{e}"))
+            {
                 applied.push(format!("{id} ({file})"));
             }
             seen.push(file.clone());
             let mut out = serde_json::to_string(&doc).unwrap();
             for dto in ["BadRequestDTO", "UnauthorizedDTO", "UnprocessableDTO"] {
                 let local = format!("\"#/components/schemas/{dto}\"");
-                if out.contains(&local) && doc.pointer(&format!("/components/schemas/{dto}")).is_none() {
+                if out.contains(&local)
+                    && doc.pointer(&format!("/components/schemas/{dto}")).is_none()
+                {
                     out = out.replace(
                         &local,
                         &format!("\"../common/common-schemas.json#/components/schemas/{dto}\""),
@@ -668,7 +673,11 @@ async fn every_operation_is_accepted_by_prism() {
         groups.entry(op.group.clone()).or_default().push(op);
     }
     let total: usize = groups.values().map(Vec::len).sum();
-    assert_eq!(total, 576 + 510, "the catalog has every operation, v2 and v3");
+    assert_eq!(
+        total,
+        576 + 510,
+        "the catalog has every operation, v2 and v3"
+    );
 
     let slots = Arc::new(Semaphore::new(PARALLEL));
     let mut tasks = Vec::new();

@@ -12,7 +12,10 @@ async fn discovery_reaches_v3_operations() {
     let env = Env::new().await;
     let c = mcp(&env, ServerOptions::default()).await;
     let groups = ok(&c, "find_operations", json!({})).await;
-    assert!(groups["groups"].to_string().contains("businesses-v3"), "{groups}");
+    assert!(
+        groups["groups"].to_string().contains("businesses-v3"),
+        "{groups}"
+    );
     let found = ok(&c, "find_operations", json!({"group": "businesses-v3"})).await;
     assert!(
         found.to_string().contains("businesses-v3.create-business"),
@@ -35,7 +38,11 @@ async fn discovery_reaches_v3_operations() {
     let text = created.to_string();
     let id = ["business", "data"]
         .iter()
-        .find_map(|k| created.pointer(&format!("/{k}/id")).and_then(|v| v.as_str()))
+        .find_map(|k| {
+            created
+                .pointer(&format!("/{k}/id"))
+                .and_then(|v| v.as_str())
+        })
         .or_else(|| created.pointer("/id").and_then(|v| v.as_str()))
         .unwrap_or_else(|| panic!("no id in {text}"))
         .to_string();

@@ -107,7 +107,8 @@ impl Router {
                     if let Seg::Param(name) = seg {
                         params.insert(name.clone(), decode(part));
                         if let Some(twin) = twin_segs.as_ref().and_then(|t| t.get(i))
-                            && let Some(n) = twin.strip_prefix('{').and_then(|s| s.strip_suffix('}'))
+                            && let Some(n) =
+                                twin.strip_prefix('{').and_then(|s| s.strip_suffix('}'))
                         {
                             params.entry(n.to_string()).or_insert_with(|| decode(part));
                         }

@@ -49,10 +49,20 @@ async fn the_version_header_is_the_operations_own() {
     let path = format!("/contacts/{}", "nope0000000000000001");
     // v2's and v3's Version both reach the contact handler ("Contact not
     // found"); any other Version is refused.
-    let v2 = e.raw(&e.token, "GET", &path, Some("2021-07-28"), &[], None).await;
+    let v2 = e
+        .raw(&e.token, "GET", &path, Some("2021-07-28"), &[], None)
+        .await;
     let v3 = e.raw(&e.token, "GET", &path, Some("v3"), &[], None).await;
-    assert_eq!((v2.status, v3.status), (400, 400), "{} {}", v2.body, v3.body);
-    let bad = e.raw(&e.token, "GET", &path, Some("2021-04-15"), &[], None).await;
+    assert_eq!(
+        (v2.status, v3.status),
+        (400, 400),
+        "{} {}",
+        v2.body,
+        v3.body
+    );
+    let bad = e
+        .raw(&e.token, "GET", &path, Some("2021-04-15"), &[], None)
+        .await;
     assert_eq!(bad.status, 422, "{}", bad.body);
     // A v3-only path wants v3.
     let only = e

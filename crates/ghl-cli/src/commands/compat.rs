@@ -62,9 +62,7 @@ pub const COMMANDS: &[Friendly] = &[
             Param("contactId", "the contact's id"),
             Param("message", "the text"),
         ],
-        &[
-            ("type", Str("SMS")),
-        ],
+        &[("type", Str("SMS"))],
     ),
     cmd(
         &["list_calendars"],

@@ -183,9 +183,7 @@ pub const COMMANDS: &[Friendly] = &[
             Param("contactId", "the contact's id"),
             Param("message", "the text to send"),
         ],
-        &[
-            ("type", Str("SMS")),
-        ],
+        &[("type", Str("SMS"))],
     ),
     with(
         &["conversations", "email"],
@@ -196,9 +194,7 @@ pub const COMMANDS: &[Friendly] = &[
             Param("subject", "subject line"),
             Param("html", "the message (HTML or text)"),
         ],
-        &[
-            ("type", Str("Email")),
-        ],
+        &[("type", Str("Email"))],
     ),
     // Calendars and appointments
     cmd(
