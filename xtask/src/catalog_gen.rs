@@ -201,8 +201,10 @@ impl Spec {
     ) -> Param {
         let s = self.resolve(schema);
         let mut value_type = self.value_type(s);
-        // A few fields say `object` yet show a string example (`subType:
-        // "Email"`); the type is then unknowable, so accept any value.
+        // Some fields say `object` yet show a string example (a contact's
+        // `dateOfBirth`: "1990-09-25"); the type is then unknowable, so accept
+        // any value. Where the evidence settles the type, errata.toml says so
+        // (send-message-body makes `subType` a string).
         if value_type == ValueType::Object
             && s.get("properties").is_none()
             && s.get("example").is_some_and(Value::is_string)
