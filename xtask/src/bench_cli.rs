@@ -19,8 +19,13 @@ pub fn release_binary(root: &Path) -> Result<std::path::PathBuf, String> {
     Ok(root.join("target/release/ghl"))
 }
 
-pub fn run(root: &Path, runs: usize) -> Result<String, String> {
-    let bin = release_binary(root)?;
+/// `bin`: measure this binary instead of building one (e.g. an older build,
+/// to compare before and after).
+pub fn run(root: &Path, runs: usize, bin: Option<std::path::PathBuf>) -> Result<String, String> {
+    let bin = match bin {
+        Some(b) => b,
+        None => release_binary(root)?,
+    };
     let cases: &[(&str, &[&str])] = &[
         (
             "contacts get --dry-run",
@@ -39,7 +44,7 @@ pub fn run(root: &Path, runs: usize) -> Result<String, String> {
             ],
         ),
         (
-            "api list (576 ops, json)",
+            "api list (all ops, json)",
             &["api", "list", "--output", "json"],
         ),
     ];

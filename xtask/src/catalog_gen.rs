@@ -1,35 +1,123 @@
-//! Reads the official specs and writes `generated/catalog.json`.
+//! Reads the official specs (v2 `apps/`, v3 `apps/v3/`), applies the errata
+//! and writes `generated/catalog.json` (v2) and `generated/catalog-v3.json`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::Path;
 
+use ghl_catalog::errata::Errata;
 use ghl_catalog::{
-    Body, BodyKind, Catalog, Group, LocationParam, Method, Operation, Param, ParamIn, Security,
-    ValueType,
+    Api, Body, BodyKind, Catalog, Group, LocationParam, Method, Operation, Param, ParamIn,
+    Security, ValueType,
 };
 use serde_json::Value;
 
-use crate::rules;
+use crate::{rules, spec_scan};
 
-pub fn run(specs: &Path, out: &Path, check: bool) -> Result<String, String> {
-    let catalog = build(specs)?;
-    let mut json = serde_json::to_string_pretty(&catalog).map_err(|e| e.to_string())?;
-    json.push('\n');
-    let count = catalog.operations.len();
-    if check {
-        let current = fs::read_to_string(out).unwrap_or_default();
+pub struct Outputs<'a> {
+    pub v2: &'a Path,
+    pub v3: &'a Path,
+    pub errata: &'a Path,
+}
+
+pub fn run(specs: &Path, out: &Outputs, check: bool) -> Result<String, String> {
+    let built = build(specs, out.errata)?;
+    let mut report = String::new();
+    let mut stale = Vec::new();
+    for (label, path, catalog) in [("v2", out.v2, &built.v2), ("v3", out.v3, &built.v3)] {
+        let mut json = serde_json::to_string_pretty(catalog).map_err(|e| e.to_string())?;
+        json.push('\n');
+        let current = fs::read_to_string(path).unwrap_or_default();
+        let diff = changes(&current, catalog);
+        report.push_str(&format!(
+            "{label}: {} operations in {} groups{}\n",
+            catalog.operations.len(),
+            catalog.groups.len(),
+            if current == json {
+                String::new()
+            } else {
+                format!("; {diff}")
+            }
+        ));
         if current != json {
-            return Err(format!(
-                "{} is stale: regenerating from {} changes it; run `cargo xtask catalog` and commit",
-                out.display(),
-                specs.display()
-            ));
+            stale.push(path.display().to_string());
+            if !check {
+                fs::write(path, json).map_err(|e| format!("writing {}: {e}", path.display()))?;
+            }
         }
-        Ok(format!("catalog up to date: {count} operations"))
+    }
+    report.push_str(&format!(
+        "exact repeats of v2 left out of v3: {} (same method, path and Version); {} of them document the request differently in the v3 file, v2's entry kept\n",
+        built.repeats, built.repeats_differing
+    ));
+    report.push_str(&format!("errata applied: {}\n", built.errata.join(", ")));
+    report.push_str(&built.scan.counts());
+    report.push_str(" (`cargo xtask spec-scan` lists them)\n");
+    if check && !stale.is_empty() {
+        return Err(format!(
+            "{report}stale: {}: regenerating from {} changes it; run `cargo xtask catalog` and commit",
+            stale.join(", "),
+            specs.display()
+        ));
+    }
+    Ok(report.trim_end().to_string())
+}
+
+/// `cargo xtask spec-scan`: every finding, one a line.
+pub fn scan(specs: &Path, errata: &Path) -> Result<String, String> {
+    let files = read_specs(specs, &read_errata(errata)?)?.0;
+    Ok(spec_scan::scan(&files).listing().trim_end().to_string())
+}
+
+/// What changed between the committed catalog and the regenerated one, by
+/// operation name.
+fn changes(current: &str, new: &Catalog) -> String {
+    let old: BTreeMap<String, Value> = serde_json::from_str::<Value>(current)
+        .ok()
+        .and_then(|v| v.get("operations").and_then(Value::as_array).cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|op| Some((op.get("name")?.as_str()?.to_string(), op)))
+        .collect();
+    let new: BTreeMap<String, Value> = new
+        .operations
+        .iter()
+        .filter_map(|op| Some((op.name.clone(), serde_json::to_value(op).ok()?)))
+        .collect();
+    let added: Vec<&String> = new.keys().filter(|k| !old.contains_key(*k)).collect();
+    let removed: Vec<&String> = old.keys().filter(|k| !new.contains_key(*k)).collect();
+    let changed: Vec<&String> = new
+        .iter()
+        .filter(|(k, v)| old.get(*k).is_some_and(|o| o != *v))
+        .map(|(k, _)| k)
+        .collect();
+    let list = |l: &[&String]| {
+        let head: Vec<&str> = l.iter().take(5).map(|s| s.as_str()).collect();
+        let more = l.len().saturating_sub(5);
+        format!(
+            "{}{}",
+            head.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )
+    };
+    let mut parts = Vec::new();
+    for (word, l) in [
+        ("added", &added),
+        ("removed", &removed),
+        ("changed", &changed),
+    ] {
+        if !l.is_empty() {
+            parts.push(format!("{} {word} ({})", l.len(), list(l)));
+        }
+    }
+    if parts.is_empty() {
+        "formatting changed".into()
     } else {
-        fs::write(out, json).map_err(|e| format!("writing {}: {e}", out.display()))?;
-        Ok(format!("wrote {count} operations to {}", out.display()))
+        parts.join("; ")
     }
 }
 
@@ -113,8 +201,10 @@ impl Spec {
     ) -> Param {
         let s = self.resolve(schema);
         let mut value_type = self.value_type(s);
-        // A few fields say `object` yet show a string example (`subType:
-        // "Email"`); the type is then unknowable, so accept any value.
+        // Some fields say `object` yet show a string example (a contact's
+        // `dateOfBirth`: "1990-09-25"); the type is then unknowable, so accept
+        // any value. Where the evidence settles the type, errata.toml says so
+        // (send-message-body makes `subType` a string).
         if value_type == ValueType::Object
             && s.get("properties").is_none()
             && s.get("example").is_some_and(Value::is_string)
@@ -208,49 +298,176 @@ fn placeholders(path: &str) -> Vec<String> {
     out
 }
 
-pub fn build(specs: &Path) -> Result<Catalog, String> {
-    let apps = specs.join("apps");
-    let common_path = specs.join("common/common-schemas.json");
-    let common: Value = read_json(&common_path)?;
-    let mut files: Vec<_> = fs::read_dir(&apps)
-        .map_err(|e| format!("reading {}: {e}", apps.display()))?
+/// One spec file, errata applied, with the common schemas its refs point at.
+pub struct SpecFile {
+    /// Path relative to the specs' root, as errata.toml names it.
+    pub rel: String,
+    pub group: String,
+    pub api: Api,
+    pub doc: Value,
+    pub common: Value,
+}
+
+pub struct Built {
+    pub v2: Catalog,
+    pub v3: Catalog,
+    pub repeats: usize,
+    pub repeats_differing: usize,
+    pub errata: Vec<String>,
+    pub scan: spec_scan::Report,
+}
+
+pub fn read_errata(path: &Path) -> Result<Errata, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
+}
+
+fn json_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, String> {
+    let mut files: Vec<_> = fs::read_dir(dir)
+        .map_err(|e| format!("reading {}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
+    Ok(files)
+}
 
-    let mut groups = Vec::new();
-    let mut operations = Vec::new();
-    for file in files {
-        let group = file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .ok_or("bad spec file name")?
-            .to_string();
+/// Every spec file of both APIs with the errata applied; also the ids of
+/// the errata applied.
+pub fn read_specs(specs: &Path, errata: &Errata) -> Result<(Vec<SpecFile>, Vec<String>), String> {
+    // v3 files point at `../common/common-schemas.json`; the intended file
+    // is `apps/v3/common/` (NOTES.md), which adds two DTOs to v2's.
+    let sets = [
+        (Api::V2, "apps", "common/common-schemas.json"),
+        (Api::V3, "apps/v3", "apps/v3/common/common-schemas.json"),
+    ];
+    let mut out = Vec::new();
+    let mut applied = Vec::new();
+    let mut seen = Vec::new();
+    for (api, dir, common) in sets {
+        let common: Value = read_json(&specs.join(common))?;
+        for file in json_files(&specs.join(dir))? {
+            let stem = file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .ok_or("bad spec file name")?
+                .to_string();
+            let rel = format!("{dir}/{stem}.json");
+            let mut doc = read_json(&file)?;
+            for id in errata.apply(&rel, &mut doc)? {
+                if !applied.contains(&id) {
+                    applied.push(id);
+                }
+            }
+            seen.push(rel.clone());
+            out.push(SpecFile {
+                rel,
+                group: stem,
+                api,
+                doc,
+                common: common.clone(),
+            });
+        }
+    }
+    let missing = errata.missing_files(&seen);
+    if !missing.is_empty() {
+        return Err(missing.join("; "));
+    }
+    Ok((out, applied))
+}
+
+pub fn build(specs: &Path, errata: &Path) -> Result<Built, String> {
+    let (files, applied) = read_specs(specs, &read_errata(errata)?)?;
+    let scan = spec_scan::scan(&files);
+    let mut parts: [(Vec<Group>, Vec<Operation>); 2] = Default::default();
+    for file in &files {
+        if !file.group.ends_with(ghl_catalog::V3_GROUP_SUFFIX) && file.api == Api::V3 {
+            return Err(format!(
+                "{}: a v3 spec file must be named <group>-v3.json",
+                file.rel
+            ));
+        }
         let spec = Spec {
-            doc: read_json(&file)?,
-            common: common.clone(),
+            doc: file.doc.clone(),
+            common: file.common.clone(),
         };
         let title = spec
             .doc
             .pointer("/info/title")
             .and_then(Value::as_str)
-            .unwrap_or(&group)
+            .unwrap_or(&file.group)
             .to_string();
-        let mut group_ops = operations_of(&spec, &group)?;
+        let mut group_ops = operations_of(&spec, &file.group)?;
+        for op in &mut group_ops {
+            op.api = file.api;
+        }
+        let (groups, ops) = &mut parts[(file.api == Api::V3) as usize];
         groups.push(Group {
-            name: group.clone(),
+            name: file.group.clone(),
             title,
             operations: group_ops.len(),
         });
-        operations.append(&mut group_ops);
+        ops.append(&mut group_ops);
     }
-    operations.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Catalog {
-        source: "GoHighLevel/highlevel-api-docs (shared/ghl-openapi)".into(),
-        groups,
-        operations,
+    let [(groups2, mut ops2), (mut groups3, ops3)] = parts;
+    let (ops3, repeats, repeats_differing) = without_repeats(&ops2, ops3);
+    for g in &mut groups3 {
+        g.operations = ops3.iter().filter(|o| o.group == g.name).count();
+    }
+    ops2.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut ops3 = ops3;
+    ops3.sort_by(|a, b| a.name.cmp(&b.name));
+    let source = "GoHighLevel/highlevel-api-docs (shared/ghl-openapi)".to_string();
+    Ok(Built {
+        v2: Catalog {
+            source: source.clone(),
+            groups: groups2,
+            operations: ops2,
+        },
+        v3: Catalog {
+            source,
+            groups: groups3,
+            operations: ops3,
+        },
+        repeats,
+        repeats_differing,
+        errata: applied,
+        scan,
     })
+}
+
+/// v3 operations that are not exact repeats of a v2 one. An exact repeat
+/// sends the same method, path and Version header as a v2 operation: the
+/// server cannot tell the two apart, so it is the same operation, documented
+/// twice (NOTES.md: 117 such). A v3 operation on a v2 path with another
+/// Version is a different operation; it takes its v2 twin's judgement of
+/// what it does (effect, retry safety), since it acts on the same resource.
+/// Returns the kept operations, the number of repeats, and how many repeats
+/// the v3 file documents differently.
+fn without_repeats(v2: &[Operation], v3: Vec<Operation>) -> (Vec<Operation>, usize, usize) {
+    let key = |o: &Operation| (o.method, o.path.clone(), o.version.clone());
+    let by_triple: HashMap<_, &Operation> = v2.iter().map(|o| (key(o), o)).collect();
+    let by_pair: HashMap<_, &Operation> =
+        v2.iter().map(|o| ((o.method, o.path.clone()), o)).collect();
+    // What a caller can send, as the catalog records it.
+    let request = |o: &Operation| serde_json::to_value((&o.params, &o.body, &o.scopes)).ok();
+    let mut kept = Vec::new();
+    let (mut repeats, mut differing) = (0, 0);
+    for mut op in v3 {
+        if let Some(twin) = by_triple.get(&key(&op)) {
+            repeats += 1;
+            if request(&op) != request(twin) {
+                differing += 1;
+            }
+            continue;
+        }
+        if let Some(twin) = by_pair.get(&(op.method, op.path.clone())) {
+            op.effect = twin.effect;
+            op.idempotent = twin.idempotent;
+        }
+        kept.push(op);
+    }
+    (kept, repeats, differing)
 }
 
 fn read_json(path: &Path) -> Result<Value, String> {
@@ -465,6 +682,7 @@ fn operation(spec: &Spec, group: &str, path: &str, method: Method, raw: &Value) 
     Operation {
         location_param,
         name: String::new(),
+        api: Api::V2,
         group: group.to_string(),
         action,
         idempotent: rules::idempotent(group, &operation_id, method, effect),

@@ -2,7 +2,11 @@
 //! - `cargo xtask catalog [--check]`: regenerate the operation catalog from
 //!   `../shared/ghl-openapi`; `--check` fails when the committed catalog
 //!   differs from what the specs give today.
-//! - `cargo xtask bench-cli [--runs N]`: one `ghl ... --dry-run` process.
+//!   Both API versions (v2 `apps/`, v3 `apps/v3/`), errata applied.
+//! - `cargo xtask spec-scan`: every spec example that fails its own schema
+//!   and every required request field no example shows (errata candidates).
+//! - `cargo xtask bench-cli [--runs N] [--bin PATH]`: one `ghl ... --dry-run`
+//!   process (of PATH instead of a fresh release build, to compare builds).
 //! - `cargo xtask bench-export [--records N] [--latency-ms MS]`: an export
 //!   through the rate-limited sandbox.
 //! - `cargo xtask bench-mcp [--runs N]`: `ghl mcp` start to tools/list.
@@ -12,11 +16,12 @@ mod bench_export;
 mod bench_mcp;
 mod catalog_gen;
 mod rules;
+mod spec_scan;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask catalog [--check] [--specs DIR] | bench-cli [--runs N] | bench-export [--records N] [--latency-ms MS] | bench-mcp [--runs N]";
+const USAGE: &str = "usage: cargo xtask catalog [--check] [--specs DIR] | spec-scan [--specs DIR] | bench-cli [--runs N] [--bin PATH] | bench-export [--records N] [--latency-ms MS] | bench-mcp [--runs N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,15 +40,28 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
+    let specs = flag("--specs")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/ghl-openapi"));
+    let catalog_dir = root.join("crates/ghl-catalog");
+    let errata = catalog_dir.join("errata.toml");
     let result = match task {
         "catalog" => {
-            let specs = flag("--specs")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| root.join("../shared/ghl-openapi"));
-            let out = root.join("crates/ghl-catalog/generated/catalog.json");
+            let v2 = catalog_dir.join("generated/catalog.json");
+            let v3 = catalog_dir.join("generated/catalog-v3.json");
+            let out = catalog_gen::Outputs {
+                v2: &v2,
+                v3: &v3,
+                errata: &errata,
+            };
             catalog_gen::run(&specs, &out, args.iter().any(|a| a == "--check")).map(|m| m + "\n")
         }
-        "bench-cli" => bench_cli::run(&root, num("--runs", 50) as usize),
+        "spec-scan" => catalog_gen::scan(&specs, &errata).map(|m| m + "\n"),
+        "bench-cli" => bench_cli::run(
+            &root,
+            num("--runs", 50) as usize,
+            flag("--bin").map(PathBuf::from),
+        ),
         "bench-export" => bench_export::run(
             &root,
             num("--records", 10_000) as usize,

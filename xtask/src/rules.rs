@@ -18,6 +18,13 @@ const READ_POSTS: &[&str] = &[
     "users/filter-users-by-email",
     "calendars/validate-groups-slug",
     "ad-manager/google-get-keyword-ideas",
+    // v3 only: the social planner's queue and comment listings are POSTs.
+    "social-planner-v3/fetchQueues",
+    "social-planner-v3/fetchQueueItems",
+    "social-planner-v3/fetchEditSessionCalendar",
+    "social-planner-v3/fetchSlots",
+    "social-planner-v3/fetchCalendarList",
+    "social-planner-v3/get-comment-list",
 ];
 
 /// Operations that reach people or money: messages, invoices and documents
@@ -42,6 +49,13 @@ const OUTBOUND: &[&str] = &[
     "ad-manager/li-publish-campaign-group",
     "agent-studio/promoteAndPublish",
     "email-isv/verify-email",
+    // v3 only: an email campaign scheduled goes out to its recipients; a
+    // comment or like is published on a social network; complimentary
+    // credits are money.
+    "emails-v3/schedule-campaign",
+    "social-planner-v3/create-comment",
+    "social-planner-v3/create-like",
+    "saas-v3/updateLocationWalletBalance",
 ];
 
 /// Non-DELETE operations that destroy or cancel something.
@@ -66,9 +80,24 @@ pub fn undeclared_body_location(group: &str, operation_id: &str) -> bool {
 /// POSTs that create-or-update by a natural key, so a repeat changes nothing.
 const IDEMPOTENT_POSTS: &[&str] = &["contacts/upsert-contact"];
 
+/// The v2 group a v3 spec file's group corresponds to (NOTES.md: some v3
+/// files rename their group), so the lists here judge both alike.
+pub fn v2_group(group: &str) -> &str {
+    match group.strip_suffix(ghl_catalog::V3_GROUP_SUFFIX) {
+        Some("social-planner") => "social-media-posting",
+        Some("saas") => "saas-api",
+        Some("ad-publishing") => "ad-manager",
+        Some(g) => g,
+        None => group,
+    }
+}
+
+/// Entries name the operation's own group or, for a v3 operation, its v2 group.
 fn listed(list: &[&str], group: &str, operation_id: &str) -> bool {
-    list.iter()
-        .any(|e| e.split_once('/') == Some((group, operation_id)))
+    list.iter().any(|e| {
+        e.split_once('/')
+            .is_some_and(|(g, o)| o == operation_id && (g == group || g == v2_group(group)))
+    })
 }
 
 pub fn effect(group: &str, operation_id: &str, method: Method) -> Effect {
@@ -107,7 +136,7 @@ pub fn pagination(
     };
     let b = |n: &str| body_fields.iter().any(|p| p.name == n);
     // POST /contacts/search declares an empty body, yet pages like opportunities.
-    if group == "contacts" && operation_id == "search-contacts-advanced" {
+    if v2_group(group) == "contacts" && operation_id == "search-contacts-advanced" {
         return Some(Pagination::BodyPage {
             size: "pageLimit".into(),
         });
@@ -207,12 +236,13 @@ pub fn stated_maximum(description: &str) -> Option<f64> {
             .take_while(|c| !matches!(c, '.' | ',' | ';' | ')'))
             .take(30)
             .collect();
-        let digits: String = clause
-            .chars()
-            .skip_while(|c| !c.is_ascii_digit())
-            .take_while(char::is_ascii_digit)
-            .collect();
-        if let Ok(n) = digits.parse::<f64>() {
+        // A range ("(1-100)") states its maximum last.
+        let last_number = clause
+            .split(|c: char| !c.is_ascii_digit() && c != '-')
+            .find(|w| w.chars().any(|c| c.is_ascii_digit()))
+            .and_then(|w| w.rsplit('-').find(|n| !n.is_empty()))
+            .map(str::to_string);
+        if let Some(n) = last_number.and_then(|d| d.parse::<f64>().ok()) {
             return Some(n);
         }
     }
@@ -263,6 +293,10 @@ mod tests {
             Some(500.0)
         );
         assert_eq!(m("Maximum number of brand boards to return"), None);
+        assert_eq!(
+            m("Max items per page (1-100). Replaces legacy `limit` parameter per AIP-158."),
+            Some(100.0)
+        );
         assert_eq!(
             m("Maximum number of campaigns to return. Defaults to 10, maximum is 100."),
             Some(100.0)

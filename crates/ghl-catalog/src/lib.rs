@@ -1,11 +1,13 @@
-//! The HighLevel API v2 operation catalog.
+//! The HighLevel API operation catalog: v2 (`apps/`) and v3 (`apps/v3/`).
 //!
 //! Everything here is generated from HighLevel's official OpenAPI specs by
-//! `cargo xtask catalog`; the data lives in `generated/catalog.json` and is
-//! embedded in the binary. Facts only: names, methods, paths, parameters,
-//! types, enums, scopes, Version values, pagination style, short titles.
+//! `cargo xtask catalog`; the data lives in `generated/catalog.json` (v2) and
+//! `generated/catalog-v3.json` (v3) and is embedded in the binary. Facts
+//! only: names, methods, paths, parameters, types, enums, scopes, Version
+//! values, pagination style, short titles.
 
 pub mod contact_search;
+pub mod errata;
 mod model;
 
 pub use model::*;
@@ -13,21 +15,18 @@ pub use model::*;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// The generated catalog, as committed.
+/// The generated v2 catalog, as committed.
 pub const CATALOG_JSON: &str = include_str!("../generated/catalog.json");
+/// The generated v3 catalog (operations that are not exact repeats of v2's).
+pub const CATALOG_V3_JSON: &str = include_str!("../generated/catalog-v3.json");
 
 struct Loaded {
     catalog: Catalog,
     by_name: HashMap<String, usize>,
 }
 
-fn loaded() -> &'static Loaded {
-    static LOADED: OnceLock<Loaded> = OnceLock::new();
-    LOADED.get_or_init(|| {
-        // The JSON is produced by our own generator and checked in CI, so a
-        // parse failure is a build defect, not a user input problem.
-        let catalog: Catalog =
-            serde_json::from_str(CATALOG_JSON).expect("generated catalog.json is valid");
+impl Loaded {
+    fn new(catalog: Catalog) -> Loaded {
         let by_name = catalog
             .operations
             .iter()
@@ -35,22 +34,68 @@ fn loaded() -> &'static Loaded {
             .map(|(i, op)| (op.name.clone(), i))
             .collect();
         Loaded { catalog, by_name }
+    }
+
+    fn parse(json: &str) -> Loaded {
+        // The JSON is produced by our own generator and checked in CI, so a
+        // parse failure is a build defect, not a user input problem.
+        Loaded::new(serde_json::from_str(json).expect("generated catalog JSON is valid"))
+    }
+}
+
+/// Each API's part is parsed on first use, so looking up one v2 operation
+/// (every friendly command) never pays for the v3 half.
+fn part(api: Api) -> &'static Loaded {
+    static V2: OnceLock<Loaded> = OnceLock::new();
+    static V3: OnceLock<Loaded> = OnceLock::new();
+    match api {
+        Api::V2 => V2.get_or_init(|| Loaded::parse(CATALOG_JSON)),
+        Api::V3 => V3.get_or_init(|| Loaded::parse(CATALOG_V3_JSON)),
+    }
+}
+
+static ALL: OnceLock<Loaded> = OnceLock::new();
+
+/// Both parts as one catalog, v2 then v3, each sorted by name. Parsed
+/// afresh rather than cloned from the parts: cloning costs as much as parsing.
+fn loaded() -> &'static Loaded {
+    ALL.get_or_init(|| {
+        let v2: Catalog =
+            serde_json::from_str(CATALOG_JSON).expect("generated catalog JSON is valid");
+        let v3: Catalog =
+            serde_json::from_str(CATALOG_V3_JSON).expect("generated catalog JSON is valid");
+        let mut all = v2;
+        all.groups.extend(v3.groups);
+        all.operations.extend(v3.operations);
+        Loaded::new(all)
     })
 }
 
-/// The whole catalog.
+/// The whole catalog, v2 and v3.
 pub fn catalog() -> &'static Catalog {
     &loaded().catalog
 }
 
-/// All operations, sorted by name.
+/// All operations: v2's sorted by name, then v3's sorted by name.
 pub fn operations() -> &'static [Operation] {
     &loaded().catalog.operations
 }
 
+/// The operations of one API, sorted by name.
+pub fn operations_of(api: Api) -> &'static [Operation] {
+    if let Some(all) = ALL.get() {
+        let split = all.catalog.operations.partition_point(|o| o.api == Api::V2);
+        return match api {
+            Api::V2 => &all.catalog.operations[..split],
+            Api::V3 => &all.catalog.operations[split..],
+        };
+    }
+    &part(api).catalog.operations
+}
+
 /// One operation by its `<group>.<action>` name.
 pub fn find(name: &str) -> Option<&'static Operation> {
-    let l = loaded();
+    let l = ALL.get().unwrap_or_else(|| part(Api::of_name(name)));
     l.by_name.get(name).map(|&i| &l.catalog.operations[i])
 }
 
@@ -124,6 +169,28 @@ mod tests {
             vec!["contacts.get-contact"]
         );
         assert!(super::find("contacts.get-contact").is_some());
-        assert_eq!(super::operations().len(), 576);
+        assert_eq!(super::operations_of(super::Api::V2).len(), 576);
+    }
+
+    #[test]
+    fn both_apis_with_unique_names() {
+        use super::Api;
+        let all = super::operations();
+        assert_eq!(all.len(), 576 + 510);
+        let names: std::collections::HashSet<&str> = all.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names.len(), all.len(), "names are unique");
+        for op in all {
+            assert_eq!(Api::of_name(&op.name), op.api, "{}", op.name);
+            assert_eq!(super::find(&op.name).unwrap().path, op.path);
+        }
+        let v3 = super::find("contacts-v3.get-contact").expect("v3 contact read");
+        assert_eq!(v3.version.as_deref(), Some("v3"));
+        assert_eq!(
+            super::find("contacts.get-contact")
+                .unwrap()
+                .version
+                .as_deref(),
+            Some("2021-07-28")
+        );
     }
 }

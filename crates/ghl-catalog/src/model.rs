@@ -193,10 +193,46 @@ impl Pagination {
     }
 }
 
+/// Which set of HighLevel's specs documents an operation: `apps/` (v2) or
+/// `apps/v3/` (v3). A v3 operation's group ends in `-v3`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Api {
+    #[default]
+    V2,
+    V3,
+}
+
+impl Api {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::V2 => "v2",
+            Api::V3 => "v3",
+        }
+    }
+
+    /// The API a `<group>.<action>` name belongs to.
+    pub fn of_name(name: &str) -> Api {
+        let group = name.split_once('.').map_or(name, |(g, _)| g);
+        if group.ends_with(V3_GROUP_SUFFIX) {
+            Api::V3
+        } else {
+            Api::V2
+        }
+    }
+}
+
+/// v3 groups are the v3 spec files' stems (`contacts-v3`), so their names
+/// say their version and never collide with a v2 group.
+pub const V3_GROUP_SUFFIX: &str = "-v3";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Operation {
     /// Stable unique name `<group>.<action>`, kebab-case.
     pub name: String,
+    /// v2 unless the operation comes from the v3 specs.
+    #[serde(default, skip_serializing_if = "is_v2")]
+    pub api: Api,
     pub group: String,
     pub action: String,
     /// The spec's operationId, as written there (not unique across files).
@@ -267,6 +303,9 @@ impl Operation {
     }
 }
 
+fn is_v2(api: &Api) -> bool {
+    *api == Api::V2
+}
 fn is_false(b: &bool) -> bool {
     !*b
 }

@@ -123,6 +123,9 @@ pub enum ApiCommand {
         /// Only operations matching all these words
         #[arg(long)]
         search: Option<String>,
+        /// Only one API version: v2 (`apps/`) or v3 (`apps/v3/`, groups named `<group>-v3`)
+        #[arg(long, value_parser = ["v2", "v3"])]
+        api: Option<String>,
     },
     /// Show an operation's parameters, scopes, pagination and safety class
     Describe { name: String },

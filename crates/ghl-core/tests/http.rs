@@ -44,12 +44,10 @@ fn first_n_then(n: usize, first: ResponseTemplate, then: ResponseTemplate) -> im
     }
 }
 
-/// The spec marks `status` (and `subType`) required when sending.
+/// What a message needs (errata.toml: `subType` and `status` are optional).
 fn send_message_args() -> CallArgs {
     CallArgs::new()
         .param("type", "SMS")
-        .param("subType", "SMS")
-        .param("status", "pending")
         .param("contactId", "abc123")
         .param("message", "hello")
 }

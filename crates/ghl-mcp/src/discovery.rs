@@ -1,4 +1,4 @@
-//! Three tools over the whole catalog (576 operations): find one, read its
+//! Three tools over the whole catalog (1,086 operations, v2 and v3): find one, read its
 //! contract, call it. They reach everything the curated tools do not.
 
 use ghl_catalog::{Effect, Operation, Param, ValueType};
@@ -58,7 +58,7 @@ pub fn tools() -> Vec<ToolDef> {
         def(
             "find_operations",
             "Find API operations",
-            "Search every HighLevel API operation by words and/or group; no arguments lists the groups.",
+            "Search all v2 and v3 (groups *-v3) API operations by words and/or group; no arguments lists the groups.",
             Kind::FindOperations,
             schema_for::<Find>(),
         ),

@@ -204,8 +204,11 @@ fn matches_query(doc: &Value, ctx: &Ctx) -> bool {
 
 /// Operations whose generic answer would be useless to a client.
 fn special(ctx: &Ctx) -> Option<Reply> {
-    match ctx.op.name.as_str() {
-        "oauth.get-access-token" | "oauth.get-location-access-token" => Some(ok(json!({
+    match crate::router::model_name(ctx.op) {
+        "oauth.get-access-token"
+        | "oauth.get-location-access-token"
+        | "oauth-v3.get-access-token"
+        | "oauth-v3.get-location-access-token" => Some(ok(json!({
             "access_token": crate::DEFAULT_TOKEN,
             "token_type": "Bearer",
             "expires_in": 86399,

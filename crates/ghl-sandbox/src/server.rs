@@ -178,7 +178,7 @@ async fn api(state: Arc<State>, req: Request<Incoming>, path: String) -> Resp {
     let decision = state.limiter.check(&bucket);
     let rl = decision.headers;
 
-    let matched = match state.router.find(&method, &path) {
+    let matched = match state.router.find(&method, &path, header(&req, "version")) {
         Found::Op(m) => m,
         Found::WrongMethod | Found::None => {
             let e = ApiError::new(404, format!("Cannot {method} {path}"));

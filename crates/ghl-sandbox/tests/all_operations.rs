@@ -178,7 +178,7 @@ async fn every_operation_answers() {
                 }
                 Value::Object(m)
             });
-        let body = if op.name == "contacts.search-contacts-advanced" {
+        let body = if op.name.ends_with(".search-contacts-advanced") {
             Some(json!({"locationId": LOC, "pageLimit": 5}))
         } else {
             body
@@ -233,7 +233,7 @@ async fn every_operation_answers() {
         "operations: {}, by status: {by_status:?}, 404 for a missing document: {not_found_doc}",
         ops.len()
     );
-    assert_eq!(ops.len(), 576);
+    assert_eq!(ops.len(), 576 + 510, "v2 and v3");
     assert!(
         bad.is_empty(),
         "{} bad answers:\n{}",
@@ -245,5 +245,5 @@ async fn every_operation_answers() {
         .filter(|(k, _)| (200..300).contains(*k))
         .map(|(_, v)| v)
         .sum();
-    assert!(ok >= 450, "most operations succeed outright: {ok}");
+    assert!(ok >= 800, "most operations succeed outright: {ok}");
 }

@@ -21,7 +21,7 @@ pub async fn run(
         )
     };
     match cmd {
-        ApiCommand::List { group, search } => {
+        ApiCommand::List { group, search, api } => {
             if let Some(g) = &group
                 && !ghl_catalog::catalog()
                     .groups
@@ -37,6 +37,7 @@ pub async fn run(
                     .with_hint(format!("groups: {}", groups.join(", "))));
             }
             let ops: Vec<Value> = ghl_catalog::search(search.as_deref(), group.as_deref())
+                .filter(|op| api.as_deref().is_none_or(|a| op.api.as_str() == a))
                 .map(summary)
                 .collect();
             output::records(fmt, &ops).map_err(io)
@@ -72,6 +73,7 @@ pub async fn run(
 pub fn summary(op: &Operation) -> Value {
     json!({
         "name": op.name,
+        "api": op.api.as_str(),
         "group": op.group,
         "method": op.method.as_str(),
         "path": op.path,
@@ -116,6 +118,7 @@ pub fn describe(op: &Operation) -> Value {
     });
     json!({
         "name": op.name,
+        "api": op.api.as_str(),
         "title": op.title,
         "method": op.method.as_str(),
         "path": op.path,
@@ -145,7 +148,8 @@ pub fn describe_text(op: &Operation) -> String {
     let _ = writeln!(out, "{} — {}", op.name, op.title);
     let _ = writeln!(
         out,
-        "{} {}   Version: {}   {}{}{}",
+        "API {}: {} {}   Version: {}   {}{}{}",
+        op.api.as_str(),
         op.method.as_str(),
         op.path,
         op.version.as_deref().unwrap_or("none"),

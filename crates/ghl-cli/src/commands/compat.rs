@@ -4,7 +4,7 @@
 //! free slots, invoices without altId/altType), the catalog's rules apply:
 //! dates become epoch milliseconds and the location fills altId/altType.
 
-use super::friendly::FixedValue::{SameAs, Str};
+use super::friendly::FixedValue::Str;
 use super::friendly::Pos::{Json, Opt, Param};
 use super::friendly::{Friendly, cmd, with};
 
@@ -62,11 +62,7 @@ pub const COMMANDS: &[Friendly] = &[
             Param("contactId", "the contact's id"),
             Param("message", "the text"),
         ],
-        &[
-            ("type", Str("SMS")),
-            ("subType", SameAs("type")),
-            ("status", Str("pending")),
-        ],
+        &[("type", Str("SMS"))],
     ),
     cmd(
         &["list_calendars"],

@@ -186,11 +186,7 @@ pub const COMMANDS: &[Friendly] = &[
             Param("contactId", "the contact's id"),
             Param("message", "the text to send"),
         ],
-        &[
-            ("type", Str("SMS")),
-            ("subType", SameAs("type")),
-            ("status", Str("pending")),
-        ],
+        &[("type", Str("SMS"))],
     ),
     with(
         &["conversations", "email"],
@@ -201,11 +197,7 @@ pub const COMMANDS: &[Friendly] = &[
             Param("subject", "subject line"),
             Param("html", "the message (HTML or text)"),
         ],
-        &[
-            ("type", Str("Email")),
-            ("subType", SameAs("type")),
-            ("status", Str("pending")),
-        ],
+        &[("type", Str("Email"))],
     ),
     // Calendars and appointments
     cmd(

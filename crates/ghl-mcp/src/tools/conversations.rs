@@ -56,13 +56,11 @@ struct Email {
     confirm: ConfirmOpt,
 }
 
-/// The spec requires `subType` and `status` on a new message; for a message
-/// sent from here they are the channel and "pending" (not yet delivered).
+/// Only what the message needs: the spec's required `subType` and `status`
+/// are an erratum (crates/ghl-catalog/errata.toml, `send-message-body`).
 fn message(kind: &str, contact_id: String) -> CallArgs {
     CallArgs::new()
         .param("type", kind)
-        .param("subType", kind)
-        .param("status", "pending")
         .param("contactId", contact_id)
 }
 

@@ -84,7 +84,7 @@ pub fn run(conn: &mut Connection, ctx: &Ctx) -> Reply {
 }
 
 fn dispatch(c: &Connection, ctx: &Ctx) -> Reply {
-    let name = ctx.op.name.as_str();
+    let name = crate::router::model_name(ctx.op);
     if let Some(r) = contacts::route(c, ctx, name) {
         return r;
     }
