@@ -182,7 +182,15 @@ fn killed_midway_against_a_failing_server_then_resumed_every_contact_once() {
     let mut child = ghl_cmd(
         d,
         &sb,
-        &["--timeout", "2", "contacts", "import", file, "-o", "json"],
+        &[
+            "--response-timeout",
+            "2",
+            "contacts",
+            "import",
+            file,
+            "-o",
+            "json",
+        ],
     )
     .stdout(Stdio::null())
     .stderr(Stdio::null())
@@ -208,7 +216,7 @@ fn killed_midway_against_a_failing_server_then_resumed_every_contact_once() {
             d,
             &sb,
             &[
-                "--timeout",
+                "--response-timeout",
                 "2",
                 "contacts",
                 "import",

@@ -137,13 +137,17 @@ async fn deliver_one(
     ev: &Event,
 ) -> bool {
     let mut failure = None;
-    for sink in sinks {
+    // Only the sinks with something to do; a sink's success is written down
+    // only when another sink still to come could fail (so a retry does not
+    // repeat it): each write is a durable commit, paid per event.
+    let todo: Vec<&Sink> = sinks
+        .iter()
+        .filter(|s| s.takes(ev) && !ev.sink_done(&s.name()))
+        .collect();
+    for (i, sink) in todo.iter().enumerate() {
         let name = sink.name();
-        if ev.sink_done(&name) {
-            continue;
-        }
         match sink.deliver(ev).await {
-            Ok(()) if sinks.len() > 1 => {
+            Ok(()) if i + 1 < todo.len() => {
                 let (s, h, seq) = (spool.clone(), opts.holder.clone(), ev.seq);
                 let _ = tokio::task::spawn_blocking(move || s.sink_done(seq, &h, &name)).await;
             }

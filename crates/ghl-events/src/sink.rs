@@ -88,6 +88,15 @@ impl Sink {
         }
     }
 
+    /// Whether this sink has anything to do with `ev` (a hook takes only
+    /// the event types it names).
+    pub fn takes(&self, ev: &Event) -> bool {
+        match self {
+            Sink::Hook { hook, .. } => hook.wants(&ev.event_type),
+            _ => true,
+        }
+    }
+
     pub async fn deliver(&self, ev: &Event) -> Result<(), String> {
         match self {
             Sink::Exec { command } => exec(command, ev).await,
