@@ -67,6 +67,19 @@ pub fn records(fmt: OutputFormat, records: &[Value]) -> std::io::Result<()> {
     }
 }
 
+/// Rows whose columns someone chose (SQL): a table shows all of them, in
+/// their order, instead of the columns people usually look for.
+pub fn chosen_columns(
+    fmt: OutputFormat,
+    columns: &[String],
+    records: &[Value],
+) -> std::io::Result<()> {
+    match fmt {
+        OutputFormat::Table => table_of(records, Some(columns)),
+        _ => self::records(fmt, records),
+    }
+}
+
 pub fn json(v: &Value) -> std::io::Result<()> {
     let out = std::io::stdout();
     let mut w = out.lock();
@@ -178,6 +191,10 @@ fn clip(s: &str, n: usize) -> String {
 }
 
 fn table(records: &[Value]) -> std::io::Result<()> {
+    table_of(records, None)
+}
+
+fn table_of(records: &[Value], chosen: Option<&[String]>) -> std::io::Result<()> {
     let out = std::io::stdout();
     let mut w = out.lock();
     if records.is_empty() {
@@ -189,7 +206,10 @@ fn table(records: &[Value]) -> std::io::Result<()> {
         }
         return Ok(());
     }
-    let cols = columns(records);
+    let cols = match chosen {
+        Some(c) => c.to_vec(),
+        None => columns(records),
+    };
     let rows: Vec<Vec<String>> = records
         .iter()
         .map(|r| {

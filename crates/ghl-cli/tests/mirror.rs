@@ -200,6 +200,18 @@ async fn sql_reports_and_names_from_the_mirror() {
     assert_eq!(lines, 9);
     let table = run(&data, &url, &["sql", q, "-o", "table"]);
     assert!(String::from_utf8_lossy(&table.stdout).contains("Proposal Sent"));
+    // A table shows every column the query chose, in its order (not the
+    // seven columns a record listing picks).
+    let wide = "SELECT 1 AS h, 2 AS g, 3 AS f, 4 AS e, 5 AS d, 6 AS c, 7 AS b, 8 AS a, 'x' AS id";
+    let table = run(&data, &url, &["sql", wide, "-o", "table"]);
+    let header = String::from_utf8_lossy(&table.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(header, "H G F E D C B A ID");
 
     // Tables for people show names where records hold ids; JSON keeps ids.
     let table = run(

@@ -250,7 +250,7 @@ pub async fn report(
 /// Rows as records in column order, in any output format.
 pub fn print_result(fmt: OutputFormat, r: &QueryResult) -> Result<(), Error> {
     let rows = result_records(r);
-    output::records(fmt, &rows).map_err(io)?;
+    output::chosen_columns(fmt, &r.columns, &rows).map_err(io)?;
     if r.truncated {
         eprintln!(
             "note: more rows exist than the {} shown; narrow the query or raise --max-rows",
