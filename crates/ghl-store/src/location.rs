@@ -81,10 +81,10 @@ fn redact(url: &str) -> String {
         return url.to_string();
     };
     match rest.split_once('@') {
-        Some((auth, host)) => {
-            let user = auth.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}")
-        }
+        Some((auth, host)) => match auth.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
         None => url.to_string(),
     }
 }
@@ -178,5 +178,8 @@ mod tests {
     fn password_never_described() {
         let u = StoreUrl::parse("postgres://ghl:hunter2@db.local:5432/ghl").unwrap();
         assert!(!u.describe().contains("hunter2"), "{}", u.describe());
+        // No password: nothing to hide, nothing suggested.
+        let u = StoreUrl::parse("postgres://ghl@db.local/ghl").unwrap();
+        assert_eq!(u.describe(), "postgres://ghl@db.local/ghl");
     }
 }
