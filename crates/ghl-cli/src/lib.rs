@@ -13,6 +13,7 @@ pub mod oauth_store;
 pub mod output;
 pub mod process_guard;
 pub mod sandbox_link;
+pub mod stop_signal;
 
 use clap::{CommandFactory, FromArgMatches, Subcommand};
 use ghl_core::Error;

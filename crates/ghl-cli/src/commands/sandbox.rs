@@ -4,6 +4,7 @@ use ghl_core::Error;
 
 use crate::cli::{SandboxCommand, SimulateCommand};
 use crate::sandbox_link;
+use crate::stop_signal::stop_signal;
 
 fn sandbox_err(e: impl std::fmt::Display) -> Error {
     Error::config(format!("sandbox: {e}"))
@@ -145,23 +146,6 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
             Ok(())
         }
     }
-}
-
-/// Ctrl-C, or SIGTERM from a service manager or `kill`: either way the
-/// address file is removed so `--sandbox` does not probe a dead port.
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn check_webhook_url(url: &str) -> Result<(), Error> {

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::cli::OutputFormat;
 use crate::output;
+use crate::stop_signal::stop_signal;
 
 #[derive(Subcommand, Debug)]
 pub enum WebhooksCommand {
@@ -319,21 +320,6 @@ async fn listen(
     eprintln!("stopping: finishing what is in flight");
     receiver.shutdown().await;
     Ok(())
-}
-
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn row(e: &ghl_events::Event) -> Value {
