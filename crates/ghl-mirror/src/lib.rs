@@ -13,6 +13,7 @@
 
 pub mod events;
 pub mod groups;
+pub mod merge;
 pub mod names;
 pub mod reports;
 pub mod schema;

@@ -555,7 +555,7 @@ pub fn dedupe_command() -> clap::Command {
             clap::Arg::new("apply")
                 .long("apply")
                 .action(clap::ArgAction::SetTrue)
-                .help("Carry out the plan (not available yet: the plan is for merging by hand)"),
+                .help("Carry out the plan (with --yes): tags, missing fields and notes move to the kept contact, then the duplicate is deleted; a duplicate with deals, conversations, appointments or tasks is left alone"),
         )
 }
 
@@ -564,16 +564,74 @@ pub async fn dedupe(
     global: &GlobalArgs,
     fmt: OutputFormat,
 ) -> Result<(), Error> {
-    if m.get_flag("apply") {
-        return Err(Error::new(
-            ghl_core::ErrorCode::Policy,
-            "merging duplicates is not available yet: HighLevel API v2 has no merge operation",
-        )
-        .with_hint("run without --apply for the plan, and merge those contacts in HighLevel"));
-    }
     let by: Vec<String> = m
         .get_many::<String>("by")
         .map(|v| v.cloned().collect())
         .unwrap_or_default();
+    if m.get_flag("apply") && !global.dry_run {
+        return merge_duplicates(&by, global, fmt).await;
+    }
     report(ReportCommand::Dedupe { by }, global, fmt).await
+}
+
+/// `ghl contacts dedupe --apply`: the plan from the mirror, confirmed once,
+/// carried out through the client one duplicate at a time.
+async fn merge_duplicates(
+    by: &[String],
+    global: &GlobalArgs,
+    fmt: OutputFormat,
+) -> Result<(), Error> {
+    let mirror = required_mirror(global)?;
+    let plan = ghl_mirror::merge::plan(&mirror, by)?;
+    let count: usize = plan.iter().map(|g| g.merge.len()).sum();
+    if count == 0 {
+        output::note(fmt, "no duplicates in the mirror: nothing to merge");
+        return output::records(fmt, &[]).map_err(io);
+    }
+    if !global.yes {
+        return Err(Error::new(
+            ghl_core::ErrorCode::ConfirmationRequired,
+            format!(
+                "merging deletes {count} duplicate contacts (into {} kept ones) and was not confirmed",
+                plan.len()
+            ),
+        )
+        .with_hint("look at the plan with `ghl contacts dedupe`, then re-run with --apply --yes"));
+    }
+    let (_, location) = mirror_key(global)?;
+    let ctx = context::build(global).await?;
+    let client = &ctx.client;
+    let mut rows = Vec::new();
+    let mut failed = 0;
+    for group in &plan {
+        for (dup, dup_name) in &group.merge {
+            let outcome =
+                ghl_mirror::merge::merge_one(client, &mirror, &location, &group.keep, dup).await;
+            let (word, detail) = match &outcome {
+                Ok(o) => (o.word(), o.detail()),
+                Err(e) => {
+                    failed += 1;
+                    ("failed", e.message.clone())
+                }
+            };
+            rows.push(json!({
+                "keep": group.keep,
+                "keepName": group.keep_name,
+                "merge": dup,
+                "mergeName": dup_name,
+                "matched": group.matched.join("; "),
+                "outcome": word,
+                "detail": detail,
+            }));
+        }
+    }
+    output::records(fmt, &rows).map_err(io)?;
+    if failed > 0 {
+        return Err(Error::new(
+            ghl_core::ErrorCode::Partial,
+            format!("{failed} of {count} merges failed; the others are done"),
+        )
+        .with_hint("run the same command again: finished merges are not repeated"));
+    }
+    Ok(())
 }

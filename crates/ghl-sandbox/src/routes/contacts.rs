@@ -256,8 +256,18 @@ fn dup_error(ct: &Value, field: &str) -> ApiError {
     }))
 }
 
+/// HighLevel's location setting "Allow Duplicate Contact": when on,
+/// creating and updating contacts no longer refuses a shared email or phone.
+fn duplicates_allowed(c: &Connection, loc: &str) -> rusqlite::Result<bool> {
+    Ok(store::doc_get(c, "locations", loc)?
+        .and_then(|l| l.pointer("/settings/allowDuplicateContact").cloned())
+        == Some(Value::Bool(true)))
+}
+
 fn create(c: &Connection, ctx: &Ctx) -> Reply {
-    if let Some((ct, field)) = duplicate_of(c, &ctx.location_id, &ctx.body, None)? {
+    if !duplicates_allowed(c, &ctx.location_id)?
+        && let Some((ct, field)) = duplicate_of(c, &ctx.location_id, &ctx.body, None)?
+    {
         return Err(dup_error(&ct, field));
     }
     let mut ct = new_contact(&ctx.location_id);
@@ -269,8 +279,9 @@ fn create(c: &Connection, ctx: &Ctx) -> Reply {
 
 fn update(c: &Connection, ctx: &Ctx) -> Reply {
     let mut ct = get_contact(c, ctx, ctx.p("contactId"))?;
-    if let Some((d, field)) =
-        duplicate_of(c, &ctx.location_id, &ctx.body, Some(ctx.p("contactId")))?
+    if !duplicates_allowed(c, &ctx.location_id)?
+        && let Some((d, field)) =
+            duplicate_of(c, &ctx.location_id, &ctx.body, Some(ctx.p("contactId")))?
     {
         return Err(dup_error(&d, field));
     }
