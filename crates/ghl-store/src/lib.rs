@@ -20,6 +20,7 @@ mod location;
 mod migrate;
 mod postgres;
 mod readonly;
+mod scope;
 mod sqlite;
 pub mod testing;
 mod value;
@@ -29,6 +30,7 @@ pub use lease::Lease;
 pub use location::{ENV_STORE_URL, StoreUrl, default_dir};
 pub use migrate::Migration;
 pub use readonly::{QueryLimits, QueryResult};
+pub use scope::scoped;
 pub use value::{Row, Value};
 
 use std::sync::Arc;

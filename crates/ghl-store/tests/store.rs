@@ -251,3 +251,28 @@ fn user_sql_only_reads_and_is_capped(s: &Store) {
     assert_eq!(n.int("c").unwrap(), 5, "the store is unchanged");
 }
 on_both!(user_sql_only_reads_and_is_capped);
+
+#[test]
+fn scopes_on_one_postgres_keep_their_tables_apart() {
+    let url = ghl_store::testing::postgres_database().unwrap();
+    // Mixed case and dashes, like a mirror's profile and location id.
+    let a = Store::open(&ghl_store::scoped(&url, "mirror-p-LocA").unwrap()).unwrap();
+    let b = Store::open(&ghl_store::scoped(&url, "mirror-p-loca").unwrap()).unwrap();
+    a.migrate("test", M).unwrap();
+    b.migrate("test", M).unwrap();
+    a.write(|tx| tx.execute("INSERT INTO things (id, n) VALUES ('x', 1)", &[]))
+        .unwrap();
+    let count = |s: &Store| {
+        s.query_readonly("SELECT COUNT(*) FROM things", &[], Default::default())
+            .unwrap()
+            .rows[0][0]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(count(&a), 1);
+    assert_eq!(count(&b), 0);
+    // Opening a scope again (another process) finds what it left.
+    let again = Store::open(&ghl_store::scoped(&url, "mirror-p-LocA").unwrap()).unwrap();
+    assert_eq!(count(&again), 1);
+    assert!(ghl_store::scoped(&url, "bad\"name").is_err());
+}
