@@ -18,6 +18,7 @@ mod error;
 mod lease;
 mod location;
 mod migrate;
+mod pg_readonly;
 mod postgres;
 mod readonly;
 mod scope;
