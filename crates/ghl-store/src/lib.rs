@@ -16,6 +16,7 @@
 
 mod error;
 mod lease;
+mod lease_holder;
 mod location;
 mod migrate;
 mod pg_readonly;
@@ -28,6 +29,7 @@ mod value;
 
 pub use error::{Error, Result};
 pub use lease::Lease;
+pub use lease_holder::LeaseHolder;
 pub use location::{ENV_STORE_URL, StoreUrl, default_dir};
 pub use migrate::Migration;
 pub use readonly::{QueryLimits, QueryResult};

@@ -276,3 +276,24 @@ fn scopes_on_one_postgres_keep_their_tables_apart() {
     assert_eq!(count(&again), 1);
     assert!(ghl_store::scoped(&url, "bad\"name").is_err());
 }
+
+fn a_lease_says_who_holds_it_until_when(s: &Store) {
+    assert_eq!(s.lease_holder("sync/p/L1").unwrap(), None);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let l = s
+        .lease("sync/p/L1", "host/42/ab", Duration::from_secs(30))
+        .unwrap()
+        .unwrap();
+    let h = s.lease_holder("sync/p/L1").unwrap().unwrap();
+    assert_eq!(h.holder, "host/42/ab");
+    assert!(
+        h.expires_at_ms >= before + 29_000 && h.expires_at_ms <= before + 31_000,
+        "{h:?}"
+    );
+    l.release().unwrap();
+    assert_eq!(s.lease_holder("sync/p/L1").unwrap(), None);
+}
+on_both!(a_lease_says_who_holds_it_until_when);
