@@ -19,6 +19,7 @@ pub mod schema;
 pub mod sync;
 pub mod tables;
 pub mod views;
+pub mod workers;
 
 use ghl_core::{Error, ErrorCode};
 use ghl_store::{QueryLimits, QueryResult, Store, StoreUrl};

@@ -7,6 +7,7 @@ pub mod compat;
 pub mod friendly;
 pub mod invoke;
 pub mod mirror;
+pub mod sync_workers;
 pub mod sandbox;
 // Setup, doctor, auth and profiles.
 pub mod auth;

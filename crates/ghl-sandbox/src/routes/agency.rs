@@ -40,6 +40,13 @@ pub fn route(c: &Connection, ctx: &Ctx, name: &str) -> Option<Reply> {
     }
 }
 
+/// Whether `id` is a sub-account of the demo agency.
+pub fn is_company_location(c: &Connection, id: &str) -> bool {
+    company_locations(c)
+        .map(|all| all.iter().any(|l| l.get("id").and_then(Value::as_str) == Some(id)))
+        .unwrap_or(false)
+}
+
 fn company_locations(c: &Connection) -> Result<Vec<Value>, ApiError> {
     Ok(store::doc_list(c, "locations", None, None)?
         .into_iter()
