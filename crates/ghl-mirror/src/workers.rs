@@ -47,7 +47,10 @@ pub struct Coordinator {
 pub enum Claim {
     Held(Held),
     /// Someone else syncs it; their lease runs until `until_ms`.
-    Busy { holder: String, until_ms: i64 },
+    Busy {
+        holder: String,
+        until_ms: i64,
+    },
 }
 
 /// A held lease; [`Held::guard`] keeps it renewed while a sync runs.
@@ -69,19 +72,59 @@ pub struct LocationOutcome {
     pub fetched: u64,
 }
 
+/// Names this machine in lease holders (default: the host name); set it
+/// where host names are not unique or not telling (containers).
+pub const ENV_WORKER_HOST: &str = "GHL_WORKER_HOST";
+
+fn host_name() -> String {
+    std::env::var(ENV_WORKER_HOST)
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| {
+            h.trim()
+                .chars()
+                .filter(|c| !c.is_control() && *c != '/')
+                .take(64)
+                .collect::<String>()
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into())
+}
+
 /// `host/pid/nonce`: unique per process, and says where to look.
 pub fn holder_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "host".into());
     let nonce = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    format!("{host}/{}/{nonce:08x}", std::process::id())
+    format!("{}/{}/{nonce:08x}", host_name(), std::process::id())
+}
+
+/// Whether `holder` names a process of this machine that no longer runs:
+/// its lease need not be waited out. Unsure (another machine, a pid that
+/// exists, another user's) is "no".
+fn died_here(holder: &str) -> bool {
+    let mut parts = holder.split('/');
+    let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<i32>() else {
+        return false;
+    };
+    if host != host_name() || pid <= 0 || pid == std::process::id() as i32 {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: signal 0 only checks that the process exists.
+        let r = unsafe { libc::kill(pid, 0) };
+        r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
 }
 
 /// The lease of the mirror of `location` under `profile`.
@@ -123,7 +166,18 @@ impl Coordinator {
             if let Some(lease) = store.lease(&name, &holder, ttl)? {
                 return Ok(Claim::Held(Held { lease, ttl }));
             }
-            let h = store.lease_holder(&name)?;
+            let mut h = store.lease_holder(&name)?;
+            // A holder killed on this machine: free its lease now (taken in
+            // its name, then released) rather than wait for it to expire.
+            if let Some(dead) = h.as_ref().filter(|h| died_here(&h.holder)) {
+                if let Some(theirs) = store.lease(&name, &dead.holder, ttl)? {
+                    theirs.release()?;
+                }
+                if let Some(lease) = store.lease(&name, &holder, ttl)? {
+                    return Ok(Claim::Held(Held { lease, ttl }));
+                }
+                h = store.lease_holder(&name)?;
+            }
             Ok(Claim::Busy {
                 holder: h
                     .as_ref()

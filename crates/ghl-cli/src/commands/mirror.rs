@@ -175,7 +175,9 @@ pub async fn sync(args: SyncArgs, global: &GlobalArgs, fmt: OutputFormat) -> Res
             args.wait,
         )
         .await?;
-    let reports = held.guard(sync_with_progress(&ctx.client, &mirror, &opts)).await;
+    let reports = held
+        .guard(sync_with_progress(&ctx.client, &mirror, &opts))
+        .await;
     held.release().await;
     let reports = reports??;
     let rows: Vec<Json> = reports.iter().map(report_json).collect();

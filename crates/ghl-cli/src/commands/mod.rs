@@ -7,8 +7,8 @@ pub mod compat;
 pub mod friendly;
 pub mod invoke;
 pub mod mirror;
-pub mod sync_workers;
 pub mod sandbox;
+pub mod sync_workers;
 // Setup, doctor, auth and profiles.
 pub mod auth;
 pub mod doctor;

@@ -119,9 +119,8 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
             db,
         } => {
             let path = db.unwrap_or_else(ghl_sandbox::default_db_path);
-            let ids =
-                ghl_sandbox::add_agency_locations(&path, count as usize, contacts as usize)
-                    .map_err(sandbox_err)?;
+            let ids = ghl_sandbox::add_agency_locations(&path, count as usize, contacts as usize)
+                .map_err(sandbox_err)?;
             for id in &ids {
                 println!("{id}");
             }

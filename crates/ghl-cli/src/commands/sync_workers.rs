@@ -29,10 +29,10 @@ fn listed(spec: &str) -> Result<Vec<String>, Error> {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             || id.len() > 64
         {
-            return Err(Error::validation(format!(
-                "--locations: `{id}` is not a location id"
-            ))
-            .with_hint("write `all` or location ids separated by commas"));
+            return Err(
+                Error::validation(format!("--locations: `{id}` is not a location id"))
+                    .with_hint("write `all` or location ids separated by commas"),
+            );
         }
         if !ids.iter().any(|x| x == id) {
             ids.push(id.to_string());
@@ -96,7 +96,10 @@ pub async fn run(
     // A location token reaches its own location only.
     if !agency {
         let (_, own) = mirror_key(global)?;
-        if given.as_ref().is_none_or(|ids| ids.iter().any(|id| *id != own)) {
+        if given
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|id| *id != own))
+        {
             return Err(Error::config(
                 "--locations needs an agency token to reach other locations",
             )
@@ -134,7 +137,11 @@ pub async fn run(
                 "{}: {} by {}{}",
                 o.location,
                 o.outcome,
-                if o.mine { "this worker" } else { o.holder.as_str() },
+                if o.mine {
+                    "this worker"
+                } else {
+                    o.holder.as_str()
+                },
                 if o.mine && o.fetched > 0 {
                     format!(" ({} records)", o.fetched)
                 } else {
