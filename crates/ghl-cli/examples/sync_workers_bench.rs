@@ -123,7 +123,10 @@ async fn main() {
     let list = ids.join(",");
     println!(
         "sync of {n} sandbox sub-accounts ({contacts} contacts each, {latency} ms latency, 100 requests/10 s per location), store: {}",
-        store.as_deref().map(|_| "postgres").unwrap_or("sqlite files")
+        store
+            .as_deref()
+            .map(|_| "postgres")
+            .unwrap_or("sqlite files")
     );
     let base = sb.base_url();
     let (bin2, base2, list2, store2) = (bin.clone(), base.clone(), list.clone(), store.clone());
@@ -132,11 +135,10 @@ async fn main() {
     })
     .await
     .expect("run");
-    let two = tokio::task::spawn_blocking(move || {
-        run_workers(&bin, &base, &list, 2, store.as_deref())
-    })
-    .await
-    .expect("run");
+    let two =
+        tokio::task::spawn_blocking(move || run_workers(&bin, &base, &list, 2, store.as_deref()))
+            .await
+            .expect("run");
     for (label, r) in [("1 worker ", &one), ("2 workers", &two)] {
         println!(
             "{label}: {:>6.2} s wall, {} requests, {} answered 429, locations per worker {:?}",

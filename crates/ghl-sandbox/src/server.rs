@@ -368,7 +368,9 @@ async fn agency_sub_account(
     {
         return None;
     }
-    let [named] = validate::named_locations(op, path, query, body).try_into().ok()?;
+    let [named] = validate::named_locations(op, path, query, body)
+        .try_into()
+        .ok()?;
     if named == token.location_id {
         return None;
     }

@@ -1,9 +1,9 @@
 //! Who holds a lease and until when, so a process refused one can say what
 //! it waits for ("synced by host/pid until 15:02:10").
 
+use crate::Store;
 use crate::error::Result;
 use crate::lease::MIGRATIONS;
-use crate::Store;
 
 /// The current holder of a lease (possibly expired: compare `expires_at_ms`
 /// with the clock).

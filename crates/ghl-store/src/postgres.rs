@@ -370,7 +370,11 @@ pub(crate) fn exec_outside_tx(url: &str, sql: &str) -> Result<()> {
     std::thread::scope(|s| {
         s.spawn(|| exec_on_own_runtime(url, sql))
             .join()
-            .unwrap_or_else(|_| Err(Error::Backend("the Postgres statement thread failed".into())))
+            .unwrap_or_else(|_| {
+                Err(Error::Backend(
+                    "the Postgres statement thread failed".into(),
+                ))
+            })
     })
 }
 

@@ -21,20 +21,17 @@ pub fn scoped(url: &StoreUrl, scope: &str) -> Result<StoreUrl> {
         return Ok(url.clone());
     };
     check_scope(scope)?;
-    crate::postgres::exec_outside_tx(
-        base,
-        &format!("CREATE SCHEMA IF NOT EXISTS \"{scope}\""),
-    )
-    .or_else(|e| {
-        // Two processes creating the same schema at once: the loser's
-        // CREATE fails on the catalog's unique index though the schema
-        // now exists, which is what was wanted.
-        if e.to_string().contains("already exists") || e.to_string().contains("duplicate key") {
-            Ok(())
-        } else {
-            Err(e)
-        }
-    })?;
+    crate::postgres::exec_outside_tx(base, &format!("CREATE SCHEMA IF NOT EXISTS \"{scope}\""))
+        .or_else(|e| {
+            // Two processes creating the same schema at once: the loser's
+            // CREATE fails on the catalog's unique index though the schema
+            // now exists, which is what was wanted.
+            if e.to_string().contains("already exists") || e.to_string().contains("duplicate key") {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
     Ok(StoreUrl::Postgres(with_search_path(base, scope)))
 }
 

@@ -169,12 +169,12 @@ macro_rules! on_both {
         mod $name {
             #[tokio::test]
             async fn sqlite() {
-                crate::support::use_backend(ghl_store::Backend::Sqlite);
+                $crate::support::use_backend(ghl_store::Backend::Sqlite);
                 super::$name().await
             }
             #[tokio::test]
             async fn postgres() {
-                crate::support::use_backend(ghl_store::Backend::Postgres);
+                $crate::support::use_backend(ghl_store::Backend::Postgres);
                 super::$name().await
             }
         }

@@ -43,7 +43,10 @@ pub fn route(c: &Connection, ctx: &Ctx, name: &str) -> Option<Reply> {
 /// Whether `id` is a sub-account of the demo agency.
 pub fn is_company_location(c: &Connection, id: &str) -> bool {
     company_locations(c)
-        .map(|all| all.iter().any(|l| l.get("id").and_then(Value::as_str) == Some(id)))
+        .map(|all| {
+            all.iter()
+                .any(|l| l.get("id").and_then(Value::as_str) == Some(id))
+        })
         .unwrap_or(false)
 }
 
