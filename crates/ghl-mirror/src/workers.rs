@@ -311,19 +311,21 @@ impl Coordinator {
                     progressed = true;
                     continue;
                 }
-                let result = held.guard(sync_one(location.clone())).await;
+                let Ok(result) = held.guard(sync_one(location.clone())).await else {
+                    // The lease was lost (this process stalled past it): the
+                    // worker holding it now finishes the location; wait for
+                    // that like for any location another worker holds.
+                    waiting.push(location);
+                    continue;
+                };
                 let (outcome, fetched) = match &result {
-                    Ok(Ok(n)) => ("synced".to_string(), *n),
-                    Ok(Err(e)) => (format!("failed: {}", e.message), 0),
+                    Ok(n) => ("synced".to_string(), *n),
                     Err(e) => (format!("failed: {}", e.message), 0),
                 };
-                // A lost lease belongs to someone else now: they finish it.
-                if result.is_ok() {
-                    // Recorded before the lease is released, so whoever
-                    // takes the lease next sees the location is done.
-                    self.record_finished(&name, &outcome).await?;
-                    held.release().await;
-                }
+                // Recorded before the lease is released, so whoever takes
+                // the lease next sees the location is done.
+                self.record_finished(&name, &outcome).await?;
+                held.release().await;
                 let o = LocationOutcome {
                     location: location.clone(),
                     holder: self.holder.clone(),
