@@ -6,12 +6,14 @@
 //! ```sh
 //! cargo build --release -p ghl-cli --bin ghl
 //! cargo run --release -p ghl-cli --example sync_workers_bench -- \
-//!     [--locations 10] [--contacts 1000] [--latency-ms 100] [--store postgres://…]
+//!     [--locations 10] [--contacts 1000] [--latency-ms 100] [--postgres]
 //! ```
 //!
 //! The sandbox keeps HighLevel's budget of 100 requests per 10 s per
-//! location; each location has its own. Without `--store`, the leases and
-//! mirrors are SQLite files in a temporary data directory.
+//! location; each location has its own. Without `--postgres`, the leases and
+//! mirrors are SQLite files in a temporary data directory; with it, each run
+//! gets a fresh database on the server `GHL_TEST_PG_URL` names
+//! (`eval "$(bash scripts/pg-test-server.sh start)"`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -111,7 +113,14 @@ async fn main() {
     let n = num("--locations", 10) as usize;
     let contacts = num("--contacts", 1_000) as usize;
     let latency = num("--latency-ms", 100);
-    let store = arg("--store");
+    let postgres = std::env::args().any(|a| a == "--postgres");
+    let fresh_store = || -> Option<String> {
+        postgres.then(|| match ghl_store::testing::postgres_database() {
+            Ok(ghl_store::StoreUrl::Postgres(u)) => u,
+            Ok(other) => panic!("not Postgres: {other:?}"),
+            Err(e) => panic!("{e}"),
+        })
+    };
     let bin = ghl_binary();
 
     let dir = tempfile::tempdir().expect("temp dir");
@@ -123,13 +132,11 @@ async fn main() {
     let list = ids.join(",");
     println!(
         "sync of {n} sandbox sub-accounts ({contacts} contacts each, {latency} ms latency, 100 requests/10 s per location), store: {}",
-        store
-            .as_deref()
-            .map(|_| "postgres")
-            .unwrap_or("sqlite files")
+        if postgres { "postgres" } else { "sqlite files" }
     );
     let base = sb.base_url();
-    let (bin2, base2, list2, store2) = (bin.clone(), base.clone(), list.clone(), store.clone());
+    let (bin2, base2, list2, store2) = (bin.clone(), base.clone(), list.clone(), fresh_store());
+    let store = fresh_store();
     let one = tokio::task::spawn_blocking(move || {
         run_workers(&bin2, &base2, &list2, 1, store2.as_deref())
     })

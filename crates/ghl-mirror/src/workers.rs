@@ -203,8 +203,11 @@ impl Coordinator {
         }
     }
 
+    /// How often a waiting worker looks again: short, since a worker done
+    /// with its own locations waits only for others to finish theirs (one
+    /// small query per location it waits for).
     fn poll(&self) -> Duration {
-        (self.ttl / 4).clamp(Duration::from_millis(100), Duration::from_secs(5))
+        (self.ttl / 10).clamp(Duration::from_millis(100), Duration::from_millis(500))
     }
 
     /// When `name` was last finished, by whom and how, if at or after `since_ms`.
