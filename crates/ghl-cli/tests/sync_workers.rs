@@ -325,3 +325,37 @@ async fn two_workers_split_five_locations_and_one_finishes_the_killed_ones() {
     }
     sb.shutdown().await;
 }
+
+#[test]
+fn bad_locations_are_refused_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // Nothing listens there: any request would fail differently.
+    let url = "http://127.0.0.1:9";
+    let out = ghl(&data, url, "m", &["sync", "--locations", "Loc1,bad id!"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a location id"),
+        "{}",
+        stderr(&out)
+    );
+    // Another location with a location token: refused, saying what is needed.
+    let out = ghl(
+        &data,
+        url,
+        "m",
+        &["sync", "--locations", "SomeOtherLoc00000001"],
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("needs an agency token"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("127.0.0.1:9"), "{}", stderr(&out));
+}
