@@ -420,7 +420,22 @@ impl PgStore {
         self.read(|tx| {
             tx.batch(&format!("SET LOCAL statement_timeout = {timeout_ms}"))?;
             let rows = tx.query(&wrapped, params)?;
-            let columns = rows.first().map(|r| r.columns.to_vec()).unwrap_or_default();
+            let columns = match rows.first() {
+                Some(r) => r.columns.to_vec(),
+                // No row carries the column names: ask for one row of
+                // NULLs shaped like the query (SQLite names them anyway).
+                None => tx
+                    .query(
+                        &format!(
+                            "SELECT ghl_query.* FROM (SELECT 1) AS ghl_one \
+                             LEFT JOIN ({sql}) AS ghl_query ON true LIMIT 1"
+                        ),
+                        params,
+                    )?
+                    .first()
+                    .map(|r| r.columns.to_vec())
+                    .unwrap_or_default(),
+            };
             let truncated = rows.len() > limits.max_rows;
             let rows = rows
                 .into_iter()

@@ -297,3 +297,16 @@ fn a_lease_says_who_holds_it_until_when(s: &Store) {
     assert_eq!(s.lease_holder("sync/p/L1").unwrap(), None);
 }
 on_both!(a_lease_says_who_holds_it_until_when);
+
+fn an_empty_answer_still_names_its_columns(s: &Store) {
+    let r = s
+        .query_readonly(
+            "SELECT id, n AS count FROM things WHERE n < $1",
+            &[Value::Int(-1)],
+            Default::default(),
+        )
+        .unwrap();
+    assert!(r.rows.is_empty());
+    assert_eq!(r.columns, vec!["id".to_string(), "count".to_string()]);
+}
+on_both!(an_empty_answer_still_names_its_columns);
