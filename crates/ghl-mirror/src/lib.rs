@@ -32,6 +32,8 @@ pub use sync::{GroupReport, Progress, SyncOptions, sync};
 #[derive(Clone)]
 pub struct Mirror {
     store: Store,
+    /// Profile and location, when opened for them (names its sync lease).
+    key: Option<(String, String)>,
 }
 
 /// The store name of the mirror of `location` under `profile`.
@@ -66,7 +68,17 @@ impl Mirror {
     ) -> Result<Mirror, Error> {
         let name = store_name(profile, location);
         let url = StoreUrl::resolve(explicit, &name).map_err(store_error)?;
-        Mirror::open_scoped(&url, &name)
+        let mut mirror = Mirror::open_scoped(&url, &name)?;
+        mirror.key = Some((profile.to_string(), location.to_string()));
+        Ok(mirror)
+    }
+
+    /// The lease a sync of this mirror holds (see [`workers`]), when the
+    /// mirror was opened for a profile and location.
+    pub fn sync_lease_name(&self) -> Option<String> {
+        self.key
+            .as_ref()
+            .map(|(profile, location)| workers::lease_name(profile, location))
     }
 
     /// The mirror named `name` in the store `url`: its own file on SQLite,
@@ -90,7 +102,7 @@ impl Mirror {
         store
             .migrate(schema::PLANE, schema::MIGRATIONS)
             .map_err(store_error)?;
-        Ok(Mirror { store })
+        Ok(Mirror { store, key: None })
     }
 
     pub fn store(&self) -> &Store {
