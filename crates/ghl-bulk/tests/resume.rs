@@ -7,6 +7,7 @@ use std::sync::Arc;
 use ghl_bulk::{Action, JobOptions, Journal, NewRow, State};
 use ghl_core::{Client, Defaults, Policy, Secret, Transport, TransportConfig};
 use ghl_sandbox::{DEFAULT_TOKEN, DEMO_LOCATION_ID, SandboxOptions};
+use ghl_store::Backend;
 use serde_json::json;
 
 fn client(base: String) -> Client {
@@ -33,14 +34,50 @@ fn row(n: u64, payload: &str, state: State) -> NewRow {
     }
 }
 
-#[tokio::test]
-async fn in_flight_rows_resend_only_when_repeatable() {
+/// The journal on the backend a test names: a file, or a fresh database on
+/// the test Postgres (`GHL_TEST_PG_URL`; without it the test fails so).
+fn journal(backend: Backend, dir: &tempfile::TempDir) -> Journal {
+    let url = match backend {
+        Backend::Sqlite => dir.path().join("bulk.db").to_str().unwrap().to_string(),
+        Backend::Postgres => match ghl_store::testing::postgres_database().unwrap() {
+            ghl_store::StoreUrl::Postgres(u) => u,
+            other => panic!("not a Postgres URL: {other:?}"),
+        },
+    };
+    let j = Journal::open(Some(&url)).unwrap();
+    assert_eq!(
+        j.describe().starts_with("postgres"),
+        backend == Backend::Postgres,
+        "{}",
+        j.describe()
+    );
+    j
+}
+
+/// Each journal test, once per backend.
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(ghl_store::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(ghl_store::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+on_both!(in_flight_rows_resend_only_when_repeatable);
+async fn in_flight_rows_resend_only_when_repeatable(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let sb = ghl_sandbox::start(SandboxOptions::new(dir.path().join("sb.db")))
         .await
         .unwrap();
     let c = client(sb.base_url());
-    let journal = Journal::open(Some(dir.path().join("bulk.db").to_str().unwrap())).unwrap();
+    let journal = journal(backend, &dir);
 
     // An import killed with row 1 in flight and row 2 acknowledged.
     let body = json!({"email": "inflight@example.com", "firstName": "In"}).to_string();

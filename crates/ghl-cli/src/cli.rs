@@ -214,6 +214,17 @@ pub enum SandboxCommand {
         #[arg(long, default_value_t = 600_000, value_name = "MS")]
         webhook_retry_ms: u64,
     },
+    /// Give the demo agency more sub-accounts (SbxAgencyLoc00000001…), for `ghl --sandbox --agency --company SbxDemoCompany0000001 sync --locations all`
+    AddLocations {
+        /// How many sub-accounts the agency should have besides the demo location
+        #[arg(value_parser = clap::value_parser!(u32).range(1..=1000))]
+        count: u32,
+        /// Synthetic contacts in each new sub-account
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+        contacts: u32,
+        #[arg(long)]
+        db: Option<std::path::PathBuf>,
+    },
     /// Print the public key the sandbox signs webhooks with (for `ghl webhooks listen --public-key`)
     WebhookKey {
         #[arg(long)]

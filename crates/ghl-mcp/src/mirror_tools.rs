@@ -243,7 +243,24 @@ impl MirrorAccess {
             full: args.get("full").and_then(Json::as_bool).unwrap_or(false),
             ..SyncOptions::default()
         };
-        let reports = ghl_mirror::sync(client, &self.mirror, &opts, &Quiet).await?;
+        // One sync per mirror, as with `ghl sync`: refused while another holds it.
+        let reports = match self.mirror.sync_lease_name() {
+            Some(name) => {
+                let coordinator = ghl_mirror::workers::Coordinator::open(
+                    None,
+                    std::time::Duration::from_secs(30),
+                )?;
+                let held = coordinator
+                    .claim(&name, "the mirror of this location", false)
+                    .await?;
+                let r = held
+                    .guard(ghl_mirror::sync(client, &self.mirror, &opts, &Quiet))
+                    .await;
+                held.release().await;
+                r??
+            }
+            None => ghl_mirror::sync(client, &self.mirror, &opts, &Quiet).await?,
+        };
         Ok(json!({"synced": reports.iter().map(|r| json!({
             "group": r.group, "fetched": r.fetched, "deleted": r.deleted
         })).collect::<Vec<_>>()}))

@@ -20,6 +20,7 @@ pub mod schema;
 pub mod sync;
 pub mod tables;
 pub mod views;
+pub mod workers;
 
 use ghl_core::{Error, ErrorCode};
 use ghl_store::{QueryLimits, QueryResult, Store, StoreUrl};
@@ -32,6 +33,8 @@ pub use sync::{GroupReport, Progress, SyncOptions, sync};
 #[derive(Clone)]
 pub struct Mirror {
     store: Store,
+    /// Profile and location, when opened for them (names its sync lease).
+    key: Option<(String, String)>,
 }
 
 /// The store name of the mirror of `location` under `profile`.
@@ -64,8 +67,26 @@ impl Mirror {
         profile: &str,
         location: &str,
     ) -> Result<Mirror, Error> {
-        let url =
-            StoreUrl::resolve(explicit, &store_name(profile, location)).map_err(store_error)?;
+        let name = store_name(profile, location);
+        let url = StoreUrl::resolve(explicit, &name).map_err(store_error)?;
+        let mut mirror = Mirror::open_scoped(&url, &name)?;
+        mirror.key = Some((profile.to_string(), location.to_string()));
+        Ok(mirror)
+    }
+
+    /// The lease a sync of this mirror holds (see [`workers`]), when the
+    /// mirror was opened for a profile and location.
+    pub fn sync_lease_name(&self) -> Option<String> {
+        self.key
+            .as_ref()
+            .map(|(profile, location)| workers::lease_name(profile, location))
+    }
+
+    /// The mirror named `name` in the store `url`: its own file on SQLite,
+    /// its own schema on a shared Postgres (so every location's tables,
+    /// views and `ghl sql` stay apart while one server holds them all).
+    pub fn open_scoped(url: &StoreUrl, name: &str) -> Result<Mirror, Error> {
+        let url = ghl_store::scoped(url, name).map_err(store_error)?;
         Mirror::open(&url)
     }
 
@@ -82,7 +103,7 @@ impl Mirror {
         store
             .migrate(schema::PLANE, schema::MIGRATIONS)
             .map_err(store_error)?;
-        Ok(Mirror { store })
+        Ok(Mirror { store, key: None })
     }
 
     pub fn store(&self) -> &Store {
@@ -125,6 +146,9 @@ impl Mirror {
     /// Tables and views with their columns, for `ghl sql --schema` and the
     /// MCP query tool's description.
     pub fn schema(&self) -> Result<Vec<(String, String, Vec<String>)>, Error> {
+        if self.store.backend() == ghl_store::Backend::Postgres {
+            return self.schema_postgres();
+        }
         let objects = self.query(
             "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')
              AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'ghl_%' ORDER BY type, name",
@@ -141,6 +165,41 @@ impl Mirror {
                 QueryLimits::default(),
             )?;
             out.push((name.to_string(), kind.to_string(), cols.columns));
+        }
+        Ok(out)
+    }
+}
+
+impl Mirror {
+    /// Postgres keeps no `sqlite_master`, and an empty result carries no
+    /// column names there: both come from `information_schema`, for this
+    /// mirror's schema only.
+    fn schema_postgres(&self) -> Result<Vec<(String, String, Vec<String>)>, Error> {
+        let r = self.query(
+            "SELECT t.table_name::text,
+                    CASE t.table_type WHEN 'VIEW' THEN 'view' ELSE 'table' END,
+                    c.column_name::text
+             FROM information_schema.tables t
+             JOIN information_schema.columns c
+               ON c.table_schema = t.table_schema AND c.table_name = t.table_name
+             WHERE t.table_schema = current_schema() AND t.table_name NOT LIKE 'ghl\\_%'
+             ORDER BY 2, 1, c.ordinal_position",
+            QueryLimits {
+                max_rows: 100_000,
+                ..QueryLimits::default()
+            },
+        )?;
+        let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+        for row in r.rows {
+            let (Some(name), Some(kind), Some(col)) =
+                (row[0].as_str(), row[1].as_str(), row[2].as_str())
+            else {
+                continue;
+            };
+            match out.last_mut() {
+                Some((n, _, cols)) if n == name => cols.push(col.to_string()),
+                _ => out.push((name.to_string(), kind.to_string(), vec![col.to_string()])),
+            }
         }
         Ok(out)
     }

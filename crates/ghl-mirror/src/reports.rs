@@ -51,7 +51,7 @@ pub static REPORTS: &[Report] = &[
               LEFT JOIN pipelines p ON p.id = o.pipeline_id
               LEFT JOIN stages s ON s.id = o.stage_id
               LEFT JOIN users u ON u.id = o.assigned_to
-              WHERE o.status = 'open' AND o.stage_entered_ms <= $1 - $2 * 86400000
+              WHERE o.status = 'open' AND o.stage_entered_ms <= $1 - CAST($2 AS BIGINT) * 86400000
               ORDER BY o.stage_entered_ms, o.id",
         params: stale_params,
     },

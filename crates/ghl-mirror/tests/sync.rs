@@ -3,6 +3,7 @@
 //! sync drops what was deleted; an interrupted sync resumes without
 //! duplicates or gaps.
 
+#[macro_use]
 mod support;
 
 use std::collections::BTreeSet;
@@ -28,7 +29,7 @@ fn all_time() -> SyncOptions {
     }
 }
 
-#[tokio::test]
+on_both!(a_full_sync_matches_the_sandbox_table_by_table);
 async fn a_full_sync_matches_the_sandbox_table_by_table() {
     let env = support::start(0).await;
     let reports = ghl_mirror::sync(&env.client, &env.mirror, &all_time(), &Quiet)
@@ -150,7 +151,7 @@ async fn a_full_sync_matches_the_sandbox_table_by_table() {
     env.sandbox.shutdown().await;
 }
 
-#[tokio::test]
+on_both!(a_second_sync_fetches_exactly_the_changed_contacts);
 async fn a_second_sync_fetches_exactly_the_changed_contacts() {
     let env = support::start(0).await;
     let contacts_only = SyncOptions {
@@ -195,7 +196,7 @@ async fn a_second_sync_fetches_exactly_the_changed_contacts() {
     env.sandbox.shutdown().await;
 }
 
-#[tokio::test]
+on_both!(deleted_records_leave_the_mirror);
 async fn deleted_records_leave_the_mirror() {
     let env = support::start(0).await;
     ghl_mirror::sync(&env.client, &env.mirror, &all_time(), &Quiet)
@@ -285,7 +286,7 @@ async fn deleted_records_leave_the_mirror() {
     env.sandbox.shutdown().await;
 }
 
-#[tokio::test]
+on_both!(an_interrupted_sync_resumes_without_duplicates_or_gaps);
 async fn an_interrupted_sync_resumes_without_duplicates_or_gaps() {
     let env = support::start(3_000).await;
     let opts = SyncOptions {

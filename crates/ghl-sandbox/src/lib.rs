@@ -293,6 +293,19 @@ pub fn all_scopes() -> Vec<String> {
     v
 }
 
+/// Add `n` sub-accounts to the demo agency (`SbxAgencyLoc00000001`…), each
+/// with `contacts` synthetic contacts; an agency token (the default token
+/// with `--agency --company SbxDemoCompany0000001`) lists them and mints a
+/// location token for each. Returns their ids.
+pub fn add_agency_locations(
+    db: &Path,
+    n: usize,
+    contacts: usize,
+) -> Result<Vec<String>, SandboxError> {
+    let mut conn = store::open_conn(db)?;
+    Ok(routes::agency::add_locations(&mut conn, n, contacts)?)
+}
+
 /// Insert `n` synthetic contacts into the demo location with one bulk SQL
 /// transaction (for benchmarks). Returns how many were inserted.
 pub fn bulk_seed_contacts(db: &Path, n: usize) -> Result<usize, SandboxError> {

@@ -597,7 +597,18 @@ fn demo(c: &Connection) -> rusqlite::Result<()> {
 
 /// Bulk insert for benchmarks: `n` synthetic contacts in one transaction.
 pub fn bulk_contacts(conn: &mut Connection, loc: &str, n: usize) -> rusqlite::Result<()> {
-    let mut rng = StdRng::seed_from_u64(n as u64);
+    bulk_contacts_seeded(conn, loc, n, n as u64)
+}
+
+/// [`bulk_contacts`] with ids drawn from `seed`: locations filled with
+/// different seeds get different contact ids.
+pub fn bulk_contacts_seeded(
+    conn: &mut Connection,
+    loc: &str,
+    n: usize,
+    seed: u64,
+) -> rusqlite::Result<()> {
+    let mut rng = StdRng::seed_from_u64(seed);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let base = time::OffsetDateTime::now_utc();
     for i in 0..n {

@@ -249,7 +249,20 @@ async fn api(state: Arc<State>, req: Request<Incoming>, path: String) -> Resp {
     } else {
         token.location_id.as_str()
     };
-    if let Err(e) = validate::location(op, &matched.params, &query, &body, acting_for) {
+    // The agency names any of its sub-accounts when it mints a location
+    // token (the mint checks the location is the agency's) and on the
+    // operations that take an agency token, which then act in that one.
+    let agency_mint = crate::routes::agency::is_mint(op)
+        && crate::routes::agency::speaks_for_agency(&token.location_id);
+    let sub_account = if agency_mint {
+        None
+    } else {
+        agency_sub_account(&state, op, &matched.params, &query, &body, &token).await
+    };
+    if !agency_mint
+        && sub_account.is_none()
+        && let Err(e) = validate::location(op, &matched.params, &query, &body, acting_for)
+    {
         return error_response(&e, &rl);
     }
     if let Err(e) = validate::page_number(&query, &body)
@@ -263,7 +276,7 @@ async fn api(state: Arc<State>, req: Request<Incoming>, path: String) -> Resp {
         path: matched.params,
         query,
         body,
-        location_id: token.location_id.clone(),
+        location_id: sub_account.unwrap_or_else(|| token.location_id.clone()),
         base_url: state.base_url.clone(),
         raw_path: path,
         webhooks: state.webhooks,
@@ -338,6 +351,38 @@ async fn choose_location(state: &Arc<State>, query: Option<&str>) -> Resp {
         Ok(Err(e)) => error_response(&ApiError::from(e), &[]),
         Err(_) => error_response(&ApiError::new(500, "Internal server error"), &[]),
     }
+}
+
+/// The sub-account an agency-level call by the agency's token names, when it
+/// is one of the demo agency's.
+async fn agency_sub_account(
+    state: &Arc<State>,
+    op: &'static ghl_catalog::Operation,
+    path: &HashMap<String, String>,
+    query: &Query,
+    body: &Value,
+    token: &auth::Token,
+) -> Option<String> {
+    if !crate::routes::agency::speaks_for_agency(&token.location_id)
+        || !op.security.iter().any(|s| s.scheme.starts_with("Agency"))
+    {
+        return None;
+    }
+    let [named] = validate::named_locations(op, path, query, body)
+        .try_into()
+        .ok()?;
+    if named == token.location_id {
+        return None;
+    }
+    let db = state.db.clone();
+    let id = named.clone();
+    let known = tokio::task::spawn_blocking(move || {
+        db.with(|c| crate::routes::agency::is_company_location(c, &id))
+    })
+    .await
+    .ok()?
+    .ok()?;
+    known.then_some(named)
 }
 
 async fn resolve_token(state: &Arc<State>, token: &str) -> Option<Arc<auth::Token>> {

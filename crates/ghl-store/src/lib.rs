@@ -16,19 +16,24 @@
 
 mod error;
 mod lease;
+mod lease_holder;
 mod location;
 mod migrate;
+mod pg_readonly;
 mod postgres;
 mod readonly;
+mod scope;
 mod sqlite;
 pub mod testing;
 mod value;
 
 pub use error::{Error, Result};
 pub use lease::Lease;
+pub use lease_holder::LeaseHolder;
 pub use location::{ENV_STORE_URL, StoreUrl, default_dir};
 pub use migrate::Migration;
 pub use readonly::{QueryLimits, QueryResult};
+pub use scope::scoped;
 pub use value::{Row, Value};
 
 use std::sync::Arc;

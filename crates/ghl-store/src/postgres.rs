@@ -19,7 +19,10 @@ const POOL: usize = 8;
 pub(crate) struct PgStore {
     url: String,
     described: String,
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until drop, which hands it to `shutdown_background`:
+    /// a store may be dropped inside an async task, where a runtime's
+    /// ordinary drop (which blocks) panics.
+    runtime: Option<tokio::runtime::Runtime>,
     idle: Mutex<Vec<Conn>>,
 }
 
@@ -39,7 +42,7 @@ impl PgStore {
         let store = PgStore {
             url: url.to_string(),
             described,
-            runtime,
+            runtime: Some(runtime),
             idle: Mutex::new(Vec::new()),
         };
         // Connect once now so a wrong URL or a server that is down is said
@@ -56,7 +59,11 @@ impl PgStore {
     fn connect(&self) -> Result<Conn> {
         let url = self.url.clone();
         let described = self.described.clone();
-        let joined = self.runtime.spawn(async move {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| Error::Backend("the store is closing".into()))?;
+        let joined = runtime.spawn(async move {
             let (client, connection) = tokio_postgres::connect(&url, NoTls).await.map_err(|e| {
                 Error::Config(format!("cannot connect to {described}: {}", pg_message(&e)))
             })?;
@@ -342,9 +349,36 @@ fn numeric(raw: &[u8]) -> Result<Value, BoxError> {
     }
 }
 
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // Connections close with their clients; the I/O thread is told to
+        // stop without waiting for it.
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 /// Run one statement outside any transaction (CREATE DATABASE cannot run
 /// inside one), on a connection of its own.
 pub(crate) fn exec_outside_tx(url: &str, sql: &str) -> Result<()> {
+    // A runtime of its own cannot start on a thread that is already inside
+    // one (an async test, a command opening a store): run on a thread apart.
+    std::thread::scope(|s| {
+        s.spawn(|| exec_on_own_runtime(url, sql))
+            .join()
+            .unwrap_or_else(|_| {
+                Err(Error::Backend(
+                    "the Postgres statement thread failed".into(),
+                ))
+            })
+    })
+}
+
+fn exec_on_own_runtime(url: &str, sql: &str) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -376,6 +410,7 @@ impl PgStore {
         if sql.is_empty() {
             return Err(Error::ReadOnly("empty query".into()));
         }
+        crate::pg_readonly::check(sql)?;
         let wrapped = format!(
             "SELECT * FROM ({sql}) AS ghl_query LIMIT {} OFFSET {}",
             limits.max_rows.saturating_add(1),
@@ -385,7 +420,22 @@ impl PgStore {
         self.read(|tx| {
             tx.batch(&format!("SET LOCAL statement_timeout = {timeout_ms}"))?;
             let rows = tx.query(&wrapped, params)?;
-            let columns = rows.first().map(|r| r.columns.to_vec()).unwrap_or_default();
+            let columns = match rows.first() {
+                Some(r) => r.columns.to_vec(),
+                // No row carries the column names: ask for one row of
+                // NULLs shaped like the query (SQLite names them anyway).
+                None => tx
+                    .query(
+                        &format!(
+                            "SELECT ghl_query.* FROM (SELECT 1) AS ghl_one \
+                             LEFT JOIN ({sql}) AS ghl_query ON true LIMIT 1"
+                        ),
+                        params,
+                    )?
+                    .first()
+                    .map(|r| r.columns.to_vec())
+                    .unwrap_or_default(),
+            };
             let truncated = rows.len() > limits.max_rows;
             let rows = rows
                 .into_iter()

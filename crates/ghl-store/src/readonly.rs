@@ -141,7 +141,7 @@ pub(crate) fn run(
 
 /// The first statement and whatever follows it. A `;` inside quotes or
 /// comments does not end a statement.
-fn split_first_statement(sql: &str) -> (&str, &str) {
+pub(crate) fn split_first_statement(sql: &str) -> (&str, &str) {
     let b = sql.as_bytes();
     let mut i = 0;
     while i < b.len() {

@@ -251,3 +251,62 @@ fn user_sql_only_reads_and_is_capped(s: &Store) {
     assert_eq!(n.int("c").unwrap(), 5, "the store is unchanged");
 }
 on_both!(user_sql_only_reads_and_is_capped);
+
+#[test]
+fn scopes_on_one_postgres_keep_their_tables_apart() {
+    let url = ghl_store::testing::postgres_database().unwrap();
+    // Mixed case and dashes, like a mirror's profile and location id.
+    let a = Store::open(&ghl_store::scoped(&url, "mirror-p-LocA").unwrap()).unwrap();
+    let b = Store::open(&ghl_store::scoped(&url, "mirror-p-loca").unwrap()).unwrap();
+    a.migrate("test", M).unwrap();
+    b.migrate("test", M).unwrap();
+    a.write(|tx| tx.execute("INSERT INTO things (id, n) VALUES ('x', 1)", &[]))
+        .unwrap();
+    let count = |s: &Store| {
+        s.query_readonly("SELECT COUNT(*) FROM things", &[], Default::default())
+            .unwrap()
+            .rows[0][0]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(count(&a), 1);
+    assert_eq!(count(&b), 0);
+    // Opening a scope again (another process) finds what it left.
+    let again = Store::open(&ghl_store::scoped(&url, "mirror-p-LocA").unwrap()).unwrap();
+    assert_eq!(count(&again), 1);
+    assert!(ghl_store::scoped(&url, "bad\"name").is_err());
+}
+
+fn a_lease_says_who_holds_it_until_when(s: &Store) {
+    assert_eq!(s.lease_holder("sync/p/L1").unwrap(), None);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let l = s
+        .lease("sync/p/L1", "host/42/ab", Duration::from_secs(30))
+        .unwrap()
+        .unwrap();
+    let h = s.lease_holder("sync/p/L1").unwrap().unwrap();
+    assert_eq!(h.holder, "host/42/ab");
+    assert!(
+        h.expires_at_ms >= before + 29_000 && h.expires_at_ms <= before + 31_000,
+        "{h:?}"
+    );
+    l.release().unwrap();
+    assert_eq!(s.lease_holder("sync/p/L1").unwrap(), None);
+}
+on_both!(a_lease_says_who_holds_it_until_when);
+
+fn an_empty_answer_still_names_its_columns(s: &Store) {
+    let r = s
+        .query_readonly(
+            "SELECT id, n AS count FROM things WHERE n < $1",
+            &[Value::Int(-1)],
+            Default::default(),
+        )
+        .unwrap();
+    assert!(r.rows.is_empty());
+    assert_eq!(r.columns, vec!["id".to_string(), "count".to_string()]);
+}
+on_both!(an_empty_answer_still_names_its_columns);

@@ -28,6 +28,18 @@ pub struct SyncArgs {
     /// Oldest conversations and appointments to mirror: YYYY-MM-DD or an ISO time [default: 90 days ago]
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
+    /// Sync several locations: `all` (every sub-account of the agency token) or ID,ID; several workers may share them
+    #[arg(long, value_name = "all|ID,ID")]
+    pub locations: Option<String>,
+    /// When another sync holds this mirror's lease, wait for it instead of refusing
+    #[arg(long)]
+    pub wait: bool,
+    /// The store: postgres://… (shared by workers) or a SQLite path [default: GHL_STORE_URL, else files in the data directory]
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// Seconds a sync lease lasts without renewal (a killed sync's mirror is free again after this)
+    #[arg(long, value_name = "SECS", default_value_t = 30, hide = true, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub lease_ttl: u64,
 }
 
 #[derive(Args, Debug)]
@@ -142,27 +154,52 @@ pub async fn sync(args: SyncArgs, global: &GlobalArgs, fmt: OutputFormat) -> Res
         .as_deref()
         .map(|s| parse_date("--since", s))
         .transpose()?;
-    let (profile, location) = mirror_key(global)?;
-    let ctx = context::build(global).await?;
-    let mirror = Mirror::open_for(None, &profile, &location)?;
     let opts = SyncOptions {
-        groups: args.groups,
+        groups: args.groups.clone(),
         full: args.full,
         since_ms,
         ..SyncOptions::default()
     };
-    let reports = if std::io::stderr().is_terminal() {
-        let bar = Bar::new();
-        let r = ghl_mirror::sync(&ctx.client, &mirror, &opts, &bar).await;
-        bar.clear();
-        r?
-    } else {
-        ghl_mirror::sync(&ctx.client, &mirror, &opts, &Quiet).await?
-    };
+    if args.locations.is_some() {
+        return super::sync_workers::run(&args, opts, global, fmt).await;
+    }
+    let (profile, location) = mirror_key(global)?;
+    let coordinator = super::sync_workers::coordinator(&args)?;
+    let ctx = context::build(global).await?;
+    let mirror = Mirror::open_for(args.store.as_deref(), &profile, &location)?;
+    // One sync per mirror: held (and renewed) until this one ends.
+    let held = coordinator
+        .claim(
+            &ghl_mirror::workers::lease_name(&profile, &location),
+            &format!("the mirror of location {location}"),
+            args.wait,
+        )
+        .await?;
+    let reports = held
+        .guard(sync_with_progress(&ctx.client, &mirror, &opts))
+        .await;
+    held.release().await;
+    let reports = reports??;
     let rows: Vec<Json> = reports.iter().map(report_json).collect();
     output::records(fmt, &rows).map_err(io)?;
     output::note(fmt, &format!("mirror: {}", mirror.store().describe()));
     Ok(())
+}
+
+/// One location's sync, with a progress bar on a terminal.
+pub async fn sync_with_progress(
+    client: &ghl_core::Client,
+    mirror: &Mirror,
+    opts: &SyncOptions,
+) -> Result<Vec<GroupReport>, Error> {
+    Ok(if std::io::stderr().is_terminal() {
+        let bar = Bar::new();
+        let r = ghl_mirror::sync(client, mirror, opts, &bar).await;
+        bar.clear();
+        r?
+    } else {
+        ghl_mirror::sync(client, mirror, opts, &Quiet).await?
+    })
 }
 
 fn report_json(r: &GroupReport) -> Json {
@@ -283,7 +320,7 @@ fn value_json(v: &Value) -> Json {
     }
 }
 
-fn io(e: std::io::Error) -> Error {
+pub(crate) fn io(e: std::io::Error) -> Error {
     Error::new(
         ghl_core::ErrorCode::Config,
         format!("cannot write output: {e}"),

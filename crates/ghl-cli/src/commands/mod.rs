@@ -8,6 +8,7 @@ pub mod friendly;
 pub mod invoke;
 pub mod mirror;
 pub mod sandbox;
+pub mod sync_workers;
 // Setup, doctor, auth and profiles.
 pub mod auth;
 pub mod doctor;

@@ -113,6 +113,24 @@ pub async fn run(cmd: SandboxCommand) -> Result<(), Error> {
             println!("{out}");
             Ok(())
         }
+        SandboxCommand::AddLocations {
+            count,
+            contacts,
+            db,
+        } => {
+            let path = db.unwrap_or_else(ghl_sandbox::default_db_path);
+            let ids = ghl_sandbox::add_agency_locations(&path, count as usize, contacts as usize)
+                .map_err(sandbox_err)?;
+            for id in &ids {
+                println!("{id}");
+            }
+            eprintln!(
+                "the demo agency has {} more sub-accounts; sync them all with `ghl --sandbox --agency --company {} sync --locations all`",
+                ids.len(),
+                ghl_sandbox::DEMO_COMPANY_ID
+            );
+            Ok(())
+        }
         SandboxCommand::Reset { db, seed } => {
             let path = db.unwrap_or_else(ghl_sandbox::default_db_path);
             ghl_sandbox::reset(&path, seed.parse().map_err(sandbox_err)?).map_err(sandbox_err)?;

@@ -105,7 +105,7 @@ pub async fn start(extra_contacts: usize) -> Env {
     }
     let requests = Arc::new(AtomicUsize::new(0));
     let client = client_for(&sandbox.base_url(), requests.clone(), 100_000);
-    let mirror = Mirror::open(&StoreUrl::Sqlite(dir.path().join("mirror.db"))).unwrap();
+    let mirror = open_mirror(&dir);
     Env {
         dir,
         sandbox,
@@ -135,4 +135,48 @@ pub fn client_for(base_url: &str, requests: Arc<AtomicUsize>, rate: u32) -> Clie
             company_id: None,
         },
     )
+}
+
+thread_local! {
+    static BACKEND: std::cell::Cell<ghl_store::Backend> =
+        const { std::cell::Cell::new(ghl_store::Backend::Sqlite) };
+}
+
+/// The backend the mirror of the next [`start`] on this thread lives on
+/// (`on_both!` sets it; tokio's test runtime runs the test on its thread).
+pub fn use_backend(b: ghl_store::Backend) {
+    BACKEND.with(|c| c.set(b));
+}
+
+/// A new mirror on this thread's backend, opened the way `ghl sync` opens
+/// one: a file on SQLite, a schema of its own on the test Postgres (which
+/// must be running: `GHL_TEST_PG_URL`, else the test fails saying so).
+pub fn open_mirror(dir: &tempfile::TempDir) -> Mirror {
+    let name = ghl_mirror::store_name("test", ghl_sandbox::DEMO_LOCATION_ID);
+    let url = match BACKEND.with(|c| c.get()) {
+        ghl_store::Backend::Sqlite => StoreUrl::Sqlite(dir.path().join("mirror.db")),
+        ghl_store::Backend::Postgres => ghl_store::testing::postgres_database().unwrap(),
+    };
+    let mirror = Mirror::open_scoped(&url, &name).unwrap();
+    assert_eq!(mirror.store().backend(), BACKEND.with(|c| c.get()));
+    mirror
+}
+
+/// Each mirror test, once on SQLite and once on Postgres.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                $crate::support::use_backend(ghl_store::Backend::Sqlite);
+                super::$name().await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                $crate::support::use_backend(ghl_store::Backend::Postgres);
+                super::$name().await
+            }
+        }
+    };
 }

@@ -1,6 +1,7 @@
 //! Handlers for the modelled operations, and the dispatch from an operation
 //! name to its handler (anything not listed falls to the generic store).
 
+pub mod agency;
 mod calendars;
 mod contacts;
 mod conversations;
@@ -110,6 +111,9 @@ fn dispatch(c: &Connection, ctx: &Ctx) -> Reply {
         return r;
     }
     if let Some(r) = invoices::route(c, ctx, name) {
+        return r;
+    }
+    if let Some(r) = agency::route(c, ctx, name) {
         return r;
     }
     crate::generic::handle(c, ctx)
