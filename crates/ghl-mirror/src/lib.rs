@@ -15,6 +15,7 @@ pub mod events;
 pub mod groups;
 pub mod names;
 pub mod reports;
+pub mod schedule;
 pub mod schema;
 pub mod sync;
 pub mod tables;

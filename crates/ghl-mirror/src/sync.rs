@@ -12,6 +12,7 @@ use ghl_store::Value;
 use serde_json::{Map, Value as Json, json};
 
 use crate::groups::{self, Group, Plan, Reconcile};
+use crate::schedule;
 use crate::tables::{self, Apply, Origin};
 use crate::{Mirror, now_ms, store_error};
 
@@ -55,6 +56,9 @@ pub struct GroupReport {
     pub incremental: bool,
     /// The run continued one that had been interrupted.
     pub resumed: bool,
+    /// A list read by changes was read whole to find deletions (`--full`,
+    /// or the reconcile schedule was due).
+    pub reconciled: bool,
 }
 
 /// Where a sync reports its progress (a terminal bar, or nothing).
@@ -82,6 +86,7 @@ pub async fn sync(
         now_ms: now,
         since_ms: opts.since_ms.unwrap_or(now - 90 * 86_400_000),
     };
+    let reconcile_every = schedule::every(mirror)?;
     // Groups run side by side (the client's limiter shares the rate among
     // them); a group that walks a parent table starts when that table's
     // group is done (at once when it is not part of this sync).
@@ -95,7 +100,8 @@ pub async fn sync(
         let plan = &plan;
         async move {
             progress.group(g.name);
-            let report = run_group(client, mirror, g, plan, opts, progress).await?;
+            let report =
+                run_group(client, mirror, g, plan, opts, reconcile_every, progress).await?;
             progress.done(&report);
             Ok::<_, Error>(report)
         }
@@ -199,6 +205,7 @@ async fn run_group(
     g: &'static Group,
     plan: &Plan,
     opts: &SyncOptions,
+    reconcile_every: Option<i64>,
     progress: &dyn Progress,
 ) -> Result<GroupReport, Error> {
     let state = load_state(mirror, g.name)?;
@@ -212,11 +219,18 @@ async fn run_group(
             (r, state.full_scan, state.fetched)
         }
         None => {
-            let full_scan =
-                g.reconcile == Reconcile::Always || (g.reconcile == Reconcile::OnFull && opts.full);
+            // A list read by changes scans its ids on `--full`, or when
+            // the user's schedule says the last scan is too old.
+            let whole = g.reconcile == Reconcile::OnFull
+                && (opts.full
+                    || schedule::due(
+                        reconcile_every,
+                        schedule::last_scan(mirror, g.name)?,
+                        now_ms(),
+                    ));
+            let full_scan = g.reconcile == Reconcile::Always || whole;
             let mut args = (g.args)(plan);
-            if let (Some(narrow), Some(hw), false) =
-                (g.changed_since, state.high_water_ms, opts.full)
+            if let (Some(narrow), Some(hw), false) = (g.changed_since, state.high_water_ms, whole)
             {
                 narrow(&mut args, hw - opts.overlap_ms);
                 report.incremental = true;
@@ -272,6 +286,7 @@ async fn run_group(
         Resume::AfterParent(after) => run.parents(&after, state.high_water_ms).await?,
         Resume::Finish => {}
     }
+    report.reconciled = full_scan && g.reconcile == Reconcile::OnFull;
     report.deleted = run.finish()?;
     report.fetched = run.fetched;
     Ok(report)
@@ -526,6 +541,7 @@ impl Run<'_> {
                             .is_none_or(|t| seen >= t)
                     });
                 if full_scan && complete {
+                    schedule::record_scan(tx, g.name, now_ms())?;
                     let gone = tx.query(
                         &format!(
                             "SELECT id FROM {} WHERE id NOT IN (SELECT id FROM sync_seen WHERE grp = $1)",

@@ -28,6 +28,10 @@ pub struct SyncArgs {
     /// Oldest conversations and appointments to mirror: YYYY-MM-DD or an ISO time [default: 90 days ago]
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
+    /// Also find deletions on a normal sync once the last id scan is this old: 30m, 24h, 7d;
+    /// kept in the mirror for later syncs (`off` removes it)
+    #[arg(long, value_name = "DURATION")]
+    pub reconcile_every: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -142,9 +146,17 @@ pub async fn sync(args: SyncArgs, global: &GlobalArgs, fmt: OutputFormat) -> Res
         .as_deref()
         .map(|s| parse_date("--since", s))
         .transpose()?;
+    let reconcile_every = args
+        .reconcile_every
+        .as_deref()
+        .map(ghl_mirror::schedule::parse_every)
+        .transpose()?;
     let (profile, location) = mirror_key(global)?;
     let ctx = context::build(global).await?;
     let mirror = Mirror::open_for(None, &profile, &location)?;
+    if let Some(every) = reconcile_every {
+        ghl_mirror::schedule::set_every(&mirror, every)?;
+    }
     let opts = SyncOptions {
         groups: args.groups,
         full: args.full,
@@ -170,7 +182,7 @@ fn report_json(r: &GroupReport) -> Json {
         "group": r.group,
         "fetched": r.fetched,
         "deleted": r.deleted,
-        "mode": if r.resumed { "resumed" } else if r.incremental { "changes" } else { "whole" },
+        "mode": if r.resumed { "resumed" } else if r.incremental { "changes" } else if r.reconciled { "whole, id scan" } else { "whole" },
     })
 }
 
