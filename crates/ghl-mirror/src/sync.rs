@@ -305,12 +305,12 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Write one page's records and the point after it, atomically.
-    fn write(&mut self, records: Vec<Json>, next: Json) -> Result<(), Error> {
-        self.write_with_total(records, next, None)
+    async fn write(&mut self, records: Vec<Json>, next: Json) -> Result<(), Error> {
+        self.write_with_total(records, next, None).await
     }
 
     /// As [`Run::write`], also keeping the total the server stated.
-    fn write_with_total(
+    async fn write_with_total(
         &mut self,
         records: Vec<Json>,
         next: Json,
@@ -323,9 +323,12 @@ impl Run<'_> {
             origin: Origin::Sync,
             now_ms: now_ms(),
         };
+        // Off the runtime's threads: a page's transaction must not hold up
+        // the answers of the requests in flight (their rate-limit slots
+        // count until their answers are read).
         self.mirror
             .store()
-            .write(move |tx| {
+            .write_async(move |tx| {
                 for r in &records {
                     let id = tables::upsert(tx, g.table, r, apply)?;
                     if let (Some(id), true) = (id, full_scan) {
@@ -347,6 +350,7 @@ impl Run<'_> {
                 )?;
                 Ok(())
             })
+            .await
             .map_err(store_error)?;
         self.fetched += n;
         self.progress.advance(n);
@@ -408,13 +412,15 @@ impl Run<'_> {
                 _ => Vec::new(),
             };
             if ahead.is_empty() {
-                self.write_with_total(records, Self::point(next.as_ref()), total)?;
+                self.write_with_total(records, Self::point(next.as_ref()), total)
+                    .await?;
                 cursor = next;
                 continue;
             }
             // Later pages are known in advance: keep several in flight (the
             // client's limiter holds the rate) and write them in order.
-            self.write_with_total(records, Self::point(ahead.first()), total)?;
+            self.write_with_total(records, Self::point(ahead.first()), total)
+                .await?;
             let mut planned: VecDeque<CallArgs> = ahead.iter().skip(1).cloned().collect();
             let mut prepared = Vec::with_capacity(ahead.len());
             for a in &ahead {
@@ -423,10 +429,10 @@ impl Run<'_> {
             let client = self.client.clone();
             let mut stream = futures::stream::iter(prepared.into_iter().map(|req| {
                 let client = client.clone();
-                async move {
+                Spawned::new(async move {
                     let body = client.execute(&req).await;
                     (req, body)
-                }
+                })
             }))
             .buffered(self.opts.concurrency.max(1));
             let mut after = None;
@@ -447,7 +453,8 @@ impl Run<'_> {
                     following.or(server_next)
                 };
                 let stated = pager::total(&body);
-                self.write_with_total(records, Self::point(point.as_ref()), stated)?;
+                self.write_with_total(records, Self::point(point.as_ref()), stated)
+                    .await?;
                 if last {
                     after = None;
                     break;
@@ -486,7 +493,7 @@ impl Run<'_> {
         let mut stream = futures::stream::iter(ids.into_iter().map(|id| {
             let client = client.clone();
             let args = base.clone().param(param, id.clone());
-            async move {
+            Spawned::new(async move {
                 let got = client
                     .collect(
                         g.op,
@@ -498,7 +505,7 @@ impl Run<'_> {
                     )
                     .await;
                 (id, got)
-            }
+            })
         }))
         .buffered(self.opts.concurrency.max(1));
         while let Some((id, got)) = stream.next().await {
@@ -509,9 +516,9 @@ impl Run<'_> {
                     fill_parent(m, param, &id);
                 }
             }
-            self.write(records, json!({"after_parent": id}))?;
+            self.write(records, json!({"after_parent": id})).await?;
         }
-        self.write(Vec::new(), json!({"finish": true}))
+        self.write(Vec::new(), json!({"finish": true})).await
     }
 
     /// Delete what a whole scan did not see, move the high-water mark, and
@@ -574,5 +581,38 @@ impl Run<'_> {
 fn fill_parent(m: &mut Map<String, Json>, param: &str, id: &str) {
     if !m.contains_key(param) || m.get(param).is_some_and(Json::is_null) {
         m.insert(param.to_string(), Json::String(id.to_string()));
+    }
+}
+
+/// A request run as its own task, so its answer is read (and its
+/// rate-limit slot settled) while the sync writes an earlier page; aborted
+/// when the sync stops waiting for it.
+struct Spawned<T>(tokio::task::JoinHandle<T>);
+
+impl<T: Send + 'static> Spawned<T> {
+    fn new(f: impl std::future::Future<Output = T> + Send + 'static) -> Self {
+        Spawned(tokio::spawn(f))
+    }
+}
+
+impl<T> std::future::Future for Spawned<T> {
+    type Output = T;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<T> {
+        match std::pin::Pin::new(&mut self.0).poll(cx) {
+            std::task::Poll::Ready(Ok(v)) => std::task::Poll::Ready(v),
+            // The task panicked: carry the panic on, as if it ran here.
+            std::task::Poll::Ready(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+}
+
+impl<T> Drop for Spawned<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
