@@ -343,7 +343,10 @@ async fn a_reconcile_schedule_is_checked_first_and_kept_for_later_syncs() {
         &["sync", "--groups", "contacts", "--reconcile-every", "off"],
     );
     assert_eq!(
-        count(&data, "SELECT COUNT(*) FROM sync_settings WHERE key = 'reconcile_every_ms'"),
+        count(
+            &data,
+            "SELECT COUNT(*) FROM sync_settings WHERE key = 'reconcile_every_ms'"
+        ),
         0
     );
     sb.shutdown().await;

@@ -121,7 +121,16 @@ mod tests {
         assert_eq!(parse_every("30m").unwrap(), Some(1_800_000));
         assert_eq!(parse_every("7d").unwrap(), Some(7 * 86_400_000));
         assert_eq!(parse_every("off").unwrap(), None);
-        for bad in ["", "24", "h", "0h", "-1h", "2y", "400d", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "24",
+            "h",
+            "0h",
+            "-1h",
+            "2y",
+            "400d",
+            "99999999999999999999d",
+        ] {
             assert!(parse_every(bad).is_err(), "{bad}");
         }
     }

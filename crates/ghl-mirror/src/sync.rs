@@ -230,8 +230,7 @@ async fn run_group(
                     ));
             let full_scan = g.reconcile == Reconcile::Always || whole;
             let mut args = (g.args)(plan);
-            if let (Some(narrow), Some(hw), false) = (g.changed_since, state.high_water_ms, whole)
-            {
+            if let (Some(narrow), Some(hw), false) = (g.changed_since, state.high_water_ms, whole) {
                 narrow(&mut args, hw - opts.overlap_ms);
                 report.incremental = true;
             }

@@ -383,7 +383,10 @@ async fn a_reconcile_schedule_finds_deletions_once_the_last_scan_is_old_enough()
     assert_eq!(still_there(), 2);
 
     // Past it: the same normal sync scans the ids and drops them.
-    tokio::time::sleep(every.saturating_sub(scanned_at.elapsed()) + std::time::Duration::from_millis(50)).await;
+    tokio::time::sleep(
+        every.saturating_sub(scanned_at.elapsed()) + std::time::Duration::from_millis(50),
+    )
+    .await;
     let due = ghl_mirror::sync(&env.client, &env.mirror, &contacts_only, &Quiet)
         .await
         .unwrap();
