@@ -407,3 +407,53 @@ async fn a_reconcile_schedule_finds_deletions_once_the_last_scan_is_old_enough()
     assert!(!next[0].reconciled);
     env.sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn opportunities_pages_fetched_ahead_leave_no_duplicate_and_no_gap() {
+    let env = support::start(0).await;
+    let pipelines = env
+        .client
+        .call("opportunities.get-pipelines", CallArgs::new())
+        .await
+        .unwrap();
+    let pipeline = &pipelines["pipelines"][0];
+    let stage = pipeline["stages"][0]["id"].as_str().unwrap().to_string();
+    let contacts = env.sandbox_contacts();
+    // Enough deals for several pages of 100.
+    let made = 250;
+    for i in 0..made {
+        env.client
+            .call(
+                "opportunities.create-opportunity",
+                CallArgs::new().with_body(json!({
+                    "name": format!("Deal {i}"), "pipelineId": pipeline["id"],
+                    "pipelineStageId": stage, "status": "open",
+                    "contactId": contacts[i % contacts.len()]["id"],
+                })),
+            )
+            .await
+            .unwrap();
+    }
+    let total = env.sandbox_docs("opportunities").len();
+    assert!(total >= made);
+
+    let before = env.requests();
+    let opportunities_only = SyncOptions {
+        groups: vec!["opportunities".into()],
+        ..all_time()
+    };
+    let r = ghl_mirror::sync(&env.client, &env.mirror, &opportunities_only, &Quiet)
+        .await
+        .unwrap();
+    assert_eq!(r[0].fetched as usize, total, "each deal fetched once");
+    assert_eq!(
+        env.requests() - before,
+        total.div_ceil(100),
+        "one request per page of 100"
+    );
+    assert_eq!(
+        set(env.mirror_strings("SELECT id FROM opportunities")),
+        ids(&env.sandbox_docs("opportunities"), "id")
+    );
+    env.sandbox.shutdown().await;
+}
