@@ -292,3 +292,60 @@ async fn sql_reports_and_names_from_the_mirror() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconcile_schedule_is_checked_first_and_kept_for_later_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let sb = sandbox(dir.path(), 0, 0).await;
+    let url = sb.base_url();
+
+    // A wrong duration fails before anything is opened or sent.
+    let out = run(
+        &data,
+        &url,
+        &["sync", "--groups", "contacts", "--reconcile-every", "2x"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--reconcile-every"));
+    assert!(!mirror_path(&data).exists());
+
+    let mode = |v: &Value| {
+        v.as_array().unwrap()[0]["mode"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // The first sync sets the schedule and, with no scan yet, is one.
+    let first = json_ok(
+        &data,
+        &url,
+        &["sync", "--groups", "contacts", "--reconcile-every", "24h"],
+    );
+    assert_eq!(mode(&first), "whole, id scan");
+    // A later plain sync keeps the schedule: inside the day, changes only.
+    let later = json_ok(&data, &url, &["sync", "--groups", "contacts"]);
+    assert_eq!(mode(&later), "changes");
+    assert_eq!(
+        count(
+            &data,
+            "SELECT COUNT(*) FROM sync_settings WHERE key = 'reconcile_every_ms' AND value = '86400000'"
+        ),
+        1
+    );
+    // `off` removes it.
+    json_ok(
+        &data,
+        &url,
+        &["sync", "--groups", "contacts", "--reconcile-every", "off"],
+    );
+    assert_eq!(
+        count(
+            &data,
+            "SELECT COUNT(*) FROM sync_settings WHERE key = 'reconcile_every_ms'"
+        ),
+        0
+    );
+    sb.shutdown().await;
+}

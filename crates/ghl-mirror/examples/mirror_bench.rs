@@ -33,7 +33,12 @@ fn client(base: &str, max: u32, interval: Duration, counts: Arc<Counts>) -> Clie
     let mut tc = TransportConfig::new(base, Secret::new(ghl_sandbox::DEFAULT_TOKEN));
     tc.rate.max = max;
     tc.rate.interval = interval;
+    let t0 = Instant::now();
+    let trace = std::env::var_os("BENCH_TRACE").is_some();
     tc.logger = Some(Arc::new(move |line: &str| {
+        if trace {
+            eprintln!("{} {line}", t0.elapsed().as_millis());
+        }
         if line.starts_with("> ") {
             counts.requests.fetch_add(1, Ordering::SeqCst);
         }

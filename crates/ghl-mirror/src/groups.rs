@@ -71,6 +71,18 @@ fn contacts_changed_since(args: &mut CallArgs, ms: i64) {
     }
 }
 
+/// The POST search numbers its pages (up to 10,000 records): the engine
+/// fetches them ahead, side by side, where the GET search can only follow
+/// its cursor one page at a time. The spec requires every body field.
+fn opportunities_args(_: &Plan) -> CallArgs {
+    CallArgs::new().with_body(json!({
+        "query": "",
+        "limit": 100,
+        "searchAfter": [],
+        "additionalDetails": {},
+    }))
+}
+
 fn limit_100(_: &Plan) -> CallArgs {
     CallArgs::new().param("limit", 100)
 }
@@ -155,8 +167,8 @@ pub static GROUPS: &[Group] = &[
     Group {
         name: "opportunities",
         table: &tables::OPPORTUNITIES,
-        op: "opportunities.search-opportunity",
-        args: limit_100,
+        op: "opportunities.search-opportunities-advanced",
+        args: opportunities_args,
         parent: None,
         changed_since: None,
         stop_at: None,

@@ -16,6 +16,7 @@ pub mod groups;
 pub mod merge;
 pub mod names;
 pub mod reports;
+pub mod schedule;
 pub mod schema;
 pub mod sync;
 pub mod tables;

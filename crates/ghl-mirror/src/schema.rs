@@ -101,6 +101,12 @@ LEFT JOIN users u ON u.id = o.assigned_to
 LEFT JOIN contacts c ON c.id = o.contact_id;
 ";
 
+/// Settings of the mirror's syncs (the reconcile schedule) and when each
+/// group last ran an id scan, by key.
+const SYNC_SETTINGS: &str = "
+CREATE TABLE sync_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+";
+
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -111,5 +117,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         sqlite: OPPORTUNITIES_VIEW_SQLITE,
         postgres: OPPORTUNITIES_VIEW_POSTGRES,
+    },
+    Migration {
+        version: 3,
+        sqlite: SYNC_SETTINGS,
+        postgres: SYNC_SETTINGS,
     },
 ];

@@ -12,6 +12,7 @@ use ghl_store::Value;
 use serde_json::{Map, Value as Json, json};
 
 use crate::groups::{self, Group, Plan, Reconcile};
+use crate::schedule;
 use crate::tables::{self, Apply, Origin};
 use crate::{Mirror, now_ms, store_error};
 
@@ -55,6 +56,9 @@ pub struct GroupReport {
     pub incremental: bool,
     /// The run continued one that had been interrupted.
     pub resumed: bool,
+    /// A list read by changes was read whole to find deletions (`--full`,
+    /// or the reconcile schedule was due).
+    pub reconciled: bool,
 }
 
 /// Where a sync reports its progress (a terminal bar, or nothing).
@@ -82,6 +86,7 @@ pub async fn sync(
         now_ms: now,
         since_ms: opts.since_ms.unwrap_or(now - 90 * 86_400_000),
     };
+    let reconcile_every = schedule::every(mirror)?;
     // Groups run side by side (the client's limiter shares the rate among
     // them); a group that walks a parent table starts when that table's
     // group is done (at once when it is not part of this sync).
@@ -95,7 +100,8 @@ pub async fn sync(
         let plan = &plan;
         async move {
             progress.group(g.name);
-            let report = run_group(client, mirror, g, plan, opts, progress).await?;
+            let report =
+                run_group(client, mirror, g, plan, opts, reconcile_every, progress).await?;
             progress.done(&report);
             Ok::<_, Error>(report)
         }
@@ -199,6 +205,7 @@ async fn run_group(
     g: &'static Group,
     plan: &Plan,
     opts: &SyncOptions,
+    reconcile_every: Option<i64>,
     progress: &dyn Progress,
 ) -> Result<GroupReport, Error> {
     let state = load_state(mirror, g.name)?;
@@ -212,12 +219,18 @@ async fn run_group(
             (r, state.full_scan, state.fetched)
         }
         None => {
-            let full_scan =
-                g.reconcile == Reconcile::Always || (g.reconcile == Reconcile::OnFull && opts.full);
+            // A list read by changes scans its ids on `--full`, or when
+            // the user's schedule says the last scan is too old.
+            let whole = g.reconcile == Reconcile::OnFull
+                && (opts.full
+                    || schedule::due(
+                        reconcile_every,
+                        schedule::last_scan(mirror, g.name)?,
+                        now_ms(),
+                    ));
+            let full_scan = g.reconcile == Reconcile::Always || whole;
             let mut args = (g.args)(plan);
-            if let (Some(narrow), Some(hw), false) =
-                (g.changed_since, state.high_water_ms, opts.full)
-            {
+            if let (Some(narrow), Some(hw), false) = (g.changed_since, state.high_water_ms, whole) {
                 narrow(&mut args, hw - opts.overlap_ms);
                 report.incremental = true;
             }
@@ -272,6 +285,7 @@ async fn run_group(
         Resume::AfterParent(after) => run.parents(&after, state.high_water_ms).await?,
         Resume::Finish => {}
     }
+    report.reconciled = full_scan && g.reconcile == Reconcile::OnFull;
     report.deleted = run.finish()?;
     report.fetched = run.fetched;
     Ok(report)
@@ -290,12 +304,12 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Write one page's records and the point after it, atomically.
-    fn write(&mut self, records: Vec<Json>, next: Json) -> Result<(), Error> {
-        self.write_with_total(records, next, None)
+    async fn write(&mut self, records: Vec<Json>, next: Json) -> Result<(), Error> {
+        self.write_with_total(records, next, None).await
     }
 
     /// As [`Run::write`], also keeping the total the server stated.
-    fn write_with_total(
+    async fn write_with_total(
         &mut self,
         records: Vec<Json>,
         next: Json,
@@ -308,9 +322,12 @@ impl Run<'_> {
             origin: Origin::Sync,
             now_ms: now_ms(),
         };
+        // Off the runtime's threads: a page's transaction must not hold up
+        // the answers of the requests in flight (their rate-limit slots
+        // count until their answers are read).
         self.mirror
             .store()
-            .write(move |tx| {
+            .write_async(move |tx| {
                 for r in &records {
                     let id = tables::upsert(tx, g.table, r, apply)?;
                     if let (Some(id), true) = (id, full_scan) {
@@ -332,6 +349,7 @@ impl Run<'_> {
                 )?;
                 Ok(())
             })
+            .await
             .map_err(store_error)?;
         self.fetched += n;
         self.progress.advance(n);
@@ -393,13 +411,15 @@ impl Run<'_> {
                 _ => Vec::new(),
             };
             if ahead.is_empty() {
-                self.write_with_total(records, Self::point(next.as_ref()), total)?;
+                self.write_with_total(records, Self::point(next.as_ref()), total)
+                    .await?;
                 cursor = next;
                 continue;
             }
             // Later pages are known in advance: keep several in flight (the
             // client's limiter holds the rate) and write them in order.
-            self.write_with_total(records, Self::point(ahead.first()), total)?;
+            self.write_with_total(records, Self::point(ahead.first()), total)
+                .await?;
             let mut planned: VecDeque<CallArgs> = ahead.iter().skip(1).cloned().collect();
             let mut prepared = Vec::with_capacity(ahead.len());
             for a in &ahead {
@@ -408,10 +428,10 @@ impl Run<'_> {
             let client = self.client.clone();
             let mut stream = futures::stream::iter(prepared.into_iter().map(|req| {
                 let client = client.clone();
-                async move {
+                Spawned::new(async move {
                     let body = client.execute(&req).await;
                     (req, body)
-                }
+                })
             }))
             .buffered(self.opts.concurrency.max(1));
             let mut after = None;
@@ -432,7 +452,8 @@ impl Run<'_> {
                     following.or(server_next)
                 };
                 let stated = pager::total(&body);
-                self.write_with_total(records, Self::point(point.as_ref()), stated)?;
+                self.write_with_total(records, Self::point(point.as_ref()), stated)
+                    .await?;
                 if last {
                     after = None;
                     break;
@@ -471,7 +492,7 @@ impl Run<'_> {
         let mut stream = futures::stream::iter(ids.into_iter().map(|id| {
             let client = client.clone();
             let args = base.clone().param(param, id.clone());
-            async move {
+            Spawned::new(async move {
                 let got = client
                     .collect(
                         g.op,
@@ -483,7 +504,7 @@ impl Run<'_> {
                     )
                     .await;
                 (id, got)
-            }
+            })
         }))
         .buffered(self.opts.concurrency.max(1));
         while let Some((id, got)) = stream.next().await {
@@ -494,9 +515,9 @@ impl Run<'_> {
                     fill_parent(m, param, &id);
                 }
             }
-            self.write(records, json!({"after_parent": id}))?;
+            self.write(records, json!({"after_parent": id})).await?;
         }
-        self.write(Vec::new(), json!({"finish": true}))
+        self.write(Vec::new(), json!({"finish": true})).await
     }
 
     /// Delete what a whole scan did not see, move the high-water mark, and
@@ -526,6 +547,7 @@ impl Run<'_> {
                             .is_none_or(|t| seen >= t)
                     });
                 if full_scan && complete {
+                    schedule::record_scan(tx, g.name, now_ms())?;
                     let gone = tx.query(
                         &format!(
                             "SELECT id FROM {} WHERE id NOT IN (SELECT id FROM sync_seen WHERE grp = $1)",
@@ -558,5 +580,38 @@ impl Run<'_> {
 fn fill_parent(m: &mut Map<String, Json>, param: &str, id: &str) {
     if !m.contains_key(param) || m.get(param).is_some_and(Json::is_null) {
         m.insert(param.to_string(), Json::String(id.to_string()));
+    }
+}
+
+/// A request run as its own task, so its answer is read (and its
+/// rate-limit slot settled) while the sync writes an earlier page; aborted
+/// when the sync stops waiting for it.
+struct Spawned<T>(tokio::task::JoinHandle<T>);
+
+impl<T: Send + 'static> Spawned<T> {
+    fn new(f: impl std::future::Future<Output = T> + Send + 'static) -> Self {
+        Spawned(tokio::spawn(f))
+    }
+}
+
+impl<T> std::future::Future for Spawned<T> {
+    type Output = T;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<T> {
+        match std::pin::Pin::new(&mut self.0).poll(cx) {
+            std::task::Poll::Ready(Ok(v)) => std::task::Poll::Ready(v),
+            // The task panicked: carry the panic on, as if it ran here.
+            std::task::Poll::Ready(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+}
+
+impl<T> Drop for Spawned<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -335,3 +335,126 @@ async fn an_interrupted_sync_resumes_without_duplicates_or_gaps() {
     );
     env.sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_reconcile_schedule_finds_deletions_once_the_last_scan_is_old_enough() {
+    let env = support::start(0).await;
+    let every = std::time::Duration::from_secs(5);
+    ghl_mirror::schedule::set_every(&env.mirror, Some(every.as_millis() as i64)).unwrap();
+    let contacts_only = SyncOptions {
+        groups: vec!["contacts".into()],
+        ..all_time()
+    };
+    // With no scan yet, the first sync is one.
+    let first = ghl_mirror::sync(&env.client, &env.mirror, &contacts_only, &Quiet)
+        .await
+        .unwrap();
+    assert!(first[0].reconciled);
+    let scanned_at = std::time::Instant::now();
+
+    let gone = env.mirror_strings("SELECT id FROM contacts ORDER BY id LIMIT 2");
+    for id in &gone {
+        env.client
+            .call(
+                "contacts.delete-contact",
+                CallArgs::new().param("contactId", id.as_str()),
+            )
+            .await
+            .unwrap();
+    }
+    let still_there = || {
+        env.count(&format!(
+            "SELECT COUNT(*) FROM contacts WHERE id IN ('{}', '{}')",
+            gone[0], gone[1]
+        ))
+    };
+
+    // Before the interval: a normal sync reads changes only, and cannot
+    // see the deletions.
+    let early = ghl_mirror::sync(&env.client, &env.mirror, &contacts_only, &Quiet)
+        .await
+        .unwrap();
+    assert!(
+        scanned_at.elapsed() < every,
+        "the early sync ran inside the interval"
+    );
+    assert!(early[0].incremental);
+    assert!(!early[0].reconciled);
+    assert_eq!(early[0].deleted, 0);
+    assert_eq!(still_there(), 2);
+
+    // Past it: the same normal sync scans the ids and drops them.
+    tokio::time::sleep(
+        every.saturating_sub(scanned_at.elapsed()) + std::time::Duration::from_millis(50),
+    )
+    .await;
+    let due = ghl_mirror::sync(&env.client, &env.mirror, &contacts_only, &Quiet)
+        .await
+        .unwrap();
+    assert!(due[0].reconciled);
+    assert!(!due[0].incremental);
+    assert_eq!(due[0].deleted, 2);
+    assert_eq!(still_there(), 0);
+    assert_eq!(
+        set(env.mirror_strings("SELECT id FROM contacts")),
+        ids(&env.sandbox_contacts(), "id")
+    );
+
+    // The scan reset the clock: the next sync reads changes again.
+    let next = ghl_mirror::sync(&env.client, &env.mirror, &contacts_only, &Quiet)
+        .await
+        .unwrap();
+    assert!(next[0].incremental);
+    assert!(!next[0].reconciled);
+    env.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn opportunities_pages_fetched_ahead_leave_no_duplicate_and_no_gap() {
+    let env = support::start(0).await;
+    let pipelines = env
+        .client
+        .call("opportunities.get-pipelines", CallArgs::new())
+        .await
+        .unwrap();
+    let pipeline = &pipelines["pipelines"][0];
+    let stage = pipeline["stages"][0]["id"].as_str().unwrap().to_string();
+    let contacts = env.sandbox_contacts();
+    // Enough deals for several pages of 100.
+    let made = 250;
+    for i in 0..made {
+        env.client
+            .call(
+                "opportunities.create-opportunity",
+                CallArgs::new().with_body(json!({
+                    "name": format!("Deal {i}"), "pipelineId": pipeline["id"],
+                    "pipelineStageId": stage, "status": "open",
+                    "contactId": contacts[i % contacts.len()]["id"],
+                })),
+            )
+            .await
+            .unwrap();
+    }
+    let total = env.sandbox_docs("opportunities").len();
+    assert!(total >= made);
+
+    let before = env.requests();
+    let opportunities_only = SyncOptions {
+        groups: vec!["opportunities".into()],
+        ..all_time()
+    };
+    let r = ghl_mirror::sync(&env.client, &env.mirror, &opportunities_only, &Quiet)
+        .await
+        .unwrap();
+    assert_eq!(r[0].fetched as usize, total, "each deal fetched once");
+    assert_eq!(
+        env.requests() - before,
+        total.div_ceil(100),
+        "one request per page of 100"
+    );
+    assert_eq!(
+        set(env.mirror_strings("SELECT id FROM opportunities")),
+        ids(&env.sandbox_docs("opportunities"), "id")
+    );
+    env.sandbox.shutdown().await;
+}

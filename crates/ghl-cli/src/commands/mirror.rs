@@ -40,6 +40,10 @@ pub struct SyncArgs {
     /// Seconds a sync lease lasts without renewal (a killed sync's mirror is free again after this)
     #[arg(long, value_name = "SECS", default_value_t = 30, hide = true, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub lease_ttl: u64,
+    /// Also find deletions on a normal sync once the last id scan is this old: 30m, 24h, 7d;
+    /// kept in the mirror for later syncs (`off` removes it)
+    #[arg(long, value_name = "DURATION")]
+    pub reconcile_every: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -154,6 +158,11 @@ pub async fn sync(args: SyncArgs, global: &GlobalArgs, fmt: OutputFormat) -> Res
         .as_deref()
         .map(|s| parse_date("--since", s))
         .transpose()?;
+    let reconcile_every = args
+        .reconcile_every
+        .as_deref()
+        .map(ghl_mirror::schedule::parse_every)
+        .transpose()?;
     let opts = SyncOptions {
         groups: args.groups.clone(),
         full: args.full,
@@ -167,6 +176,9 @@ pub async fn sync(args: SyncArgs, global: &GlobalArgs, fmt: OutputFormat) -> Res
     let coordinator = super::sync_workers::coordinator(&args)?;
     let ctx = context::build(global).await?;
     let mirror = Mirror::open_for(args.store.as_deref(), &profile, &location)?;
+    if let Some(every) = reconcile_every {
+        ghl_mirror::schedule::set_every(&mirror, every)?;
+    }
     // One sync per mirror: held (and renewed) until this one ends.
     let held = coordinator
         .claim(
@@ -207,7 +219,7 @@ fn report_json(r: &GroupReport) -> Json {
         "group": r.group,
         "fetched": r.fetched,
         "deleted": r.deleted,
-        "mode": if r.resumed { "resumed" } else if r.incremental { "changes" } else { "whole" },
+        "mode": if r.resumed { "resumed" } else if r.incremental { "changes" } else if r.reconciled { "whole, id scan" } else { "whole" },
     })
 }
 

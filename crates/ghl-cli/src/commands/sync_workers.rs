@@ -120,6 +120,11 @@ pub async fn run(
         locations.len(),
         coordinator.describe()
     );
+    let reconcile_every = args
+        .reconcile_every
+        .as_deref()
+        .map(ghl_mirror::schedule::parse_every)
+        .transpose()?;
     let sync_one = |location: String| {
         let mut g = global.clone();
         g.location = Some(location.clone());
@@ -127,6 +132,9 @@ pub async fn run(
         async move {
             let ctx = context::build(&g).await?;
             let mirror = Mirror::open_for(store.as_deref(), &profile, &location)?;
+            if let Some(every) = reconcile_every {
+                ghl_mirror::schedule::set_every(&mirror, every)?;
+            }
             let reports = sync_with_progress(&ctx.client, &mirror, &opts).await?;
             Ok(reports.iter().map(|r| r.fetched).sum::<u64>())
         }
