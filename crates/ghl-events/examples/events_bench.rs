@@ -90,6 +90,7 @@ async fn main() {
         verifier: Verifier {
             keys: vec![key.verifying_key()],
             secret: None,
+            legacy_rsa: None,
             window_ms: 300_000,
             skew_ms: 30_000,
         },

@@ -36,7 +36,7 @@ impl NewEvent {
             (Some(id), _) if id.len() <= 200 => id,
             (Some(_), _) => return Err(Refusal::MissingId),
             (None, Proof::Secret) => format!("local-{}", uuid::Uuid::new_v4()),
-            (None, Proof::Ed25519) => return Err(Refusal::MissingId),
+            (None, Proof::Ed25519 | Proof::Rsa) => return Err(Refusal::MissingId),
         };
         let contact_id = s("contactId").or_else(|| {
             // Contact events carry the contact's own id as `id`.

@@ -22,7 +22,7 @@ use crate::deliver::{self, DeliveryOptions};
 use crate::event::{NewEvent, State};
 use crate::sink::Sink;
 use crate::spool::Spool;
-use crate::verify::{Refusal, SECRET_HEADER, SIGNATURE_HEADER, Verifier};
+use crate::verify::{LEGACY_RSA_HEADER, Refusal, SECRET_HEADER, SIGNATURE_HEADER, Verifier};
 
 /// Which events are delivered; the rest are stored as `skipped`.
 #[derive(Debug, Clone, Default)]
@@ -66,6 +66,8 @@ struct Shared {
     filter: EventFilter,
     committer: Committer,
     counters: Arc<Counters>,
+    /// Whether a refusal's hint was already printed.
+    hinted: std::sync::atomic::AtomicBool,
 }
 
 /// A running receiver.
@@ -93,6 +95,7 @@ impl Receiver {
             filter: opts.filter,
             committer,
             counters: counters.clone(),
+            hinted: Default::default(),
         });
         let app = Router::new()
             .route("/healthz", get(health))
@@ -157,7 +160,20 @@ fn answer(status: u16, body: serde_json::Value) -> Response {
 
 fn refuse(s: &Shared, r: Refusal) -> Response {
     s.counters.refuse(r);
-    answer(r.status(), json!({"ok": false, "refused": r.name()}))
+    match r.hint() {
+        Some(hint) => {
+            // Said once to the person running the receiver too: HighLevel
+            // does not read the answer.
+            if !s.hinted.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                eprintln!("ghl webhooks: refused a post {hint}");
+            }
+            answer(
+                r.status(),
+                json!({"ok": false, "refused": r.name(), "hint": hint}),
+            )
+        }
+        None => answer(r.status(), json!({"ok": false, "refused": r.name()})),
+    }
 }
 
 async fn receive(
@@ -195,10 +211,12 @@ async fn receive(
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let secret = text(SECRET_HEADER)
         .or_else(|| text(header::AUTHORIZATION.as_str()).and_then(|a| a.strip_prefix("Bearer ")));
-    let proof = match s
-        .verifier
-        .authenticate(text(SIGNATURE_HEADER), secret, &raw)
-    {
+    let proof = match s.verifier.authenticate_with(
+        text(SIGNATURE_HEADER),
+        text(LEGACY_RSA_HEADER),
+        secret,
+        &raw,
+    ) {
         Ok(p) => p,
         Err(r) => return refuse(&s, r),
     };

@@ -13,6 +13,7 @@ fn verifier(k: &SigningKey) -> Verifier {
     Verifier {
         keys: vec![k.verifying_key()],
         secret: Some("a-long-shared-secret".into()),
+        legacy_rsa: None,
         window_ms: 300_000,
         skew_ms: 30_000,
     }

@@ -47,6 +47,14 @@ pub struct ListenArgs {
     /// instead of HighLevel's published key; repeat to accept several
     #[arg(long, value_name = "BASE64")]
     pub public_key: Vec<String>,
+    /// Also accept posts signed only with the legacy RSA `x-wh-signature`
+    /// (HighLevel's retired scheme); X-GHL-Signature is preferred when present
+    #[arg(long)]
+    pub allow_legacy_rsa: bool,
+    /// PEM file of the RSA public key for `x-wh-signature`, instead of
+    /// HighLevel's published one (needs --allow-legacy-rsa)
+    #[arg(long, value_name = "PEM_FILE", requires = "allow_legacy_rsa")]
+    pub legacy_rsa_key: Option<std::path::PathBuf>,
     /// Accept unsigned posts (workflow "custom webhook" actions) that carry
     /// this secret in an X-GHL-Secret or `Authorization: Bearer` header
     #[arg(long, env = "GHL_WEBHOOK_SECRET", hide_env_values = true)]
@@ -277,6 +285,19 @@ async fn listen(
             })
             .collect::<Result<Vec<_>, _>>()?
     };
+    let legacy_rsa = match (a.allow_legacy_rsa, &a.legacy_rsa_key) {
+        (false, _) => None,
+        (true, None) => Some(Arc::new(keys::highlevel_rsa_key())),
+        (true, Some(path)) => {
+            let pem = read_small_text(path, 64 * 1024).map_err(|e| {
+                Error::validation(format!("--legacy-rsa-key {}: {e}", path.display()))
+            })?;
+            let key = keys::parse_rsa_public_key(&pem).map_err(|e| {
+                Error::validation(format!("--legacy-rsa-key {}: {e}", path.display()))
+            })?;
+            Some(Arc::new(key))
+        }
+    };
     if a.secret.as_deref().is_some_and(|s| s.len() < 16) {
         return Err(Error::validation("--secret is too short to guess-proof")
             .with_hint("use at least 16 random characters, e.g. `openssl rand -hex 24`"));
@@ -289,6 +310,7 @@ async fn listen(
         verifier: Verifier {
             keys,
             secret: a.secret.clone(),
+            legacy_rsa,
             window_ms: a.window as i64 * 1000,
             skew_ms: a.skew as i64 * 1000,
         },
@@ -320,6 +342,20 @@ async fn listen(
     eprintln!("stopping: finishing what is in flight");
     receiver.shutdown().await;
     Ok(())
+}
+
+/// A key file, read only up to `max` bytes (a public key is small).
+fn read_small_text(path: &std::path::Path, max: u64) -> Result<String, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    f.take(max + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > max {
+        return Err(format!("larger than {max} bytes: not a public key"));
+    }
+    Ok(text)
 }
 
 fn row(e: &ghl_events::Event) -> Value {
