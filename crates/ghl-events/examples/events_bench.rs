@@ -7,9 +7,13 @@
 //! `receive-only` stores every event as skipped (a `--type` filter nothing
 //! matches), so no delivery competes with receiving.
 //!
+//! The spool is a temporary SQLite file, or the store `GHL_BENCH_STORE_URL`
+//! names (e.g. `postgres://…`: the tables are created there if missing;
+//! each run's webhookIds are new, so runs can share a database).
+//!
 //! Everything runs in this process on loopback: the receiver (HTTP, Ed25519
-//! verification, spool in a temporary SQLite store, delivery to a JSON-lines
-//! sink) and the load generator (keep-alive HTTP/1.1 connections).
+//! verification, spool, delivery to a JSON-lines sink) and the load
+//! generator (keep-alive HTTP/1.1 connections).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -79,8 +83,13 @@ async fn main() {
     let receive_only = args.get(3).is_some_and(|a| a == "receive-only");
 
     let dir = tempfile::tempdir().unwrap();
-    let store =
-        ghl_store::Store::open(&ghl_store::StoreUrl::Sqlite(dir.path().join("events.db"))).unwrap();
+    let url = match std::env::var("GHL_BENCH_STORE_URL") {
+        Ok(u) if !u.is_empty() => ghl_store::StoreUrl::resolve(Some(&u), "events").unwrap(),
+        _ => ghl_store::StoreUrl::Sqlite(dir.path().join("events.db")),
+    };
+    let store = ghl_store::Store::open(&url).unwrap();
+    println!("store: {}", store.describe());
+    let run = format!("{:08x}", rand::random::<u32>());
     let spool = Spool::open(store).unwrap();
     let key = SigningKey::from_bytes(&[42; 32]);
     let sink_path = dir.path().join("sink.jsonl");
@@ -115,7 +124,7 @@ async fn main() {
         .unwrap();
 
     // 1. Throughput: as fast as `concurrency` connections can go.
-    let batch = Arc::new(tokio::sync::Mutex::new(signed(&key, events, "tp")));
+    let batch = Arc::new(tokio::sync::Mutex::new(signed(&key, events, &format!("tp-{run}"))));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -168,7 +177,7 @@ async fn main() {
     // 2. Latency at a steady 1,000 events/s for 5 s.
     let rate = 1000usize;
     let n = rate * 5;
-    let evs = signed(&key, n, "lat");
+    let evs = signed(&key, n, &format!("lat-{run}"));
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate as u64));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut handles = Vec::with_capacity(n);

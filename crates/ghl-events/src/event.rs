@@ -107,6 +107,10 @@ pub struct Event {
     pub sinks_done: String,
     #[serde(skip)]
     pub body: String,
+    /// Claimed from a receiver that died holding it: it may already be in
+    /// a sink's hands, so sinks that can check do so before taking it.
+    #[serde(skip)]
+    pub redelivery: bool,
 }
 
 impl Event {

@@ -84,6 +84,11 @@ pub struct ListenArgs {
     /// Longest wait between attempts, in seconds
     #[arg(long, default_value_t = 600, value_name = "SECS")]
     pub retry_max: u64,
+    /// How long a delivery claim lasts unless renewed, in seconds: when
+    /// several receivers share a store, a dead one's claims are taken over
+    /// after this
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub lease: u64,
     #[command(flatten)]
     pub store: StoreArg,
 }
@@ -200,7 +205,13 @@ pub async fn run(
             };
             listen(args, location, mirror).await
         }
-        WebhooksCommand::Events(c) => events(c, location, fmt),
+        // Off the async workers: a Postgres store's own I/O runtime may not
+        // be dropped inside async code.
+        WebhooksCommand::Events(c) => {
+            tokio::task::spawn_blocking(move || events(c, location, fmt))
+                .await
+                .map_err(|e| Error::config(format!("event store task failed: {e}")))?
+        }
     }
 }
 
@@ -324,9 +335,11 @@ async fn listen(
             max_attempts: a.max_attempts,
             retry_base: Duration::from_millis(a.retry_base_ms),
             retry_max: Duration::from_secs(a.retry_max),
+            lease: Duration::from_secs(a.lease),
             ..DeliveryOptions::default()
         },
     };
+    let holder = opts.delivery.holder.clone();
     let receiver = Receiver::start(opts, spool).await.map_err(|e| {
         Error::config(format!("cannot listen on {}: {e}", a.listen))
             .with_hint("pick another port with --listen 127.0.0.1:PORT")
@@ -338,9 +351,13 @@ async fn listen(
         store.describe()
     );
     eprintln!("health and counters: http://{}/healthz", receiver.addr());
+    eprintln!("delivery claims held as {holder}");
     stop_signal().await;
     eprintln!("stopping: finishing what is in flight");
     receiver.shutdown().await;
+    // The last handle on the store, dropped where blocking is allowed (a
+    // Postgres store stops its own I/O runtime).
+    let _ = tokio::task::spawn_blocking(move || drop(store)).await;
     Ok(())
 }
 
