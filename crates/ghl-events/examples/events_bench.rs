@@ -67,6 +67,17 @@ async fn post(client: &reqwest::Client, url: &str, body: String, sig: String) ->
         .unwrap_or(0)
 }
 
+/// CPU time this process has used (user + system), from /proc.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 here; 100 ticks/s.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn pct(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -126,6 +137,7 @@ async fn main() {
     // 1. Throughput: as fast as `concurrency` connections can go.
     let batch = Arc::new(tokio::sync::Mutex::new(signed(&key, events, &format!("tp-{run}"))));
     let start = Instant::now();
+    let cpu_start = cpu_seconds();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
         let (client, url, batch) = (client.clone(), url.clone(), batch.clone());
@@ -148,11 +160,18 @@ async fn main() {
         other += b;
     }
     let elapsed = start.elapsed();
+    let cpu = cpu_seconds() - cpu_start;
     let rss_peak = rss_mib();
     println!(
         "throughput: {ok} signed events verified and stored in {:.2} s = {:.0} events/s ({other} not 200; {concurrency} connections)",
         elapsed.as_secs_f64(),
         ok as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "cpu: {:.2} s of CPU in this process = {:.0} µs per event (receiver and load generator; {:.2} of the 2 cores while the machine was shared)",
+        cpu,
+        cpu * 1e6 / ok.max(1) as f64,
+        cpu / elapsed.as_secs_f64()
     );
 
     // Let delivery drain so the latency run measures the receive path alone

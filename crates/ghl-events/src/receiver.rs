@@ -7,9 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::State as AxState;
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
@@ -176,13 +175,10 @@ fn refuse(s: &Shared, r: Refusal) -> Response {
     }
 }
 
-async fn receive(
-    AxState(s): AxState<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn receive(AxState(s): AxState<Arc<Shared>>, req: axum::extract::Request) -> Response {
+    // The request taken apart, not its headers copied out by extractors.
+    let (parts, body) = req.into_parts();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     if uri.path() != s.path {
         return refuse(&s, Refusal::Path);
     }
@@ -239,7 +235,12 @@ async fn receive(
             } else {
                 &s.counters.stored
             });
-            answer(200, json!({"ok": true}))
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"ok":true}"#,
+            )
+                .into_response()
         }
         Outcome::Duplicate => refuse(&s, Refusal::Replay),
         Outcome::Busy => {

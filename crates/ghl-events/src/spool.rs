@@ -153,9 +153,12 @@ impl Spool {
             // the store did not have it); every other is a duplicate.
             Ok(batch
                 .iter()
-                .map(|(ev, _)| match inserted.remove(&ev.webhook_id) {
-                    true => Stored::New,
-                    false => Stored::Duplicate,
+                .map(|(ev, _)| {
+                    if inserted.remove(&ev.webhook_id) {
+                        Stored::New
+                    } else {
+                        Stored::Duplicate
+                    }
                 })
                 .collect())
         })
