@@ -24,7 +24,10 @@ fn post_rsa(addr: &str, body: &[u8], sig: &str) -> (u16, String) {
         addr,
         "POST",
         "/webhooks/ghl",
-        &[("content-type", "application/json"), ("x-wh-signature", sig)],
+        &[
+            ("content-type", "application/json"),
+            ("x-wh-signature", sig),
+        ],
         body,
     )
 }
@@ -59,7 +62,10 @@ fn an_rsa_signed_post_is_refused_with_a_hint_without_the_flag() {
     let answer: Value = serde_json::from_str(&answer).unwrap();
     assert_eq!(answer["refused"], "legacy_rsa");
     assert!(
-        answer["hint"].as_str().unwrap().contains("--allow-legacy-rsa"),
+        answer["hint"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-legacy-rsa"),
         "{answer}"
     );
     assert_eq!(health(&rx.addr)["refused"]["legacy_rsa"], 1);
@@ -84,7 +90,11 @@ fn with_the_flag_a_valid_rsa_post_is_delivered_and_forgeries_are_not() {
     let rx = listen(
         &dir,
         &out,
-        &["--allow-legacy-rsa", "--legacy-rsa-key", pem.to_str().unwrap()],
+        &[
+            "--allow-legacy-rsa",
+            "--legacy-rsa-key",
+            pem.to_str().unwrap(),
+        ],
     );
     let a = rx.addr.as_str();
 
@@ -95,7 +105,10 @@ fn with_the_flag_a_valid_rsa_post_is_delivered_and_forgeries_are_not() {
     assert_eq!(post_rsa(a, altered.as_bytes(), &sig).0, 401);
     // Forged: a signature of other bytes.
     let body = contact_event("wh-rsa-forged").to_string();
-    assert_eq!(post_rsa(a, body.as_bytes(), &rsa_sign(b"other bytes")).0, 401);
+    assert_eq!(
+        post_rsa(a, body.as_bytes(), &rsa_sign(b"other bytes")).0,
+        401
+    );
     // Garbage in the header.
     assert_eq!(post_rsa(a, body.as_bytes(), "not-a-signature!").0, 401);
 
@@ -148,5 +161,8 @@ fn a_legacy_key_without_the_flag_or_unreadable_is_a_clear_error() {
         .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("--legacy-rsa-key") && err.contains("RSA"), "{err}");
+    assert!(
+        err.contains("--legacy-rsa-key") && err.contains("RSA"),
+        "{err}"
+    );
 }

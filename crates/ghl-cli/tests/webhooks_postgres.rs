@@ -30,9 +30,16 @@ fn postgres_url() -> String {
 
 fn receiver(dir: &Dir, store: &str, key: &str, out: &std::path::Path) -> Proc {
     let mut cmd = dir.ghl();
-    cmd.args(["webhooks", "listen", "--listen", "127.0.0.1:0", "--store", store])
-        .args(["--public-key", key, "--lease", "2", "--jsonl"])
-        .arg(out);
+    cmd.args([
+        "webhooks",
+        "listen",
+        "--listen",
+        "127.0.0.1:0",
+        "--store",
+        store,
+    ])
+    .args(["--public-key", key, "--lease", "2", "--jsonl"])
+    .arg(out);
     Proc::start(cmd)
 }
 
@@ -168,7 +175,9 @@ fn three_receivers_on_postgres_share_a_burst_and_survive_a_sigkill() {
     // One sink file shared by the three (one machine here; across machines
     // the sink would be a --forward URL that dedupes on X-GHL-Event-Id).
     let sink = dir.path("events.jsonl");
-    let mut rxs: Vec<Proc> = (0..3).map(|_| receiver(&dir, &store, &key, &sink)).collect();
+    let mut rxs: Vec<Proc> = (0..3)
+        .map(|_| receiver(&dir, &store, &key, &sink))
+        .collect();
     *backends.lock().unwrap() = rxs.iter().map(|r| r.addr.clone()).collect();
 
     const N: usize = 300;
@@ -252,19 +261,28 @@ fn three_receivers_on_postgres_share_a_burst_and_survive_a_sigkill() {
     assert_eq!(stored.len(), listed.len(), "an event stored twice");
     assert!(
         wait_for(30, || {
-            let l = dir.json(&["webhooks", "events", "list", "--store", &store, "--state", "pending"]);
+            let l = dir.json(&[
+                "webhooks", "events", "list", "--store", &store, "--state", "pending",
+            ]);
             l.as_array().unwrap().is_empty()
         }),
         "events left pending"
     );
     for id in acked.iter().chain(got.iter()) {
-        assert!(stored.contains(id.as_str()), "{id} delivered or acknowledged, not stored");
+        assert!(
+            stored.contains(id.as_str()),
+            "{id} delivered or acknowledged, not stored"
+        );
     }
 
     // The two survivors both delivered: the work was shared.
     for rx in &rxs {
         let h = health(&rx.addr);
-        assert!(h["delivered"].as_u64().unwrap() > 0, "{} idle: {h}", rx.addr);
+        assert!(
+            h["delivered"].as_u64().unwrap() > 0,
+            "{} idle: {h}",
+            rx.addr
+        );
     }
     assert!(TcpStream::connect(&killed_addr).is_err());
 }

@@ -135,7 +135,11 @@ async fn main() {
         .unwrap();
 
     // 1. Throughput: as fast as `concurrency` connections can go.
-    let batch = Arc::new(tokio::sync::Mutex::new(signed(&key, events, &format!("tp-{run}"))));
+    let batch = Arc::new(tokio::sync::Mutex::new(signed(
+        &key,
+        events,
+        &format!("tp-{run}"),
+    )));
     let start = Instant::now();
     let cpu_start = cpu_seconds();
     let mut tasks = Vec::new();
@@ -232,4 +236,8 @@ async fn main() {
         rss_mib()
     );
     rx.shutdown().await;
+    // A Postgres store stops its own I/O runtime: not inside async code.
+    tokio::task::spawn_blocking(move || drop(spool))
+        .await
+        .unwrap();
 }

@@ -33,7 +33,8 @@ pub fn host() -> String {
 /// their claims wait for the lease to lapse.
 pub fn is_dead_here(holder: &str, me: &str) -> bool {
     let mut parts = holder.split('/');
-    let (Some(h), Some(pid), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(pid), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return false;
     };

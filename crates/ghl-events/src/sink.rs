@@ -136,7 +136,10 @@ async fn exec(command: &str, ev: &Event) -> Result<(), String> {
         .env("GHL_EVENT_ATTEMPT", (ev.attempts + 1).to_string())
         // 1: taken over from a receiver that died holding it; it may have
         // reached this command already (check GHL_EVENT_ID).
-        .env("GHL_EVENT_REDELIVERY", if ev.redelivery { "1" } else { "0" })
+        .env(
+            "GHL_EVENT_REDELIVERY",
+            if ev.redelivery { "1" } else { "0" },
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -189,10 +192,7 @@ async fn forward(client: &reqwest::Client, url: &str, ev: &Event) -> Result<(), 
         .post(url)
         .header("content-type", "application/json")
         .header("x-ghl-event-id", &ev.webhook_id)
-        .header(
-            "x-ghl-redelivery",
-            if ev.redelivery { "1" } else { "0" },
-        )
+        .header("x-ghl-redelivery", if ev.redelivery { "1" } else { "0" })
         .body(ev.body.clone())
         .send()
         .await

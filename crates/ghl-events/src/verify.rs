@@ -70,10 +70,9 @@ impl Refusal {
             Refusal::Path => 404,
             Refusal::ContentType => 415,
             Refusal::TooLarge => 413,
-            Refusal::Unsigned
-            | Refusal::BadSignature
-            | Refusal::BadSecret
-            | Refusal::LegacyRsa => 401,
+            Refusal::Unsigned | Refusal::BadSignature | Refusal::BadSecret | Refusal::LegacyRsa => {
+                401
+            }
             Refusal::NotJson | Refusal::MissingId => 400,
             Refusal::Stale | Refusal::Future => 401,
             Refusal::Replay => 409,

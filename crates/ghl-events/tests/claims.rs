@@ -93,12 +93,18 @@ fn holder_names_are_distinct_and_dead_local_ones_are_recognised() {
     assert!(me.starts_with(&format!("{}/{}/", holder::host(), std::process::id())));
     // Another live process of this host (our parent) is not dead.
     let parent = std::os::unix::process::parent_id();
-    assert!(!holder::is_dead_here(&format!("{}/{parent}/abc", holder::host()), &me));
+    assert!(!holder::is_dead_here(
+        &format!("{}/{parent}/abc", holder::host()),
+        &me
+    ));
     // Ourselves: not dead. An earlier process with our pid: dead.
     assert!(!holder::is_dead_here(&me, &me));
     assert!(holder::is_dead_here(&other, &me));
     // A pid that cannot exist here; another host; an odd name.
-    assert!(holder::is_dead_here(&format!("{}/4294967295/x", holder::host()), &me));
+    assert!(holder::is_dead_here(
+        &format!("{}/4294967295/x", holder::host()),
+        &me
+    ));
     assert!(!holder::is_dead_here("some-other-host/4294967295/x", &me));
     assert!(!holder::is_dead_here("receiver", &me));
 }

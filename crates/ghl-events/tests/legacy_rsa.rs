@@ -34,7 +34,10 @@ fn highlevels_rsa_key_is_embedded_and_is_rsa_4096() {
     use rsa::traits::PublicKeyParts;
     let k = keys::highlevel_rsa_key();
     assert_eq!(k.size() * 8, 4096);
-    assert!(keys::parse_rsa_public_key("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----").is_err());
+    assert!(
+        keys::parse_rsa_public_key("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
+            .is_err()
+    );
     // An Ed25519 key is not an RSA key.
     let ed = format!(
         "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",

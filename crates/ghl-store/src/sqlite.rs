@@ -112,7 +112,9 @@ impl SqliteTx<'_> {
             // lookup by name is a linear scan, quadratic for long VALUES
             // lists); anything else is looked up by name.
             let idx = match stmt.parameter_name(i + 1) {
-                Some(n) if n.strip_prefix('$').and_then(|d| d.parse::<usize>().ok()) == Some(i + 1) => {
+                Some(n)
+                    if n.strip_prefix('$').and_then(|d| d.parse::<usize>().ok()) == Some(i + 1) =>
+                {
                     i + 1
                 }
                 _ => {

@@ -207,11 +207,9 @@ pub async fn run(
         }
         // Off the async workers: a Postgres store's own I/O runtime may not
         // be dropped inside async code.
-        WebhooksCommand::Events(c) => {
-            tokio::task::spawn_blocking(move || events(c, location, fmt))
-                .await
-                .map_err(|e| Error::config(format!("event store task failed: {e}")))?
-        }
+        WebhooksCommand::Events(c) => tokio::task::spawn_blocking(move || events(c, location, fmt))
+            .await
+            .map_err(|e| Error::config(format!("event store task failed: {e}")))?,
     }
 }
 
