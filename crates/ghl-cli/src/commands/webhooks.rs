@@ -257,6 +257,7 @@ async fn listen(
     if !a.path.starts_with('/') {
         return Err(Error::validation("--path must start with /"));
     }
+    ignore_sigpipe();
     if a.max_attempts < 1 {
         return Err(Error::validation("--max-attempts must be at least 1"));
     }
@@ -357,6 +358,19 @@ async fn listen(
     // Postgres store stops its own I/O runtime).
     let _ = tokio::task::spawn_blocking(move || drop(store)).await;
     Ok(())
+}
+
+/// A server must not die when a sink's pipe closes (an `--exec` command
+/// that exits without reading its input, `--jsonl -` into a finished
+/// reader): the write fails and the delivery is retried. `ghl` otherwise
+/// lets SIGPIPE end it quietly, for `ghl … | head`.
+fn ignore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE; setting it is
+    // process-wide and safe while other threads run.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
 }
 
 /// A key file, read only up to `max` bytes (a public key is small).
