@@ -113,9 +113,23 @@ pub async fn run(
         }
         if claimed.is_empty() {
             holding.store(false, std::sync::atomic::Ordering::Relaxed);
+            let s = spool.clone();
+            let due = tokio::task::spawn_blocking(move || s.next_due())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten();
+            // Until the next retry falls due, if sooner than the poll
+            // (which also finds replays and other receivers' lapsed claims).
+            let wait = match due {
+                Some(at) => {
+                    Duration::from_millis((at - now_ms()).clamp(50, i64::MAX) as u64).min(opts.poll)
+                }
+                None => opts.poll,
+            };
             tokio::select! {
                 _ = wake.notified() => {}
-                _ = tokio::time::sleep(opts.poll) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => {}
             }
             continue;

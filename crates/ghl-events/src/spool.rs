@@ -216,6 +216,23 @@ impl Spool {
         })
     }
 
+    /// When the next unclaimed pending event falls due (epoch ms); a
+    /// receiver sleeps until then rather than a whole polling interval, so
+    /// retries keep their backoff.
+    pub fn next_due(&self) -> ghl_store::Result<Option<i64>> {
+        self.read(
+            |tx| {
+                let row = tx.query_opt(
+                    "SELECT MIN(next_at) AS due FROM ghl_events
+                     WHERE state = 'pending' AND lease_holder IS NULL",
+                    &[],
+                )?;
+                Ok(row.and_then(|r| r.get("due").and_then(Value::as_i64)))
+            },
+            None,
+        )
+    }
+
     /// Keep `holder`'s unsettled claims for `lease_ms` more (a receiver
     /// renews while it delivers, so only a dead one's claims lapse).
     pub fn renew(&self, holder: &str, lease_ms: i64) -> ghl_store::Result<u64> {
