@@ -7,9 +7,13 @@
 //! `receive-only` stores every event as skipped (a `--type` filter nothing
 //! matches), so no delivery competes with receiving.
 //!
+//! The spool is a temporary SQLite file, or the store `GHL_BENCH_STORE_URL`
+//! names (e.g. `postgres://…`: the tables are created there if missing;
+//! each run's webhookIds are new, so runs can share a database).
+//!
 //! Everything runs in this process on loopback: the receiver (HTTP, Ed25519
-//! verification, spool in a temporary SQLite store, delivery to a JSON-lines
-//! sink) and the load generator (keep-alive HTTP/1.1 connections).
+//! verification, spool, delivery to a JSON-lines sink) and the load
+//! generator (keep-alive HTTP/1.1 connections).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,6 +67,17 @@ async fn post(client: &reqwest::Client, url: &str, body: String, sig: String) ->
         .unwrap_or(0)
 }
 
+/// CPU time this process has used (user + system), from /proc.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 here; 100 ticks/s.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn pct(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -79,8 +94,13 @@ async fn main() {
     let receive_only = args.get(3).is_some_and(|a| a == "receive-only");
 
     let dir = tempfile::tempdir().unwrap();
-    let store =
-        ghl_store::Store::open(&ghl_store::StoreUrl::Sqlite(dir.path().join("events.db"))).unwrap();
+    let url = match std::env::var("GHL_BENCH_STORE_URL") {
+        Ok(u) if !u.is_empty() => ghl_store::StoreUrl::resolve(Some(&u), "events").unwrap(),
+        _ => ghl_store::StoreUrl::Sqlite(dir.path().join("events.db")),
+    };
+    let store = ghl_store::Store::open(&url).unwrap();
+    println!("store: {}", store.describe());
+    let run = format!("{:08x}", rand::random::<u32>());
     let spool = Spool::open(store).unwrap();
     let key = SigningKey::from_bytes(&[42; 32]);
     let sink_path = dir.path().join("sink.jsonl");
@@ -90,6 +110,7 @@ async fn main() {
         verifier: Verifier {
             keys: vec![key.verifying_key()],
             secret: None,
+            legacy_rsa: None,
             window_ms: 300_000,
             skew_ms: 30_000,
         },
@@ -114,8 +135,13 @@ async fn main() {
         .unwrap();
 
     // 1. Throughput: as fast as `concurrency` connections can go.
-    let batch = Arc::new(tokio::sync::Mutex::new(signed(&key, events, "tp")));
+    let batch = Arc::new(tokio::sync::Mutex::new(signed(
+        &key,
+        events,
+        &format!("tp-{run}"),
+    )));
     let start = Instant::now();
+    let cpu_start = cpu_seconds();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
         let (client, url, batch) = (client.clone(), url.clone(), batch.clone());
@@ -138,11 +164,18 @@ async fn main() {
         other += b;
     }
     let elapsed = start.elapsed();
+    let cpu = cpu_seconds() - cpu_start;
     let rss_peak = rss_mib();
     println!(
         "throughput: {ok} signed events verified and stored in {:.2} s = {:.0} events/s ({other} not 200; {concurrency} connections)",
         elapsed.as_secs_f64(),
         ok as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "cpu: {:.2} s of CPU in this process = {:.0} µs per event (receiver and load generator; {:.2} of the 2 cores while the machine was shared)",
+        cpu,
+        cpu * 1e6 / ok.max(1) as f64,
+        cpu / elapsed.as_secs_f64()
     );
 
     // Let delivery drain so the latency run measures the receive path alone
@@ -167,7 +200,7 @@ async fn main() {
     // 2. Latency at a steady 1,000 events/s for 5 s.
     let rate = 1000usize;
     let n = rate * 5;
-    let evs = signed(&key, n, "lat");
+    let evs = signed(&key, n, &format!("lat-{run}"));
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate as u64));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut handles = Vec::with_capacity(n);
@@ -203,4 +236,8 @@ async fn main() {
         rss_mib()
     );
     rx.shutdown().await;
+    // A Postgres store stops its own I/O runtime: not inside async code.
+    tokio::task::spawn_blocking(move || drop(spool))
+        .await
+        .unwrap();
 }

@@ -21,9 +21,13 @@ pub struct DeliveryOptions {
     /// Wait after the first failure; doubled after each further one.
     pub retry_base: Duration,
     pub retry_max: Duration,
-    /// Who holds delivery leases. One running receiver per name; a restarted
-    /// receiver with the same name takes its unfinished claims back at once.
+    /// Who holds delivery leases: distinct for every running receiver
+    /// ([`crate::holder::unique`]), so several share one store's work.
     pub holder: String,
+    /// How long a claim lasts unless renewed; a receiver renews while it
+    /// delivers, so this is how long a dead receiver's claims wait before
+    /// another takes them over.
+    pub lease: Duration,
     /// How often to look for retries that fell due and replays made by
     /// other processes.
     pub poll: Duration,
@@ -35,14 +39,14 @@ impl Default for DeliveryOptions {
             max_attempts: 8,
             retry_base: Duration::from_secs(2),
             retry_max: Duration::from_secs(600),
-            holder: "receiver".into(),
+            holder: crate::holder::unique(),
+            lease: Duration::from_secs(30),
             poll: Duration::from_millis(250),
         }
     }
 }
 
 const CLAIM: i64 = 16;
-const LEASE_MS: i64 = 10 * 60 * 1000;
 
 /// The wait before attempt `attempts + 1`, ±20 % so retries spread out.
 pub fn backoff(opts: &DeliveryOptions, attempts: i64) -> Duration {
@@ -63,36 +67,69 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
     counters: Arc<Counters>,
 ) {
-    let s = spool.clone();
-    let holder = opts.holder.clone();
-    let claimed: std::collections::HashSet<String> =
-        tokio::task::spawn_blocking(move || s.claimed_by(&holder))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-    for sink in sinks.iter() {
-        if let Sink::Jsonl(j) = sink {
-            j.retain_written(&claimed);
+    let lease_ms = opts.lease.as_millis().max(1000) as i64;
+    // Claims of receivers that ran here and died are taken over now rather
+    // than when their leases lapse (a restart after a crash).
+    let (s, me) = (spool.clone(), opts.holder.clone());
+    let _ = tokio::task::spawn_blocking(move || {
+        for h in s.holders().unwrap_or_default() {
+            if crate::holder::is_dead_here(&h, &me) {
+                let _ = s.expire(&h);
+            }
         }
-    }
+    })
+    .await;
+    let holding = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let renewer = tokio::spawn(renew(
+        spool.clone(),
+        opts.holder.clone(),
+        lease_ms,
+        holding.clone(),
+    ));
     loop {
         if *stop.borrow() {
             break;
         }
         let s = spool.clone();
         let holder = opts.holder.clone();
-        let claimed = tokio::task::spawn_blocking(move || s.claim(&holder, CLAIM, LEASE_MS))
+        holding.store(true, std::sync::atomic::Ordering::Relaxed);
+        let claimed = tokio::task::spawn_blocking(move || s.claim(&holder, CLAIM, lease_ms))
             .await
             .ok()
             .and_then(Result::ok)
             .unwrap_or_default();
+        let taken_over: std::collections::HashSet<String> = claimed
+            .iter()
+            .filter(|e| e.redelivery)
+            .map(|e| e.webhook_id.clone())
+            .collect();
+        if !taken_over.is_empty() {
+            for sink in sinks.iter() {
+                if let Sink::Jsonl(j) = sink {
+                    let (j, ids) = (j.clone(), taken_over.clone());
+                    let _ = tokio::task::spawn_blocking(move || j.skip_if_written(&ids)).await;
+                }
+            }
+        }
         if claimed.is_empty() {
+            holding.store(false, std::sync::atomic::Ordering::Relaxed);
+            let s = spool.clone();
+            let due = tokio::task::spawn_blocking(move || s.next_due())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten();
+            // Until the next retry falls due, if sooner than the poll
+            // (which also finds replays and other receivers' lapsed claims).
+            let wait = match due {
+                Some(at) => {
+                    Duration::from_millis((at - now_ms()).clamp(50, i64::MAX) as u64).min(opts.poll)
+                }
+                None => opts.poll,
+            };
             tokio::select! {
                 _ = wake.notified() => {}
-                _ = tokio::time::sleep(opts.poll) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => {}
             }
             continue;
@@ -122,9 +159,28 @@ pub async fn run(
                 .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         }
     }
+    renewer.abort();
     let s = spool.clone();
     let holder = opts.holder.clone();
     let _ = tokio::task::spawn_blocking(move || s.release(&holder)).await;
+}
+
+/// Renew this receiver's claims every third of the lease while it holds
+/// any, so they lapse only when the process is gone.
+async fn renew(
+    spool: Spool,
+    holder: String,
+    lease_ms: i64,
+    holding: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let every = Duration::from_millis((lease_ms / 3).max(100) as u64);
+    loop {
+        tokio::time::sleep(every).await;
+        if holding.load(std::sync::atomic::Ordering::Relaxed) {
+            let (s, h) = (spool.clone(), holder.clone());
+            let _ = tokio::task::spawn_blocking(move || s.renew(&h, lease_ms)).await;
+        }
+    }
 }
 
 /// Hand one event to its sinks; true when all took it (marked by the

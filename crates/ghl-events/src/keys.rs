@@ -57,3 +57,42 @@ pub fn highlevel_key() -> VerifyingKey {
     // the constant, not outside data.
     parse_public_key(HIGHLEVEL_ED25519_SPKI).unwrap_or_else(|e| panic!("embedded key: {e}"))
 }
+
+/// HighLevel's RSA-4096 public key for the legacy `x-wh-signature`
+/// (`ghl-openapi/docs/oauth/WebhookAuthentication.md`), accepted only with
+/// `--allow-legacy-rsa`.
+pub const HIGHLEVEL_RSA_PEM: &str = "-----BEGIN PUBLIC KEY-----
+MIICIjANBgkqhkiG9w0BAQEFAAOCAg8AMIICCgKCAgEAokvo/r9tVgcfZ5DysOSC
+Frm602qYV0MaAiNnX9O8KxMbiyRKWeL9JpCpVpt4XHIcBOK4u3cLSqJGOLaPuXw6
+dO0t6Q/ZVdAV5Phz+ZtzPL16iCGeK9po6D6JHBpbi989mmzMryUnQJezlYJ3DVfB
+csedpinheNnyYeFXolrJvcsjDtfAeRx5ByHQmTnSdFUzuAnC9/GepgLT9SM4nCpv
+uxmZMxrJt5Rw+VUaQ9B8JSvbMPpez4peKaJPZHBbU3OdeCVx5klVXXZQGNHOs8gF
+3kvoV5rTnXV0IknLBXlcKKAQLZcY/Q9rG6Ifi9c+5vqlvHPCUJFT5XUGG5RKgOKU
+J062fRtN+rLYZUV+BjafxQauvC8wSWeYja63VSUruvmNj8xkx2zE/Juc+yjLjTXp
+IocmaiFeAO6fUtNjDeFVkhf5LNb59vECyrHD2SQIrhgXpO4Q3dVNA5rw576PwTzN
+h/AMfHKIjE4xQA1SZuYJmNnmVZLIZBlQAF9Ntd03rfadZ+yDiOXCCs9FkHibELhC
+HULgCsnuDJHcrGNd5/Ddm5hxGQ0ASitgHeMZ0kcIOwKDOzOU53lDza6/Y09T7sYJ
+PQe7z0cvj7aE4B+Ax1ZoZGPzpJlZtGXCsu9aTEGEnKzmsFqwcSsnw3JB31IGKAyk
+T1hhTiaCeIY/OwwwNUY2yvcCAwEAAQ==
+-----END PUBLIC KEY-----
+";
+
+/// An RSA public key as a PEM block (`BEGIN PUBLIC KEY`, SPKI, or
+/// `BEGIN RSA PUBLIC KEY`, PKCS#1).
+pub fn parse_rsa_public_key(pem: &str) -> Result<rsa::PublicKey, String> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    use rsa::pkcs8::DecodePublicKey;
+    let pem = pem.trim();
+    let parsed = if pem.contains("BEGIN RSA PUBLIC KEY") {
+        rsa::PublicKey::from_pkcs1_pem(pem).map_err(|e| e.to_string())
+    } else {
+        rsa::PublicKey::from_public_key_pem(pem).map_err(|e| e.to_string())
+    };
+    parsed.map_err(|e| format!("not an RSA public key in PEM form ({e})"))
+}
+
+/// HighLevel's legacy RSA key, parsed.
+pub fn highlevel_rsa_key() -> rsa::PublicKey {
+    // Our own constant, checked by a test.
+    parse_rsa_public_key(HIGHLEVEL_RSA_PEM).unwrap_or_else(|e| panic!("embedded RSA key: {e}"))
+}

@@ -13,6 +13,7 @@ pub mod commit;
 pub mod counters;
 pub mod deliver;
 pub mod event;
+pub mod holder;
 pub mod keys;
 pub mod receiver;
 pub mod sink;

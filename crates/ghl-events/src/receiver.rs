@@ -7,9 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::State as AxState;
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
@@ -22,7 +21,7 @@ use crate::deliver::{self, DeliveryOptions};
 use crate::event::{NewEvent, State};
 use crate::sink::Sink;
 use crate::spool::Spool;
-use crate::verify::{Refusal, SECRET_HEADER, SIGNATURE_HEADER, Verifier};
+use crate::verify::{LEGACY_RSA_HEADER, Refusal, SECRET_HEADER, SIGNATURE_HEADER, Verifier};
 
 /// Which events are delivered; the rest are stored as `skipped`.
 #[derive(Debug, Clone, Default)]
@@ -66,6 +65,8 @@ struct Shared {
     filter: EventFilter,
     committer: Committer,
     counters: Arc<Counters>,
+    /// Whether a refusal's hint was already printed.
+    hinted: std::sync::atomic::AtomicBool,
 }
 
 /// A running receiver.
@@ -93,6 +94,7 @@ impl Receiver {
             filter: opts.filter,
             committer,
             counters: counters.clone(),
+            hinted: Default::default(),
         });
         let app = Router::new()
             .route("/healthz", get(health))
@@ -157,16 +159,26 @@ fn answer(status: u16, body: serde_json::Value) -> Response {
 
 fn refuse(s: &Shared, r: Refusal) -> Response {
     s.counters.refuse(r);
-    answer(r.status(), json!({"ok": false, "refused": r.name()}))
+    match r.hint() {
+        Some(hint) => {
+            // Said once to the person running the receiver too: HighLevel
+            // does not read the answer.
+            if !s.hinted.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                eprintln!("ghl webhooks: refused a post {hint}");
+            }
+            answer(
+                r.status(),
+                json!({"ok": false, "refused": r.name(), "hint": hint}),
+            )
+        }
+        None => answer(r.status(), json!({"ok": false, "refused": r.name()})),
+    }
 }
 
-async fn receive(
-    AxState(s): AxState<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn receive(AxState(s): AxState<Arc<Shared>>, req: axum::extract::Request) -> Response {
+    // The request taken apart, not its headers copied out by extractors.
+    let (parts, body) = req.into_parts();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     if uri.path() != s.path {
         return refuse(&s, Refusal::Path);
     }
@@ -195,10 +207,12 @@ async fn receive(
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let secret = text(SECRET_HEADER)
         .or_else(|| text(header::AUTHORIZATION.as_str()).and_then(|a| a.strip_prefix("Bearer ")));
-    let proof = match s
-        .verifier
-        .authenticate(text(SIGNATURE_HEADER), secret, &raw)
-    {
+    let proof = match s.verifier.authenticate_with(
+        text(SIGNATURE_HEADER),
+        text(LEGACY_RSA_HEADER),
+        secret,
+        &raw,
+    ) {
         Ok(p) => p,
         Err(r) => return refuse(&s, r),
     };
@@ -221,7 +235,12 @@ async fn receive(
             } else {
                 &s.counters.stored
             });
-            answer(200, json!({"ok": true}))
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"ok":true}"#,
+            )
+                .into_response()
         }
         Outcome::Duplicate => refuse(&s, Refusal::Replay),
         Outcome::Busy => {

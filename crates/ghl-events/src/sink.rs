@@ -134,6 +134,12 @@ async fn exec(command: &str, ev: &Event) -> Result<(), String> {
         )
         .env("GHL_EVENT_CONTACT", ev.contact_id.as_deref().unwrap_or(""))
         .env("GHL_EVENT_ATTEMPT", (ev.attempts + 1).to_string())
+        // 1: taken over from a receiver that died holding it; it may have
+        // reached this command already (check GHL_EVENT_ID).
+        .env(
+            "GHL_EVENT_REDELIVERY",
+            if ev.redelivery { "1" } else { "0" },
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -186,6 +192,7 @@ async fn forward(client: &reqwest::Client, url: &str, ev: &Event) -> Result<(), 
         .post(url)
         .header("content-type", "application/json")
         .header("x-ghl-event-id", &ev.webhook_id)
+        .header("x-ghl-redelivery", if ev.redelivery { "1" } else { "0" })
         .body(ev.body.clone())
         .send()
         .await
@@ -199,9 +206,10 @@ async fn forward(client: &reqwest::Client, url: &str, ev: &Event) -> Result<(), 
 
 /// Appends one compact JSON line per event, synced to disk before the event
 /// counts as delivered. An event written just before a crash, but not yet
-/// marked delivered in the spool, is not written twice: the delivery loop
-/// names the events the dead process had claimed, and those already in the
-/// file's tail are skipped once (a later replay writes them again).
+/// marked delivered in the spool, is not written twice: when the delivery
+/// loop takes over a dead receiver's claims it names them, and those
+/// already in the file's tail (written by this or another process sharing
+/// the file) are skipped once (a later replay writes them again).
 pub struct JsonlSink {
     target: Option<PathBuf>,
     state: Mutex<JsonlState>,
@@ -230,14 +238,12 @@ impl JsonlSink {
             .append(true)
             .open(&path)
             .map_err(|e| format!("--jsonl {}: {e}", path.display()))?;
-        let seen =
-            ids_in_tail(&mut file).map_err(|e| format!("--jsonl {}: {e}", path.display()))?;
         end_last_line(&mut file).map_err(|e| format!("--jsonl {}: {e}", path.display()))?;
         Ok(JsonlSink {
             target: Some(path),
             state: Mutex::new(JsonlState {
                 file: Some(file),
-                seen,
+                seen: HashSet::new(),
             }),
         })
     }
@@ -275,12 +281,20 @@ impl JsonlSink {
         Ok(())
     }
 
-    /// Keep, of the ids found in the file at start, only those of events a
-    /// crashed run had claimed: the only ones that can be in the file and
-    /// still due.
-    pub fn retain_written(&self, claimed: &HashSet<String>) {
-        if let Ok(mut st) = self.state.lock() {
-            st.seen.retain(|id| claimed.contains(id));
+    /// Of `ids` (events taken over from a receiver that died holding them),
+    /// remember those the file already holds, so each is skipped once.
+    pub fn skip_if_written(&self, ids: &HashSet<String>) {
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        let Some(path) = &self.target else {
+            return;
+        };
+        // Read through a handle of our own: the file may be shared with
+        // other receivers appending to it.
+        let found = std::fs::File::open(path).and_then(|mut f| ids_in_tail(&mut f));
+        if let Ok(found) = found {
+            st.seen = found.into_iter().filter(|id| ids.contains(id)).collect();
         }
     }
 }

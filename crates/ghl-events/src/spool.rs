@@ -49,6 +49,39 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 const COLUMNS: &str = "seq, webhook_id, event_type, location_id, contact_id, event_ts, received_at, \
      body, state, attempts, next_at, sinks_done, last_error, delivered_at";
 
+/// Events per INSERT statement (8 parameters each: far below either
+/// engine's limit on parameters).
+const INSERT_CHUNK: usize = 64;
+
+/// `INSERT … VALUES (…), (…) … RETURNING webhook_id` for `rows` events;
+/// a duplicate `webhookId` inserts nothing and returns nothing.
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO ghl_events (webhook_id, event_type, location_id, contact_id, event_ts,
+            received_at, body, state, attempts, next_at) VALUES ",
+    );
+    for i in 0..rows {
+        let p = i * 8;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 0, ${})",
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 4,
+            p + 5,
+            p + 6,
+            p + 7,
+            p + 8,
+            p + 6
+        ));
+    }
+    sql.push_str(" ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id");
+    sql
+}
+
 /// Did the spool take an event?
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -95,33 +128,46 @@ impl Spool {
     pub fn insert_batch(&self, batch: &[(NewEvent, State)]) -> ghl_store::Result<Vec<Stored>> {
         let now = now_ms();
         self.store.write(|tx| {
-            let mut out = Vec::with_capacity(batch.len());
-            for (ev, state) in batch {
-                let n = tx.execute(
-                    "INSERT INTO ghl_events (webhook_id, event_type, location_id, contact_id, event_ts,
-                        received_at, body, state, attempts, next_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $6)
-                     ON CONFLICT (webhook_id) DO NOTHING",
-                    &[
-                        ev.webhook_id.as_str().into(),
-                        ev.event_type.as_str().into(),
+            // Multi-row statements: one round trip (Postgres) or one
+            // statement step (SQLite) per chunk rather than per event.
+            let mut inserted = std::collections::HashSet::new();
+            for chunk in batch.chunks(INSERT_CHUNK) {
+                let mut params = Vec::with_capacity(chunk.len() * 8);
+                for (ev, state) in chunk {
+                    params.extend([
+                        Value::Text(ev.webhook_id.clone()),
+                        Value::Text(ev.event_type.clone()),
                         ev.location_id.clone().into(),
                         ev.contact_id.clone().into(),
                         ev.timestamp_ms.into(),
                         Value::Int(now),
-                        ev.body.as_str().into(),
+                        Value::Text(ev.body.clone()),
                         state.as_str().into(),
-                    ],
-                )?;
-                out.push(if n == 1 { Stored::New } else { Stored::Duplicate });
+                    ]);
+                }
+                for r in tx.query(&insert_sql(chunk.len()), &params)? {
+                    inserted.insert(r.text("webhook_id")?);
+                }
             }
-            Ok(out)
+            // The first of a batch's events with one `webhookId` is new (if
+            // the store did not have it); every other is a duplicate.
+            Ok(batch
+                .iter()
+                .map(|(ev, _)| {
+                    if inserted.remove(&ev.webhook_id) {
+                        Stored::New
+                    } else {
+                        Stored::Duplicate
+                    }
+                })
+                .collect())
         })
     }
 
     /// Take up to `limit` due events for `holder` until `lease_ms` from now.
     /// An event leased by a receiver that died becomes due again when its
-    /// lease runs out.
+    /// lease runs out; it comes back marked [`Event::redelivery`] (it may
+    /// have reached a sink before the holder died). Takeovers come first.
     pub fn claim(&self, holder: &str, limit: i64, lease_ms: i64) -> ghl_store::Result<Vec<Event>> {
         let now = now_ms();
         self.store.write(|tx| {
@@ -130,28 +176,98 @@ impl Spool {
                 ghl_store::Backend::Postgres => "FOR UPDATE SKIP LOCKED",
                 ghl_store::Backend::Sqlite => "",
             };
-            let rows = tx.query(
-                &format!(
-                    "UPDATE ghl_events SET lease_holder = $1, lease_until = $2
-                     WHERE seq IN (SELECT seq FROM ghl_events
-                                   WHERE state = 'pending' AND next_at <= $3
-                                     AND (lease_until < $3 OR lease_holder = $1)
-                                   ORDER BY seq LIMIT $4 {lock})
-                     RETURNING {COLUMNS}"
+            let mut evs = Vec::new();
+            // Two statements with fixed text (prepared once each): claims
+            // left by a holder that stopped renewing, then unclaimed events.
+            for (held, redelivery) in [
+                (
+                    "lease_holder IS NOT NULL AND (lease_until < $3 OR lease_holder = $1)",
+                    true,
                 ),
-                &[
-                    holder.into(),
-                    Value::Int(now + lease_ms),
-                    Value::Int(now),
-                    Value::Int(limit),
-                ],
-            )?;
-            let mut evs = rows
-                .iter()
-                .map(event_of)
-                .collect::<ghl_store::Result<Vec<_>>>()?;
+                ("lease_holder IS NULL", false),
+            ] {
+                let want = limit - evs.len() as i64;
+                if want <= 0 {
+                    break;
+                }
+                let rows = tx.query(
+                    &format!(
+                        "UPDATE ghl_events SET lease_holder = $1, lease_until = $2
+                         WHERE seq IN (SELECT seq FROM ghl_events
+                                       WHERE state = 'pending' AND next_at <= $3 AND {held}
+                                       ORDER BY seq LIMIT $4 {lock})
+                         RETURNING {COLUMNS}"
+                    ),
+                    &[
+                        holder.into(),
+                        Value::Int(now + lease_ms),
+                        Value::Int(now),
+                        Value::Int(want),
+                    ],
+                )?;
+                for r in &rows {
+                    let mut ev = event_of(r)?;
+                    ev.redelivery = redelivery;
+                    evs.push(ev);
+                }
+            }
             evs.sort_by_key(|e| e.seq);
             Ok(evs)
+        })
+    }
+
+    /// When the next unclaimed pending event falls due (epoch ms); a
+    /// receiver sleeps until then rather than a whole polling interval, so
+    /// retries keep their backoff.
+    pub fn next_due(&self) -> ghl_store::Result<Option<i64>> {
+        self.read(
+            |tx| {
+                let row = tx.query_opt(
+                    "SELECT MIN(next_at) AS due FROM ghl_events
+                     WHERE state = 'pending' AND lease_holder IS NULL",
+                    &[],
+                )?;
+                Ok(row.and_then(|r| r.get("due").and_then(Value::as_i64)))
+            },
+            None,
+        )
+    }
+
+    /// Keep `holder`'s unsettled claims for `lease_ms` more (a receiver
+    /// renews while it delivers, so only a dead one's claims lapse).
+    pub fn renew(&self, holder: &str, lease_ms: i64) -> ghl_store::Result<u64> {
+        let until = now_ms() + lease_ms;
+        self.store.write(|tx| {
+            tx.execute(
+                "UPDATE ghl_events SET lease_until = $1 WHERE lease_holder = $2 AND state = 'pending'",
+                &[Value::Int(until), holder.into()],
+            )
+        })
+    }
+
+    /// The holders with unsettled claims (to find those of dead processes).
+    pub fn holders(&self) -> ghl_store::Result<Vec<String>> {
+        self.read(
+            |tx| {
+                let rows = tx.query(
+                    "SELECT DISTINCT lease_holder FROM ghl_events
+                     WHERE lease_holder IS NOT NULL AND state = 'pending'",
+                    &[],
+                )?;
+                rows.iter().map(|r| r.text("lease_holder")).collect()
+            },
+            Vec::new(),
+        )
+    }
+
+    /// End `holder`'s claims now, keeping its name on them so the next
+    /// claimer treats them as possibly delivered (a holder known dead).
+    pub fn expire(&self, holder: &str) -> ghl_store::Result<u64> {
+        self.store.write(|tx| {
+            tx.execute(
+                "UPDATE ghl_events SET lease_until = 0 WHERE lease_holder = $1 AND state = 'pending'",
+                &[holder.into()],
+            )
         })
     }
 
@@ -360,5 +476,6 @@ fn event_of(r: &Row) -> ghl_store::Result<Event> {
         delivered_at_ms: opt_int("delivered_at"),
         sinks_done: r.opt_text("sinks_done").unwrap_or_default(),
         body: r.text("body")?,
+        redelivery: false,
     })
 }

@@ -1,6 +1,7 @@
 //! Is this delivery authentic and fresh? Everything here runs before the
 //! body is parsed as an event or stored, on the raw bytes as received.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -23,10 +24,13 @@ pub enum Refusal {
     Stale,
     Future,
     Replay,
+    /// Signed only with the legacy RSA `x-wh-signature` while the receiver
+    /// does not accept it (`--allow-legacy-rsa`).
+    LegacyRsa,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 12] = [
+    pub const ALL: [Refusal; 13] = [
         Refusal::Method,
         Refusal::Path,
         Refusal::ContentType,
@@ -39,6 +43,7 @@ impl Refusal {
         Refusal::Stale,
         Refusal::Future,
         Refusal::Replay,
+        Refusal::LegacyRsa,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,6 +60,7 @@ impl Refusal {
             Refusal::Stale => "stale",
             Refusal::Future => "future",
             Refusal::Replay => "replay",
+            Refusal::LegacyRsa => "legacy_rsa",
         }
     }
 
@@ -64,10 +70,23 @@ impl Refusal {
             Refusal::Path => 404,
             Refusal::ContentType => 415,
             Refusal::TooLarge => 413,
-            Refusal::Unsigned | Refusal::BadSignature | Refusal::BadSecret => 401,
+            Refusal::Unsigned | Refusal::BadSignature | Refusal::BadSecret | Refusal::LegacyRsa => {
+                401
+            }
             Refusal::NotJson | Refusal::MissingId => 400,
             Refusal::Stale | Refusal::Future => 401,
             Refusal::Replay => 409,
+        }
+    }
+
+    /// What the person running the receiver can do about it, when anything.
+    pub fn hint(self) -> Option<&'static str> {
+        match self {
+            Refusal::LegacyRsa => Some(
+                "signed only with the legacy RSA x-wh-signature: start the receiver with \
+                 --allow-legacy-rsa to accept it",
+            ),
+            _ => None,
         }
     }
 
@@ -80,6 +99,8 @@ impl Refusal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Proof {
     Ed25519,
+    /// The legacy `x-wh-signature`, accepted only when allowed.
+    Rsa,
     Secret,
 }
 
@@ -89,6 +110,9 @@ pub struct Verifier {
     pub keys: Vec<VerifyingKey>,
     /// Shared secret for unsigned posts (workflow "custom webhook" actions).
     pub secret: Option<String>,
+    /// The key for the legacy RSA `x-wh-signature`; `None` refuses posts
+    /// signed only that way (`--allow-legacy-rsa` sets it).
+    pub legacy_rsa: Option<Arc<rsa::PublicKey>>,
     /// How old a `timestamp` may be, in milliseconds.
     pub window_ms: i64,
     /// How far ahead of our clock a `timestamp` may be, in milliseconds.
@@ -97,15 +121,43 @@ pub struct Verifier {
 
 pub const SIGNATURE_HEADER: &str = "x-ghl-signature";
 pub const SECRET_HEADER: &str = "x-ghl-secret";
+pub const LEGACY_RSA_HEADER: &str = "x-wh-signature";
 
 impl Verifier {
     /// The signature (or secret) over the raw body; nothing is parsed yet.
+    /// Ed25519 is preferred whenever its header is present: a post with a
+    /// bad Ed25519 signature is refused even if its RSA one is good.
     pub fn authenticate(
         &self,
         signature: Option<&str>,
         secret: Option<&str>,
         body: &[u8],
     ) -> Result<Proof, Refusal> {
+        self.authenticate_with(signature, None, secret, body)
+    }
+
+    /// [`Verifier::authenticate`] with the legacy RSA header as well.
+    pub fn authenticate_with(
+        &self,
+        signature: Option<&str>,
+        legacy_rsa: Option<&str>,
+        secret: Option<&str>,
+        body: &[u8],
+    ) -> Result<Proof, Refusal> {
+        if signature.is_none()
+            && let Some(sig) = legacy_rsa
+        {
+            let Some(key) = &self.legacy_rsa else {
+                return Err(Refusal::LegacyRsa);
+            };
+            let bytes = STANDARD
+                .decode(sig.trim().as_bytes())
+                .map_err(|_| Refusal::BadSignature)?;
+            return key
+                .pkcs1v15_verify::<rsa::sha2::Sha256>(body, &bytes)
+                .map(|_| Proof::Rsa)
+                .map_err(|_| Refusal::BadSignature);
+        }
         if let Some(sig) = signature {
             let bytes = STANDARD
                 .decode(sig.trim().as_bytes())
@@ -140,7 +192,7 @@ impl Verifier {
         let Some(ts) = timestamp_ms else {
             return match proof {
                 Proof::Secret => Ok(()),
-                Proof::Ed25519 => Err(Refusal::Stale),
+                Proof::Ed25519 | Proof::Rsa => Err(Refusal::Stale),
             };
         };
         let now = now_ms();

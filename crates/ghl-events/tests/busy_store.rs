@@ -21,6 +21,7 @@ async fn a_locked_store_answers_429_and_a_retry_succeeds() {
             verifier: Verifier {
                 keys: vec![key.verifying_key()],
                 secret: None,
+                legacy_rsa: None,
                 window_ms: 300_000,
                 skew_ms: 30_000,
             },

@@ -13,6 +13,7 @@ fn verifier(k: &SigningKey) -> Verifier {
     Verifier {
         keys: vec![k.verifying_key()],
         secret: Some("a-long-shared-secret".into()),
+        legacy_rsa: None,
         window_ms: 300_000,
         skew_ms: 30_000,
     }
@@ -162,6 +163,38 @@ fn the_spool_dedupes_and_leases_claims() {
     );
     assert_eq!(
         NewEvent::from_body(b"[1,2]", Proof::Ed25519).unwrap_err(),
+        Refusal::NotJson
+    );
+}
+
+#[test]
+fn only_the_indexed_fields_are_read_from_the_body() {
+    let e = NewEvent::from_body(
+        br#"{"type":"ContactTagUpdate","id":"c9","nested":{"id":"x","webhookId":"inner"},
+            "list":[1,{"a":"b"}],"locationId":"l1","webhookId":"w-old","webhookId":"w9",
+            "timestamp":"2026-01-01T00:00:00Z"}"#,
+        Proof::Ed25519,
+    )
+    .unwrap();
+    // A repeated key counts by its last value; nested keys are not read.
+    assert_eq!(e.webhook_id, "w9");
+    assert_eq!(e.event_type, "ContactTagUpdate");
+    assert_eq!(e.contact_id.as_deref(), Some("c9"));
+    assert_eq!(e.location_id.as_deref(), Some("l1"));
+    assert_eq!(e.timestamp_ms, Some(1_767_225_600_000));
+    // The body is kept byte for byte.
+    assert!(e.body.contains(r#""webhookId":"w-old""#));
+    // A number is not an id; broken JSON anywhere is refused.
+    assert_eq!(
+        NewEvent::from_body(br#"{"webhookId":5}"#, Proof::Ed25519).unwrap_err(),
+        Refusal::MissingId
+    );
+    assert_eq!(
+        NewEvent::from_body(br#"{"webhookId":"w","x":[1,}"#, Proof::Ed25519).unwrap_err(),
+        Refusal::NotJson
+    );
+    assert_eq!(
+        NewEvent::from_body(br#""w""#, Proof::Ed25519).unwrap_err(),
         Refusal::NotJson
     );
 }

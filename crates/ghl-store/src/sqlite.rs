@@ -108,11 +108,24 @@ impl SqliteTx<'_> {
         // `$N` are named parameters to SQLite; bind each by its name so the
         // numbering means the same as on Postgres whatever the order of use.
         for (i, v) in params.iter().enumerate() {
-            let name = format!("${}", i + 1);
-            let Some(idx) = stmt.parameter_index(&name)? else {
-                return Err(Error::Backend(format!(
-                    "statement has no parameter {name}: {sql}"
-                )));
+            // Fast path: `$N` first used in order has index N (SQLite's
+            // lookup by name is a linear scan, quadratic for long VALUES
+            // lists); anything else is looked up by name.
+            let idx = match stmt.parameter_name(i + 1) {
+                Some(n)
+                    if n.strip_prefix('$').and_then(|d| d.parse::<usize>().ok()) == Some(i + 1) =>
+                {
+                    i + 1
+                }
+                _ => {
+                    let name = format!("${}", i + 1);
+                    let Some(idx) = stmt.parameter_index(&name)? else {
+                        return Err(Error::Backend(format!(
+                            "statement has no parameter {name}: {sql}"
+                        )));
+                    };
+                    idx
+                }
             };
             stmt.raw_bind_parameter(idx, v)?;
         }

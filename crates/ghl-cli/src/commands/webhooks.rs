@@ -47,6 +47,14 @@ pub struct ListenArgs {
     /// instead of HighLevel's published key; repeat to accept several
     #[arg(long, value_name = "BASE64")]
     pub public_key: Vec<String>,
+    /// Also accept posts signed only with the legacy RSA `x-wh-signature`
+    /// (HighLevel's retired scheme); X-GHL-Signature is preferred when present
+    #[arg(long)]
+    pub allow_legacy_rsa: bool,
+    /// PEM file of the RSA public key for `x-wh-signature`, instead of
+    /// HighLevel's published one (needs --allow-legacy-rsa)
+    #[arg(long, value_name = "PEM_FILE", requires = "allow_legacy_rsa")]
+    pub legacy_rsa_key: Option<std::path::PathBuf>,
     /// Accept unsigned posts (workflow "custom webhook" actions) that carry
     /// this secret in an X-GHL-Secret or `Authorization: Bearer` header
     #[arg(long, env = "GHL_WEBHOOK_SECRET", hide_env_values = true)]
@@ -76,6 +84,11 @@ pub struct ListenArgs {
     /// Longest wait between attempts, in seconds
     #[arg(long, default_value_t = 600, value_name = "SECS")]
     pub retry_max: u64,
+    /// How long a delivery claim lasts unless renewed, in seconds: when
+    /// several receivers share a store, a dead one's claims are taken over
+    /// after this
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub lease: u64,
     #[command(flatten)]
     pub store: StoreArg,
 }
@@ -192,7 +205,11 @@ pub async fn run(
             };
             listen(args, location, mirror).await
         }
-        WebhooksCommand::Events(c) => events(c, location, fmt),
+        // Off the async workers: a Postgres store's own I/O runtime may not
+        // be dropped inside async code.
+        WebhooksCommand::Events(c) => tokio::task::spawn_blocking(move || events(c, location, fmt))
+            .await
+            .map_err(|e| Error::config(format!("event store task failed: {e}")))?,
     }
 }
 
@@ -240,6 +257,7 @@ async fn listen(
     if !a.path.starts_with('/') {
         return Err(Error::validation("--path must start with /"));
     }
+    ignore_sigpipe();
     if a.max_attempts < 1 {
         return Err(Error::validation("--max-attempts must be at least 1"));
     }
@@ -277,6 +295,19 @@ async fn listen(
             })
             .collect::<Result<Vec<_>, _>>()?
     };
+    let legacy_rsa = match (a.allow_legacy_rsa, &a.legacy_rsa_key) {
+        (false, _) => None,
+        (true, None) => Some(Arc::new(keys::highlevel_rsa_key())),
+        (true, Some(path)) => {
+            let pem = read_small_text(path, 64 * 1024).map_err(|e| {
+                Error::validation(format!("--legacy-rsa-key {}: {e}", path.display()))
+            })?;
+            let key = keys::parse_rsa_public_key(&pem).map_err(|e| {
+                Error::validation(format!("--legacy-rsa-key {}: {e}", path.display()))
+            })?;
+            Some(Arc::new(key))
+        }
+    };
     if a.secret.as_deref().is_some_and(|s| s.len() < 16) {
         return Err(Error::validation("--secret is too short to guess-proof")
             .with_hint("use at least 16 random characters, e.g. `openssl rand -hex 24`"));
@@ -289,6 +320,7 @@ async fn listen(
         verifier: Verifier {
             keys,
             secret: a.secret.clone(),
+            legacy_rsa,
             window_ms: a.window as i64 * 1000,
             skew_ms: a.skew as i64 * 1000,
         },
@@ -302,9 +334,11 @@ async fn listen(
             max_attempts: a.max_attempts,
             retry_base: Duration::from_millis(a.retry_base_ms),
             retry_max: Duration::from_secs(a.retry_max),
+            lease: Duration::from_secs(a.lease),
             ..DeliveryOptions::default()
         },
     };
+    let holder = opts.delivery.holder.clone();
     let receiver = Receiver::start(opts, spool).await.map_err(|e| {
         Error::config(format!("cannot listen on {}: {e}", a.listen))
             .with_hint("pick another port with --listen 127.0.0.1:PORT")
@@ -316,10 +350,41 @@ async fn listen(
         store.describe()
     );
     eprintln!("health and counters: http://{}/healthz", receiver.addr());
+    eprintln!("delivery claims held as {holder}");
     stop_signal().await;
     eprintln!("stopping: finishing what is in flight");
     receiver.shutdown().await;
+    // The last handle on the store, dropped where blocking is allowed (a
+    // Postgres store stops its own I/O runtime).
+    let _ = tokio::task::spawn_blocking(move || drop(store)).await;
     Ok(())
+}
+
+/// A server must not die when a sink's pipe closes (an `--exec` command
+/// that exits without reading its input, `--jsonl -` into a finished
+/// reader): the write fails and the delivery is retried. `ghl` otherwise
+/// lets SIGPIPE end it quietly, for `ghl … | head`.
+fn ignore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE; setting it is
+    // process-wide and safe while other threads run.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// A key file, read only up to `max` bytes (a public key is small).
+fn read_small_text(path: &std::path::Path, max: u64) -> Result<String, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    f.take(max + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > max {
+        return Err(format!("larger than {max} bytes: not a public key"));
+    }
+    Ok(text)
 }
 
 fn row(e: &ghl_events::Event) -> Value {
