@@ -346,11 +346,12 @@ impl Client {
             None => pager::DEFAULT_PAGE_SIZE,
         });
         pager::first_page(op, &style, &mut args, page_size);
-        // A long walk of a search that can be cut by date ranges states its
-        // order, so the pieces can continue in it.
+        // A whole walk of a search that can be cut by date ranges states its
+        // order, so the pieces can continue in it. (A walk capped by `--max`
+        // stays one cursor: its `next` must say where to go on.)
         let follow = opts.all || opts.max.is_some();
         let split = crate::split::for_operation(name)
-            .filter(|_| follow && seen == 0 && !self.policy.dry_run)
+            .filter(|_| opts.all && opts.max.is_none() && seen == 0 && !self.policy.dry_run)
             .and_then(|s| s.plan(&mut args));
         let first = self.prepare(name, &args)?;
         if self.policy.dry_run {

@@ -89,9 +89,7 @@ impl RangeSplit {
 fn position(record: &Value) -> Option<(i64, Value)> {
     let sa = record.get("searchAfter")?;
     let a = sa.as_array().filter(|a| a.len() == 2)?;
-    let date = a[0]
-        .as_i64()
-        .or_else(|| a[0].as_f64().map(|f| f as i64))?;
+    let date = a[0].as_i64().or_else(|| a[0].as_f64().map(|f| f as i64))?;
     Some((date, sa.clone()))
 }
 
@@ -167,7 +165,9 @@ impl Walk<'_> {
                 Some(Value::Array(f)) => f.clone(),
                 _ => Vec::new(),
             };
-            filters.push(json!({"field": self.plan.split.field, "operator": "range", "value": bounds}));
+            filters.push(
+                json!({"field": self.plan.split.field, "operator": "range", "value": bounds}),
+            );
             pager::put(&mut a, "filters", Value::Array(filters), true);
         }
         match &p.cursor {
@@ -395,10 +395,8 @@ pub async fn walk(
         p.fetched += kept.len() as u64;
         p.total = pager::total(&body);
         let parent = p.parent;
-        let done = asked == 0
-            || asked < page_size
-            || past_end
-            || p.total.is_some_and(|t| p.fetched >= t);
+        let done =
+            asked == 0 || asked < page_size || past_end || p.total.is_some_and(|t| p.fetched >= t);
         if fresh
             && asked == 0
             && let Some(parent) = parent

@@ -8,8 +8,8 @@
 mod support;
 
 use std::collections::HashSet;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use ghl_core::{CallArgs, Client, Defaults, PageOpts, Policy, Secret, Transport, TransportConfig};
 use serde_json::{Value, json};
@@ -27,12 +27,28 @@ const DATES: [&str; 3] = [
 ];
 const PER_DATE: usize = 3_500;
 
+/// The seeded database, made once and copied for each test.
+fn template() -> &'static Path {
+    static DB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, db) = DB.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("template.db");
+        ghl_sandbox::reset(&db, ghl_sandbox::Seed::Empty).unwrap();
+        for d in DATES {
+            ghl_sandbox::bulk_seed_contacts_added_at(&db, PER_DATE, d).unwrap();
+        }
+        (dir, db)
+    });
+    db
+}
+
 async fn sandbox(dir: &Path, latency_ms: u64) -> ghl_sandbox::Sandbox {
     let db = dir.join("sandbox.db");
-    ghl_sandbox::reset(&db, ghl_sandbox::Seed::Empty).unwrap();
-    for d in DATES {
-        ghl_sandbox::bulk_seed_contacts_added_at(&db, PER_DATE, d).unwrap();
-    }
+    let from = template().to_path_buf();
+    let to = db.clone();
+    tokio::task::spawn_blocking(move || std::fs::copy(from, to).unwrap())
+        .await
+        .unwrap();
     let mut opts = ghl_sandbox::SandboxOptions::new(db);
     opts.seed = ghl_sandbox::Seed::Empty;
     opts.latency_ms = latency_ms;
@@ -148,12 +164,9 @@ async fn contacts_added_during_the_walk_are_not_repeated() {
         tokio::spawn(async move {
             for i in 0..40 {
                 let body = json!({"locationId": LOC, "firstName": "Late", "email": format!("late{i}@example.com")});
-                c.call(
-                    "contacts.create-contact",
-                    CallArgs::new().with_body(body),
-                )
-                .await
-                .unwrap();
+                c.call("contacts.create-contact", CallArgs::new().with_body(body))
+                    .await
+                    .unwrap();
             }
         })
     };

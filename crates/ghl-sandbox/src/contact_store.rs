@@ -174,9 +174,20 @@ pub fn query(
     let lim = limit.map(|l| l as i64).unwrap_or(-1);
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
-        .query_map(params![loc, like, av, aid, lim, offset as i64, fts, added.lo, added.hi], |r| {
-            r.get::<_, String>(0)
-        })?
+        .query_map(
+            params![
+                loc,
+                like,
+                av,
+                aid,
+                lim,
+                offset as i64,
+                fts,
+                added.lo,
+                added.hi
+            ],
+            |r| r.get::<_, String>(0),
+        )?
         .map(|r| r.map(parse))
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Page {

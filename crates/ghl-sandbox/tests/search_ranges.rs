@@ -34,11 +34,31 @@ async fn range_bounds_meet_without_sharing_a_date() {
     ghl_sandbox::bulk_seed_contacts_added_at(&env.db(), 5, D1).unwrap();
     ghl_sandbox::bulk_seed_contacts_added_at(&env.db(), 3, D2).unwrap();
     for field in ["dateAdded", "dateUpdated"] {
-        assert_eq!(total(&env, range(field, json!({"gte": D1, "lt": D2}))).await, 5, "{field}");
-        assert_eq!(total(&env, range(field, json!({"gte": D2}))).await, 3, "{field}");
-        assert_eq!(total(&env, range(field, json!({"gt": D1}))).await, 3, "{field}");
-        assert_eq!(total(&env, range(field, json!({"lte": D1}))).await, 5, "{field}");
-        assert_eq!(total(&env, range(field, json!({"lt": D1}))).await, 0, "{field}");
+        assert_eq!(
+            total(&env, range(field, json!({"gte": D1, "lt": D2}))).await,
+            5,
+            "{field}"
+        );
+        assert_eq!(
+            total(&env, range(field, json!({"gte": D2}))).await,
+            3,
+            "{field}"
+        );
+        assert_eq!(
+            total(&env, range(field, json!({"gt": D1}))).await,
+            3,
+            "{field}"
+        );
+        assert_eq!(
+            total(&env, range(field, json!({"lte": D1}))).await,
+            5,
+            "{field}"
+        );
+        assert_eq!(
+            total(&env, range(field, json!({"lt": D1}))).await,
+            0,
+            "{field}"
+        );
     }
     // Epoch milliseconds read as dates too; a dateAdded range combines
     // with other filters.
@@ -86,12 +106,21 @@ async fn a_cursor_walks_within_a_range() {
 #[tokio::test]
 async fn numbered_pages_stop_at_ten_thousand_records() {
     let env = empty_env().await;
-    let search = |page: u64, limit: u64| {
-        json!({"locationId": LOC, "page": page, "pageLimit": limit})
-    };
-    for (page, limit, status) in [(100, 100, 200), (101, 100, 422), (20, 500, 200), (21, 500, 422)] {
+    let search =
+        |page: u64, limit: u64| json!({"locationId": LOC, "page": page, "pageLimit": limit});
+    for (page, limit, status) in [
+        (100, 100, 200),
+        (101, 100, 422),
+        (20, 500, 200),
+        (21, 500, 422),
+    ] {
         let r = env
-            .op("contacts.search-contacts-advanced", &[], &[], Some(search(page, limit)))
+            .op(
+                "contacts.search-contacts-advanced",
+                &[],
+                &[],
+                Some(search(page, limit)),
+            )
             .await;
         assert_eq!(r.status, status, "page {page} x {limit}: {}", r.body);
         if status == 422 {
