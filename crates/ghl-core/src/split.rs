@@ -268,7 +268,7 @@ pub struct First<'a> {
 /// as they arrive (pieces interleave). `summary` already counts the first
 /// page; `cap` is the most records to hand over in all.
 #[allow(clippy::too_many_arguments)]
-pub async fn walk(
+pub async fn walk<F: FnMut(Page) -> Result<()>>(
     client: &Client,
     name: &str,
     op: &Operation,
@@ -277,7 +277,7 @@ pub async fn walk(
     concurrency: usize,
     cap: usize,
     summary: &mut Summary,
-    on_page: &mut dyn FnMut(Page) -> Result<()>,
+    on_page: &mut F,
 ) -> Result<()> {
     let style = op.pagination.as_ref();
     let page_size = style
