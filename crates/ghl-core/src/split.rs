@@ -286,6 +286,9 @@ pub async fn walk<F: FnMut(Page) -> Result<()>>(
         .and_then(Value::as_u64)
         .filter(|s| *s > 0)
         .unwrap_or(pager::DEFAULT_PAGE_SIZE);
+    if first.count >= first.total {
+        return Ok(());
+    }
     // One probe for the far edge: the other end of the order, one record.
     let mut probe = first.args.clone();
     let other = if plan.asc { "desc" } else { "asc" };
@@ -332,9 +335,6 @@ pub async fn walk<F: FnMut(Page) -> Result<()>>(
         parent: None,
         uncut: false,
     }];
-    if first.count >= first.total {
-        return Ok(());
-    }
     let concurrency = concurrency.max(1);
     let mut idle = vec![0usize];
     let mut in_flight = FuturesUnordered::new();
