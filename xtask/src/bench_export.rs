@@ -65,11 +65,21 @@ pub fn run(root: &Path, records: usize, latency_ms: u64) -> Result<String, Strin
             .spawn()
             .map_err(|e| format!("run ghl: {e}"))?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
-        let lines = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .filter(|l| !l.is_empty())
-            .count();
+        // Every record once: count lines and distinct contact ids.
+        let mut ids = std::collections::HashSet::new();
+        let mut lines = 0usize;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.is_empty() {
+                continue;
+            }
+            lines += 1;
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                && let Some(id) = v["id"].as_str()
+            {
+                ids.insert(id.to_string());
+            }
+        }
+        let distinct = ids.len();
         let status = child.wait().map_err(|e| e.to_string())?;
         let elapsed = started.elapsed();
         if !status.success() {
@@ -92,7 +102,7 @@ pub fn run(root: &Path, records: usize, latency_ms: u64) -> Result<String, Strin
         let allowed = 100.0 * windows;
         Ok(format!(
             "export of {records} contacts, sandbox latency {latency_ms} ms, rate limit 100/10s\n\
-             records exported   {lines}\n\
+             records exported   {lines} ({distinct} distinct)\n\
              wall time          {secs:.2} s\n\
              records/second     {:.0}\n\
              API requests       {requests} ({:.1} req/s)\n\

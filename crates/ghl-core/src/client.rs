@@ -346,6 +346,13 @@ impl Client {
             None => pager::DEFAULT_PAGE_SIZE,
         });
         pager::first_page(op, &style, &mut args, page_size);
+        // A whole walk of a search that can be cut by date ranges states its
+        // order, so the pieces can continue in it. (A walk capped by `--max`
+        // stays one cursor: its `next` must say where to go on.)
+        let follow = opts.all || opts.max.is_some();
+        let split = crate::split::for_operation(name)
+            .filter(|_| opts.all && opts.max.is_none() && seen == 0 && !self.policy.dry_run)
+            .and_then(|s| s.plan(&mut args));
         let first = self.prepare(name, &args)?;
         if self.policy.dry_run {
             let body = self.describe(&first);
@@ -362,6 +369,8 @@ impl Client {
         let (mut records, key) = pager::records(&body);
         summary.records_key = key;
         summary.total = pager::total(&body);
+        let split_start = split.and_then(|_| crate::split::start(&records));
+        let first_count = records.len() as u64;
         // Records fetched so far, this walk's and its earlier calls': with
         // a stated total, reaching it ends the list whatever the style.
         let mut fetched = seen + records.len() as u64;
@@ -377,10 +386,35 @@ impl Client {
             body,
         })?;
         // `--max N` alone also follows pages, up to N records.
-        let follow = opts.all || opts.max.is_some();
         if !follow || summary.records >= cap {
             summary.more = next.is_some();
             summary.next = next;
+            return Ok(summary);
+        }
+
+        // Past the page window: date ranges walked side by side.
+        if let (Some(plan), Some(start), Some(total)) = (split, split_start, summary.total)
+            && total > pager::BODY_PAGE_WINDOW
+            && next.is_some()
+        {
+            let first = crate::split::First {
+                args: &first.args,
+                start,
+                count: first_count,
+                total,
+            };
+            crate::split::walk(
+                self,
+                name,
+                op,
+                plan,
+                first,
+                opts.concurrency,
+                cap,
+                &mut summary,
+                &mut on_page,
+            )
+            .await?;
             return Ok(summary);
         }
 
@@ -491,7 +525,7 @@ fn truncate(records: &mut Vec<Value>, room: usize, summary: &mut Summary) {
     }
 }
 
-fn partial(mut e: Error, records: usize) -> Error {
+pub(crate) fn partial(mut e: Error, records: usize) -> Error {
     if records == 0 {
         return e;
     }

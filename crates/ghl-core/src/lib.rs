@@ -30,6 +30,7 @@ pub mod ratelimit;
 pub mod request;
 pub mod retry;
 pub mod secret;
+pub mod split;
 pub mod tag_guard;
 pub mod transport;
 pub mod trust;

@@ -410,7 +410,7 @@ fn find_key<'a>(body: &'a Value, key: &str) -> Option<&'a Value> {
     None
 }
 
-fn get<'a>(args: &'a CallArgs, key: &str, in_body: bool) -> Option<&'a Value> {
+pub(crate) fn get<'a>(args: &'a CallArgs, key: &str, in_body: bool) -> Option<&'a Value> {
     if in_body {
         args.params
             .get(key)
@@ -420,7 +420,7 @@ fn get<'a>(args: &'a CallArgs, key: &str, in_body: bool) -> Option<&'a Value> {
     }
 }
 
-fn put(args: &mut CallArgs, key: &str, v: Value, in_body: bool) {
+pub(crate) fn put(args: &mut CallArgs, key: &str, v: Value, in_body: bool) {
     if in_body
         && let Some(Value::Object(b)) = args.body.as_mut()
         && !args.params.contains_key(key)
@@ -431,7 +431,7 @@ fn put(args: &mut CallArgs, key: &str, v: Value, in_body: bool) {
     args.params.insert(key.to_string(), v);
 }
 
-fn remove(args: &mut CallArgs, key: &str, in_body: bool) {
+pub(crate) fn remove(args: &mut CallArgs, key: &str, in_body: bool) {
     args.params.remove(key);
     if in_body && let Some(Value::Object(b)) = args.body.as_mut() {
         b.remove(key);

@@ -118,6 +118,14 @@ pub struct Page {
     pub total: u64,
 }
 
+/// Contacts added in `[lo, hi)` (ISO-8601 with milliseconds, as stored, so
+/// text order is time order); open where `None`.
+#[derive(Debug, Clone, Default)]
+pub struct AddedIn {
+    pub lo: Option<String>,
+    pub hi: Option<String>,
+}
+
 /// Contacts of one location whose search text contains `query`, ordered by
 /// `col` (`asc`), with either an offset or a keyset cursor `(value, id)`.
 // One call site per pagination style; a params struct would only rename these.
@@ -131,6 +139,7 @@ pub fn query(
     after: Option<(&str, &str)>,
     offset: u64,
     limit: Option<u64>,
+    added: &AddedIn,
 ) -> rusqlite::Result<Page> {
     let q = query
         .map(|q| q.trim().to_lowercase())
@@ -144,10 +153,11 @@ pub fn query(
         None => (None, None),
     };
     let filter = "location_id = ?1 AND (?2 IS NULL OR search LIKE ?2 ESCAPE '\\')
-         AND (?7 IS NULL OR rowid IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?7))";
+         AND (?7 IS NULL OR rowid IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?7))
+         AND (?8 IS NULL OR date_added >= ?8) AND (?9 IS NULL OR date_added < ?9)";
     let total: i64 = conn.query_row(
         &format!("SELECT COUNT(*) FROM contacts WHERE {filter} AND ?3 IS NULL AND ?4 IS NULL AND ?5 IS NULL AND ?6 IS NULL"),
-        params![loc, like, None::<&str>, None::<&str>, None::<i64>, None::<i64>, fts],
+        params![loc, like, None::<&str>, None::<&str>, None::<i64>, None::<i64>, fts, added.lo, added.hi],
         |r| r.get(0),
     )?;
     let (dir, cmp) = if asc { ("ASC", ">") } else { ("DESC", "<") };
@@ -164,9 +174,20 @@ pub fn query(
     let lim = limit.map(|l| l as i64).unwrap_or(-1);
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
-        .query_map(params![loc, like, av, aid, lim, offset as i64, fts], |r| {
-            r.get::<_, String>(0)
-        })?
+        .query_map(
+            params![
+                loc,
+                like,
+                av,
+                aid,
+                lim,
+                offset as i64,
+                fts,
+                added.lo,
+                added.hi
+            ],
+            |r| r.get::<_, String>(0),
+        )?
         .map(|r| r.map(parse))
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Page {

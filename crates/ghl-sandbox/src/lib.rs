@@ -18,6 +18,7 @@ mod reply;
 mod router;
 mod routes;
 mod seed;
+mod seed_added_at;
 mod server;
 mod store;
 mod tz;
@@ -311,6 +312,19 @@ pub fn add_agency_locations(
 pub fn bulk_seed_contacts(db: &Path, n: usize) -> Result<usize, SandboxError> {
     let mut conn = store::open_conn(db)?;
     seed::bulk_contacts(&mut conn, DEMO_LOCATION_ID, n)?;
+    Ok(n)
+}
+
+/// Insert `n` contacts into the demo location that were all added at
+/// `added` (ISO-8601), as an import leaves them (for tests of walks cut
+/// at dates). Returns how many were inserted.
+pub fn bulk_seed_contacts_added_at(
+    db: &Path,
+    n: usize,
+    added: &str,
+) -> Result<usize, SandboxError> {
+    let mut conn = store::open_conn(db)?;
+    seed_added_at::contacts(&mut conn, DEMO_LOCATION_ID, n, added)?;
     Ok(n)
 }
 

@@ -434,12 +434,19 @@ fn range(actual: &Value, op: &str, want: &Value) -> bool {
         "lt" => num(want).is_some_and(|w| a < w),
         "lte" => num(want).is_some_and(|w| a <= w),
         _ => {
-            let lo = want.get("gte").or_else(|| want.get("gt")).and_then(num);
-            let hi = want.get("lte").or_else(|| want.get("lt")).and_then(num);
-            lo.is_none_or(|l| a >= l) && hi.is_none_or(|h| a <= h)
+            // `gt` and `lt` leave their bound out: two ranges that meet at
+            // a date share no record.
+            let bound = |k: &str| want.get(k).and_then(num);
+            bound("gte").is_none_or(|l| a >= l)
+                && bound("gt").is_none_or(|l| a > l)
+                && bound("lte").is_none_or(|h| a <= h)
+                && bound("lt").is_none_or(|h| a < h)
         }
     }
 }
+
+/// The most records numbered search pages reach.
+const SEARCH_WINDOW: u64 = 10_000;
 
 fn search(c: &Connection, ctx: &Ctx) -> Reply {
     let mut errors = Vec::new();
@@ -484,10 +491,18 @@ fn search(c: &Connection, ctx: &Ctx) -> Reply {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    let (added, filters) = super::added_range::take(filters);
     let search_after = ctx
         .b("searchAfter")
         .and_then(Value::as_array)
         .filter(|a| a.len() == 2);
+    // Numbered pages reach the first 10,000 records; deeper ones need
+    // `searchAfter`, as on HighLevel.
+    if search_after.is_none() && page * limit > SEARCH_WINDOW {
+        return Err(ApiError::invalid(vec![format!(
+            "page * pageLimit must not be greater than {SEARCH_WINDOW}: use searchAfter to go further"
+        )]));
+    }
 
     let (rows, total) = if filters.is_empty() {
         // Everything in SQL: count, order, keyset or offset.
@@ -511,10 +526,11 @@ fn search(c: &Connection, ctx: &Ctx) -> Reply {
             after.as_ref().map(|(v, id)| (v.as_str(), id.as_str())),
             offset,
             Some(limit),
+            &added,
         )?;
         (p.rows, p.total)
     } else {
-        let p = cs::query(c, &ctx.location_id, query, col, asc, None, 0, None)?;
+        let p = cs::query(c, &ctx.location_id, query, col, asc, None, 0, None, &added)?;
         let mut all: Vec<Value> = p
             .rows
             .into_iter()
@@ -592,6 +608,7 @@ fn list_deprecated(c: &Connection, ctx: &Ctx) -> Reply {
         after.as_ref().map(|(v, id)| (v.as_str(), id.as_str())),
         0,
         Some(limit),
+        &cs::AddedIn::default(),
     )?;
     let last = p.rows.last().map(|ct| {
         (

@@ -1,6 +1,7 @@
 //! Handlers for the modelled operations, and the dispatch from an operation
 //! name to its handler (anything not listed falls to the generic store).
 
+mod added_range;
 pub mod agency;
 mod calendars;
 mod contacts;
