@@ -114,7 +114,15 @@ impl Transport {
         if let Some(http) = self.http.get() {
             return Ok(http);
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        // Every request goes to the base URL (`Prepared::url` appends a
+        // path), so a plain-http one (the sandbox, a mock on loopback)
+        // never uses TLS: trust no certificate rather than load and parse
+        // the system's (three quarters of `ghl mcp`'s start-up).
+        if self.config.base_url.starts_with("http://") {
+            builder = builder.tls_certs_only(std::iter::empty::<reqwest::Certificate>());
+        }
+        let http = builder
             .user_agent(concat!("ghl/", env!("CARGO_PKG_VERSION")))
             .timeout(self.config.timeout)
             .connect_timeout(self.config.connect_timeout)
