@@ -19,6 +19,8 @@ const MCP_CALLS: usize = 1000;
 struct Figure {
     label: &'static str,
     median_ms: f64,
+    /// User + system CPU time: on a busy machine, steadier than wall time.
+    cpu_ms: f64,
     peak_mib: f64,
     peer: &'static str,
 }
@@ -50,10 +52,11 @@ fn measure(bin: &Path, dir: &Path, sandbox: &Sandbox, runs: usize) -> Result<Str
     let id = first_contact_id(bin, &env)?;
     let mut figures = Vec::new();
     let mut process = |label, args: &[&str], peer| -> Result<(), String> {
-        let (median_ms, peak_mib) = processes(bin, args, &env, runs)?;
+        let (median_ms, cpu_ms, peak_mib) = processes(bin, args, &env, runs)?;
         figures.push(Figure {
             label,
             median_ms,
+            cpu_ms,
             peak_mib,
             peer,
         });
@@ -70,10 +73,11 @@ fn measure(bin: &Path, dir: &Path, sandbox: &Sandbox, runs: usize) -> Result<Str
         &["contacts", "get", &id, "-o", "json"],
         "-",
     )?;
-    let (median_ms, peak_mib) = mcp_start(bin, &env, runs)?;
+    let (median_ms, cpu_ms, peak_mib) = mcp_start(bin, &env, runs)?;
     figures.push(Figure {
         label: "ghl mcp: spawn -> tools/list",
         median_ms,
+        cpu_ms,
         peak_mib,
         peer: "4 ms, ~10 MiB",
     });
@@ -83,25 +87,27 @@ fn measure(bin: &Path, dir: &Path, sandbox: &Sandbox, runs: usize) -> Result<Str
         "ghl start-up and memory, whole processes, medians of {runs} runs (loopback sandbox at {base})\n\n"
     );
     out.push_str(&format!(
-        "{:<38} {:>10} {:>14}   {}\n",
-        "figure", "median", "peak RSS", "ghl-rs (issue 14)"
+        "{:<38} {:>10} {:>10} {:>14}   {}\n",
+        "figure", "median", "CPU", "peak RSS", "ghl-rs (issue 14)"
     ));
     for f in &figures {
         out.push_str(&format!(
-            "{:<38} {:>7.2} ms {:>10.1} MiB   {}\n",
-            f.label, f.median_ms, f.peak_mib, f.peer
+            "{:<38} {:>7.2} ms {:>7.2} ms {:>10.1} MiB   {}\n",
+            f.label, f.median_ms, f.cpu_ms, f.peak_mib, f.peer
         ));
     }
     out.push_str(&format!(
-        "{:<38} {:>10} {:>10.1} MB    11.3 MB\n",
+        "{:<38} {:>10} {:>10} {:>10.1} MB    11.3 MB\n",
         format!("ghl mcp: resident after {MCP_CALLS} calls"),
+        "",
         "",
         resident as f64 / 1e6
     ));
     let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0);
     out.push_str(&format!(
-        "{:<38} {:>10} {:>10.1} MB    -\n",
+        "{:<38} {:>10} {:>10} {:>10.1} MB    -\n",
         "release binary size",
+        "",
         "",
         size as f64 / 1e6
     ));
@@ -112,14 +118,15 @@ fn measure(bin: &Path, dir: &Path, sandbox: &Sandbox, runs: usize) -> Result<Str
     Ok(out)
 }
 
-/// Median wall time and largest peak RSS of `runs` processes (one warm-up).
+/// Median wall and CPU time and largest peak RSS of `runs` processes (one warm-up).
 fn processes(
     bin: &Path,
     args: &[&str],
     env: &[(&str, String)],
     runs: usize,
-) -> Result<(f64, f64), String> {
+) -> Result<(f64, f64, f64), String> {
     let mut times = Vec::with_capacity(runs);
+    let mut cpu = Vec::with_capacity(runs);
     let mut peak_kb = 0i64;
     for i in 0..=runs {
         let start = Instant::now();
@@ -131,21 +138,31 @@ fn processes(
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("spawn: {e}"))?;
-        let (status, maxrss_kb) = wait_rusage(&child)?;
+        let (status, usage) = wait_rusage(&child)?;
         let elapsed = start.elapsed().as_secs_f64() * 1000.0;
         if status != 0 {
             return Err(format!("ghl {}: exit status {status}", args.join(" ")));
         }
         if i > 0 {
             times.push(elapsed);
-            peak_kb = peak_kb.max(maxrss_kb);
+            cpu.push(cpu_ms(&usage));
+            peak_kb = peak_kb.max(usage.ru_maxrss);
         }
     }
-    Ok((median(&mut times), peak_kb as f64 / 1024.0))
+    Ok((
+        median(&mut times),
+        median(&mut cpu),
+        peak_kb as f64 / 1024.0,
+    ))
 }
 
-/// Reap `child`: its exit code (or -1 on a signal) and peak RSS in KiB.
-fn wait_rusage(child: &Child) -> Result<(i32, i64), String> {
+fn cpu_ms(u: &libc::rusage) -> f64 {
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+    ms(u.ru_utime) + ms(u.ru_stime)
+}
+
+/// Reap `child`: its exit code (or -1 on a signal) and resource usage.
+fn wait_rusage(child: &Child) -> Result<(i32, libc::rusage), String> {
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: a zeroed rusage is a valid out-parameter for wait4.
@@ -160,7 +177,7 @@ fn wait_rusage(child: &Child) -> Result<(i32, i64), String> {
     } else {
         -1
     };
-    Ok((code, usage.ru_maxrss))
+    Ok((code, usage))
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -241,9 +258,10 @@ impl Mcp {
     }
 }
 
-/// Spawn to tools/list answered, and the peak RSS of such a session.
-fn mcp_start(bin: &Path, env: &[(&str, String)], runs: usize) -> Result<(f64, f64), String> {
+/// Spawn to tools/list answered, the CPU time and peak RSS of such a session.
+fn mcp_start(bin: &Path, env: &[(&str, String)], runs: usize) -> Result<(f64, f64, f64), String> {
     let mut times = Vec::with_capacity(runs);
+    let mut cpu = Vec::with_capacity(runs);
     let mut peak_kb = 0i64;
     for i in 0..=runs {
         let started = Instant::now();
@@ -270,10 +288,15 @@ fn mcp_start(bin: &Path, env: &[(&str, String)], runs: usize) -> Result<(f64, f6
         }
         if i > 0 {
             times.push(elapsed);
+            cpu.push(cpu_ms(&usage));
             peak_kb = peak_kb.max(usage.ru_maxrss);
         }
     }
-    Ok((median(&mut times), peak_kb as f64 / 1024.0))
+    Ok((
+        median(&mut times),
+        median(&mut cpu),
+        peak_kb as f64 / 1024.0,
+    ))
 }
 
 /// Resident bytes of one `ghl mcp` after 1,000 tool calls (search, read,
