@@ -10,10 +10,14 @@
 //! - `cargo xtask bench-export [--records N] [--latency-ms MS]`: an export
 //!   through the rate-limited sandbox.
 //! - `cargo xtask bench-mcp [--runs N]`: `ghl mcp` start to tools/list.
+//! - `cargo xtask bench-startup [--runs N] [--bin PATH]`: start-up time and
+//!   memory of `--version`, a dry-run and a loopback GET, `ghl mcp` to
+//!   tools/list and after 1,000 calls, and the binary size, beside the peer's.
 
 mod bench_cli;
 mod bench_export;
 mod bench_mcp;
+mod bench_startup;
 mod catalog_gen;
 mod rules;
 mod spec_scan;
@@ -21,7 +25,7 @@ mod spec_scan;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask catalog [--check] [--specs DIR] | spec-scan [--specs DIR] | bench-cli [--runs N] [--bin PATH] | bench-export [--records N] [--latency-ms MS] | bench-mcp [--runs N]";
+const USAGE: &str = "usage: cargo xtask catalog [--check] [--specs DIR] | spec-scan [--specs DIR] | bench-cli [--runs N] [--bin PATH] | bench-export [--records N] [--latency-ms MS] | bench-mcp [--runs N] | bench-startup [--runs N] [--bin PATH]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -68,6 +72,11 @@ fn main() -> ExitCode {
             num("--latency-ms", 150),
         ),
         "bench-mcp" => bench_mcp::run(&root, num("--runs", 21) as usize),
+        "bench-startup" => bench_startup::run(
+            &root,
+            num("--runs", 21) as usize,
+            flag("--bin").map(PathBuf::from),
+        ),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

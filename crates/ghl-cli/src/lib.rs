@@ -26,16 +26,21 @@ pub fn main() {
     deadline::start();
     process_guard::no_core_dumps();
     restore_sigpipe();
-    let code = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt.block_on(run()),
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            1
-        }
+    // Parse before starting the runtime: `--version`, `--help` and usage
+    // errors need no threads.
+    let code = match parse() {
+        Err(code) => code,
+        Ok((matches, global)) => match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(run(matches, global)),
+            Err(e) => {
+                eprintln!("error: cannot start the runtime: {e}");
+                1
+            }
+        },
     };
     std::process::exit(code);
 }
@@ -51,22 +56,17 @@ fn restore_sigpipe() {
     }
 }
 
-/// The full command tree, friendly and compatible commands included.
+/// The full command tree, friendly and compatible commands included. The
+/// generated commands are shells that clap fills in only when the command
+/// line reaches them, so start-up builds one of them at most.
 pub fn command() -> clap::Command {
     let mut cmd = Cli::command();
-    for c in friendly::commands(friendly::COMMANDS) {
-        // `contacts dedupe` reads the mirror, not the API.
-        let c = if c.get_name() == "contacts" {
-            c.subcommand(commands::mirror::dedupe_command())
-        } else {
-            c
-        };
+    for c in friendly::deferred(friendly::COMMANDS, fill_friendly) {
         cmd = cmd.subcommand(c);
     }
-    for c in friendly::commands(compat::COMMANDS) {
+    for c in friendly::deferred(compat::COMMANDS, fill_compat) {
         cmd = cmd.subcommand(c.hide(true));
     }
-    cmd = commands::bulk::augment(cmd);
     cmd.subcommand(
         clap::Command::new(compat::LIST_COURSES)
             .hide(true)
@@ -74,26 +74,45 @@ pub fn command() -> clap::Command {
     )
 }
 
-async fn run() -> i32 {
+fn fill_friendly(shell: clap::Command) -> clap::Command {
+    let c = friendly::fill(shell, friendly::COMMANDS);
+    // `contacts dedupe` reads the mirror, not the API.
+    let c = if c.get_name() == "contacts" {
+        c.subcommand(commands::mirror::dedupe_command())
+    } else {
+        c
+    };
+    commands::bulk::augment(c)
+}
+
+fn fill_compat(shell: clap::Command) -> clap::Command {
+    friendly::fill(shell, compat::COMMANDS)
+}
+
+/// The command line, or the exit code when it was help, a version or wrong.
+fn parse() -> Result<(clap::ArgMatches, GlobalArgs), i32> {
     let matches = match command().try_get_matches() {
         Ok(m) => m,
         Err(e) => {
             let _ = e.print();
-            return match e.kind() {
+            return Err(match e.kind() {
                 clap::error::ErrorKind::DisplayHelp
                 | clap::error::ErrorKind::DisplayVersion
                 | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
                 _ => 2,
-            };
+            });
         }
     };
-    let global = match GlobalArgs::from_arg_matches(&matches) {
-        Ok(g) => g,
+    match GlobalArgs::from_arg_matches(&matches) {
+        Ok(g) => Ok((matches, g)),
         Err(e) => {
             let _ = e.print();
-            return 2;
+            Err(2)
         }
-    };
+    }
+}
+
+async fn run(matches: clap::ArgMatches, global: GlobalArgs) -> i32 {
     let fmt = output::format(global.output);
     let outcome = match deadline::of(&global) {
         Some(by) if !runs_until_stopped(&matches) => {

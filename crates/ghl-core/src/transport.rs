@@ -78,7 +78,9 @@ pub struct Response {
 }
 
 pub struct Transport {
-    http: reqwest::Client,
+    /// Built on the first request: a dry run or a refused call never pays
+    /// for the HTTP client and its TLS setup.
+    http: std::sync::OnceLock<reqwest::Client>,
     config: TransportConfig,
     limiter: RateLimiter,
 }
@@ -101,10 +103,29 @@ impl Transport {
         url::Url::parse(&config.base_url).map_err(|e| {
             Error::config(format!("base URL {:?} is not a URL: {e}", config.base_url))
         })?;
-        let http = reqwest::Client::builder()
+        Ok(Transport {
+            http: std::sync::OnceLock::new(),
+            limiter: RateLimiter::new(config.rate),
+            config,
+        })
+    }
+
+    fn http(&self) -> Result<&reqwest::Client> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let mut builder = reqwest::Client::builder();
+        // Every request goes to the base URL (`Prepared::url` appends a
+        // path), so a plain-http one (the sandbox, a mock on loopback)
+        // never uses TLS: trust no certificate rather than load and parse
+        // the system's (three quarters of `ghl mcp`'s start-up).
+        if self.config.base_url.starts_with("http://") {
+            builder = builder.tls_certs_only(std::iter::empty::<reqwest::Certificate>());
+        }
+        let http = builder
             .user_agent(concat!("ghl/", env!("CARGO_PKG_VERSION")))
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
+            .timeout(self.config.timeout)
+            .connect_timeout(self.config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(30))
             // The API never redirects; a redirect comes from a proxy or a
             // captive portal, and following it would turn a POST into a GET
@@ -114,11 +135,7 @@ impl Transport {
             .map_err(|e| {
                 Error::new(ErrorCode::Network, format!("cannot start HTTP client: {e}"))
             })?;
-        Ok(Transport {
-            http,
-            limiter: RateLimiter::new(config.rate),
-            config,
-        })
+        Ok(self.http.get_or_init(|| http))
     }
 
     pub fn base_url(&self) -> &str {
@@ -405,7 +422,8 @@ impl Transport {
     ) -> std::result::Result<(u16, reqwest::header::HeaderMap, Value), (Failure, Error)> {
         let method = reqwest::Method::from_bytes(req.method.as_str().as_bytes())
             .unwrap_or(reqwest::Method::GET);
-        let mut rb = self.http.request(method, url);
+        let http = self.http().map_err(|e| (Failure::Final, e))?;
+        let mut rb = http.request(method, url);
         if !token.is_empty() {
             rb = rb.bearer_auth(token.expose());
         }

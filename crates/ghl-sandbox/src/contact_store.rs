@@ -155,18 +155,32 @@ pub fn query(
     let filter = "location_id = ?1 AND (?2 IS NULL OR search LIKE ?2 ESCAPE '\\')
          AND (?7 IS NULL OR rowid IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?7))
          AND (?8 IS NULL OR date_added >= ?8) AND (?9 IS NULL OR date_added < ?9)";
-    let total: i64 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM contacts WHERE {filter} AND ?3 IS NULL AND ?4 IS NULL AND ?5 IS NULL AND ?6 IS NULL"),
-        params![loc, like, None::<&str>, None::<&str>, None::<i64>, None::<i64>, fts, added.lo, added.hi],
-        |r| r.get(0),
-    )?;
+    let sole = sole_location(conn, loc)? && added.lo.is_none() && added.hi.is_none();
+    let total = count(conn, loc, like.as_deref(), fts.as_deref(), filter, sole, added)?;
     let (dir, cmp) = if asc { ("ASC", ">") } else { ("DESC", "<") };
+    // Few matches: start from the trigram index and sort them, instead of
+    // walking the whole sort index looking for them (10x faster for a
+    // rare name over 100k contacts; 10x slower for a common one).
+    let window = offset.saturating_add(limit.unwrap_or(u64::MAX / 2));
+    let rare = fts.is_some()
+        && total.saturating_mul(total).saturating_mul(10)
+            < window.saturating_mul(all_contacts(conn)?);
     // `col` comes from `sort_column`, never from the request, so formatting it in is safe.
-    let sql = format!(
-        "SELECT data FROM contacts WHERE {filter}
-         AND (?3 IS NULL OR {col} {cmp} ?3 OR ({col} = ?3 AND id {cmp} ?4))
-         ORDER BY {col} {dir}, id {dir} LIMIT ?5 OFFSET ?6"
-    );
+    let sql = if rare {
+        format!(
+            "SELECT c.data FROM contacts_fts f CROSS JOIN contacts c ON c.rowid = f.rowid
+             WHERE f.contacts_fts MATCH ?7 AND c.location_id = ?1 AND ?2 IS NULL
+             AND (?8 IS NULL OR c.date_added >= ?8) AND (?9 IS NULL OR c.date_added < ?9)
+             AND (?3 IS NULL OR c.{col} {cmp} ?3 OR (c.{col} = ?3 AND c.id {cmp} ?4))
+             ORDER BY c.{col} {dir}, c.id {dir} LIMIT ?5 OFFSET ?6"
+        )
+    } else {
+        format!(
+            "SELECT data FROM contacts WHERE {filter}
+             AND (?3 IS NULL OR {col} {cmp} ?3 OR ({col} = ?3 AND id {cmp} ?4))
+             ORDER BY {col} {dir}, id {dir} LIMIT ?5 OFFSET ?6"
+        )
+    };
     let (av, aid) = match after {
         Some((v, id)) => (Some(v), Some(id)),
         None => (None, None),
@@ -190,10 +204,54 @@ pub fn query(
         )?
         .map(|r| r.map(parse))
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page {
-        rows,
-        total: total.max(0) as u64,
-    })
+    Ok(Page { rows, total })
+}
+
+/// Whether every contact in the database belongs to `loc` (two index
+/// seeks): then counting needs no per-row location check.
+fn sole_location(conn: &Connection, loc: &str) -> rusqlite::Result<bool> {
+    let others: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM contacts WHERE location_id < ?1)
+                 OR EXISTS(SELECT 1 FROM contacts WHERE location_id > ?1)",
+        )?
+        .query_row([loc], |r| r.get(0))?;
+    Ok(!others)
+}
+
+fn all_contacts(conn: &Connection) -> rusqlite::Result<u64> {
+    let n: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM contacts")?
+        .query_row([], |r| r.get(0))?;
+    Ok(n.max(0) as u64)
+}
+
+/// How many contacts of `loc` match. When `loc` holds every contact (and no
+/// date range narrows them), the
+/// trigram index (kept in step with the table by triggers) or the table's
+/// own count answers without visiting each row: 0.5 ms instead of 15 ms
+/// over 100k contacts.
+fn count(
+    conn: &Connection,
+    loc: &str,
+    like: Option<&str>,
+    fts: Option<&str>,
+    filter: &str,
+    sole: bool,
+    added: &AddedIn,
+) -> rusqlite::Result<u64> {
+    let n: i64 = match (sole, like, fts) {
+        (true, None, None) => return all_contacts(conn),
+        (true, None, Some(fts)) => conn
+            .prepare_cached("SELECT COUNT(*) FROM contacts_fts WHERE contacts_fts MATCH ?1")?
+            .query_row([fts], |r| r.get(0))?,
+        _ => conn.query_row(
+            &format!("SELECT COUNT(*) FROM contacts WHERE {filter} AND ?3 IS NULL AND ?4 IS NULL AND ?5 IS NULL AND ?6 IS NULL"),
+            params![loc, like, None::<&str>, None::<&str>, None::<i64>, None::<i64>, fts, added.lo, added.hi],
+            |r| r.get(0),
+        )?,
+    };
+    Ok(n.max(0) as u64)
 }
 
 fn escape_like(s: &str) -> String {

@@ -76,7 +76,8 @@ fn export_command(kind: &str) -> Command {
         .arg(locations_arg())
 }
 
-/// Add the bulk forms to the friendly command tree.
+/// Add the bulk forms to one top-level friendly command (`contacts`,
+/// `opportunities`, ...), as it is built.
 pub fn augment(cmd: Command) -> Command {
     let from = |c: Command, first: &'static str, second: &'static str| {
         run_args(
@@ -97,25 +98,27 @@ pub fn augment(cmd: Command) -> Command {
         )
     };
     let mut cmd = cmd;
+    let name = cmd.get_name().to_string();
     for f in crate::commands::friendly::COMMANDS {
-        if ghl_catalog::find(f.op).is_some_and(|op| op.effect == ghl_catalog::Effect::Read) {
-            cmd = with_locations(cmd, f.words);
+        if let [first, rest @ ..] = f.words
+            && *first == name
+            && ghl_catalog::find(f.op).is_some_and(|op| op.effect == ghl_catalog::Effect::Read)
+        {
+            cmd = with_locations(cmd, rest);
         }
     }
-    cmd.mut_subcommand("contacts", |c| {
-        c.subcommand(import_command())
+    match name.as_str() {
+        "contacts" => cmd
+            .subcommand(import_command())
             .subcommand(export_command("contact"))
             .mut_subcommand("tags", |t| {
                 t.mut_subcommand("add", |a| from(a, "contactId", "tags"))
                     .mut_subcommand("remove", |a| from(a, "contactId", "tags"))
-            })
-    })
-    .mut_subcommand("opportunities", |c| {
-        c.subcommand(export_command("opportunity"))
-    })
-    .mut_subcommand("workflows", |c| {
-        c.mut_subcommand("add", |a| from(a, "contactId", "workflowId"))
-    })
+            }),
+        "opportunities" => cmd.subcommand(export_command("opportunity")),
+        "workflows" => cmd.mut_subcommand("add", |a| from(a, "contactId", "workflowId")),
+        _ => cmd,
+    }
 }
 
 /// Add `--locations` to the leaf command that `words` name.

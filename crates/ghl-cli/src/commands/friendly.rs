@@ -483,6 +483,49 @@ fn level(entries: &[(&[&'static str], &Friendly)]) -> Vec<Command> {
         .collect()
 }
 
+/// The top-level commands of `decls` as shells (name and one-line help)
+/// whose contents clap builds only when the command line reaches them
+/// (`defer`): `ghl --version` or `ghl contacts get` never builds the
+/// hundred other commands. `fill` receives the shell, which clap has
+/// already given the global options, and must add to it (see [`fill`]).
+pub fn deferred(decls: &'static [Friendly], fill: fn(Command) -> Command) -> Vec<Command> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for f in decls {
+        if let Some(first) = f.words.first()
+            && !names.contains(first)
+        {
+            names.push(first);
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let about = match decls.iter().find(|f| f.words == [name]) {
+                Some(f) => leaf_about(f),
+                None => group_about(name),
+            };
+            Command::new(name).about(about).defer(fill)
+        })
+        .collect()
+}
+
+/// The contents of the top-level command `shell` names, from `decls`.
+pub fn fill(shell: Command, decls: &'static [Friendly]) -> Command {
+    let name = shell.get_name().to_string();
+    let here: Vec<(&[&'static str], &Friendly)> = decls
+        .iter()
+        .filter(|f| f.words.first() == Some(&name.as_str()))
+        .map(|f| (&f.words[1..], f))
+        .collect();
+    match here.as_slice() {
+        [([], f)] => leaf_args(shell, f),
+        _ => shell
+            .subcommand_required(true)
+            .arg_required_else_help(true)
+            .subcommands(level(&here)),
+    }
+}
+
 /// One line for each group of commands in `--help`.
 fn group_about(name: &str) -> String {
     let about = match name {
@@ -508,9 +551,17 @@ fn group_about(name: &str) -> String {
     about.to_string()
 }
 
+fn leaf_about(f: &Friendly) -> String {
+    format!("{} [{}]", f.about, f.op)
+}
+
 fn leaf(name: &'static str, f: &Friendly) -> Command {
+    leaf_args(Command::new(name).about(leaf_about(f)), f)
+}
+
+fn leaf_args(c: Command, f: &Friendly) -> Command {
     let op = ghl_catalog::find(f.op);
-    let mut c = Command::new(name).about(format!("{} [{}]", f.about, f.op));
+    let mut c = c;
     for (i, p) in f.args.iter().enumerate() {
         let (id, help, required) = match p {
             Param(n, h) => (*n, *h, true),
