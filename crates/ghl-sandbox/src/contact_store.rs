@@ -156,7 +156,15 @@ pub fn query(
          AND (?7 IS NULL OR rowid IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?7))
          AND (?8 IS NULL OR date_added >= ?8) AND (?9 IS NULL OR date_added < ?9)";
     let sole = sole_location(conn, loc)? && added.lo.is_none() && added.hi.is_none();
-    let total = count(conn, loc, like.as_deref(), fts.as_deref(), filter, sole, added)?;
+    let total = count(
+        conn,
+        loc,
+        like.as_deref(),
+        fts.as_deref(),
+        filter,
+        sole,
+        added,
+    )?;
     let (dir, cmp) = if asc { ("ASC", ">") } else { ("DESC", "<") };
     // Few matches: start from the trigram index and sort them, instead of
     // walking the whole sort index looking for them (10x faster for a
