@@ -9,6 +9,7 @@ pub mod deadline;
 pub mod keyring_store;
 pub mod oauth_client;
 pub mod oauth_redirect;
+pub mod oauth_shared;
 pub mod oauth_store;
 pub mod output;
 pub mod process_guard;

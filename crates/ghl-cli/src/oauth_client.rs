@@ -33,14 +33,14 @@ pub fn client(
         UserType::Location => Resource::location(resolved.location_id.as_deref().unwrap_or(""))?,
         UserType::Company => Resource::company(resolved.company_id.as_deref().unwrap_or(""))?,
     };
-    let session = OAuthSession::open(resource.clone(), oauth_store::vault(), oauth_store::dir())
+    let session = OAuthSession::open(resource.clone(), oauth_store::vault()?, oauth_store::dir())
         .map_err(|e| {
-            e.with_hint(format!(
-                "sign in again: ghl {}--profile {profile} auth login --client-id {}",
-                if app.sandbox { "--sandbox " } else { "" },
-                app.client_id
-            ))
-        })?;
+        e.with_hint(format!(
+            "sign in again: ghl {}--profile {profile} auth login --client-id {}",
+            if app.sandbox { "--sandbox " } else { "" },
+            app.client_id
+        ))
+    })?;
     let first = session
         .try_peek()
         .ok_or_else(|| Error::config("the OAuth session is busy"))?;

@@ -112,9 +112,13 @@ impl TokenVault for AppVault {
     }
 }
 
-/// The vault every command uses.
-pub fn vault() -> Arc<dyn TokenVault> {
-    Arc::new(AppVault::new())
+/// The vault every command uses: the shared store when `GHL_STORE_URL`
+/// names one (several machines, one app), else the keyring and files.
+pub fn vault() -> Result<Arc<dyn TokenVault>, Error> {
+    Ok(match crate::oauth_shared::StoreVault::from_env()? {
+        Some(shared) => Arc::new(shared),
+        None => Arc::new(AppVault::new()),
+    })
 }
 
 /// Remove the stored tokens of a location (or, without one, a company) when
@@ -126,7 +130,25 @@ pub fn remove_app_tokens(
     company_id: Option<&str>,
     app_id: Option<&str>,
 ) -> Result<bool, Error> {
+    if let Some(shared) = crate::oauth_shared::StoreVault::from_env()? {
+        return ghl_core::oauth::remove_tokens(
+            &shared,
+            &dir(),
+            &resource_of(location_id, company_id)?,
+            app_id,
+        );
+    }
     remove_app_tokens_in(&dir(), location_id, company_id, app_id)
+}
+
+fn resource_of(location_id: Option<&str>, company_id: Option<&str>) -> Result<Resource, Error> {
+    match (location_id, company_id) {
+        (Some(l), _) => Resource::location(l),
+        (None, Some(c)) => Resource::company(c),
+        (None, None) => Err(Error::validation(
+            "an uninstall names neither a location nor a company",
+        )),
+    }
 }
 
 /// As [`remove_app_tokens`], with the OAuth directory named.
@@ -136,15 +158,7 @@ pub fn remove_app_tokens_in(
     company_id: Option<&str>,
     app_id: Option<&str>,
 ) -> Result<bool, Error> {
-    let resource = match (location_id, company_id) {
-        (Some(l), _) => Resource::location(l)?,
-        (None, Some(c)) => Resource::company(c)?,
-        (None, None) => {
-            return Err(Error::validation(
-                "an uninstall names neither a location nor a company",
-            ));
-        }
-    };
+    let resource = resource_of(location_id, company_id)?;
     ghl_core::oauth::remove_tokens(
         &AppVault::with_dir(dir.to_path_buf()),
         dir,

@@ -23,6 +23,8 @@ struct Env {
     rt: tokio::runtime::Runtime,
     sandbox: Option<ghl_sandbox::Sandbox>,
     base: String,
+    /// `GHL_STORE_URL` for every command, when set.
+    store: Option<String>,
 }
 
 impl Env {
@@ -47,6 +49,7 @@ impl Env {
             rt,
             sandbox: Some(sandbox),
             base,
+            store: None,
         }
     }
 
@@ -67,6 +70,10 @@ impl Env {
             .env_remove("HIGHLEVEL_LOCATION_ID")
             .env_remove("GHL_BASE_URL")
             .env_remove("GHL_PROFILE");
+        match &self.store {
+            Some(url) => c.env("GHL_STORE_URL", url),
+            None => c.env_remove("GHL_STORE_URL"),
+        };
         c
     }
 
@@ -310,6 +317,64 @@ fn four_processes_refresh_one_token_once() {
     assert_ne!(after["access_token"], before["access_token"]);
     let run = env
         .ghl(&["--profile", "myapp", "contacts", "search", "Jane"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(env.stats()["oauth"]["refresh_requests"], 1);
+}
+
+/// Four machines acting for one app share its grant through one Postgres
+/// store: each has its own data directory (no token file, no file lock in
+/// common), and HighLevel still sees one refresh, since refresh tokens
+/// rotate and a second refresh would sign the others out.
+#[test]
+fn four_machines_on_one_postgres_store_refresh_one_token_once() {
+    let pg = match ghl_store::testing::postgres_database().unwrap() {
+        ghl_store::StoreUrl::Postgres(u) => u,
+        other => panic!("not Postgres: {other:?}"),
+    };
+    let mut env = Env::new(Duration::from_secs(3), 300);
+    env.store = Some(pg.to_string());
+    sign_in(&env, "myapp", &[]);
+    assert!(
+        !env.token_file().exists(),
+        "with a shared store the grant is not in a local file"
+    );
+    std::thread::sleep(Duration::from_millis(3500));
+
+    let runs: Vec<Child> = (0..4)
+        .map(|i| {
+            let machine = env.home.join(format!("machine-{i}"));
+            env.ghl(&["--profile", "myapp", "contacts", "search", "Jane"])
+                .env("GHL_DATA_DIR", machine.join("data"))
+                .env("XDG_DATA_HOME", machine.join("xdg"))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for r in runs {
+        let out = r.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let s = env.stats();
+    assert_eq!(s["oauth"]["refresh_requests"], 1, "{s}");
+    assert_eq!(s["oauth"]["refreshes"], 1, "{s}");
+
+    // A fifth machine goes on with the rotated pair, without refreshing.
+    let machine = env.home.join("machine-5");
+    let run = env
+        .ghl(&["--profile", "myapp", "contacts", "search", "Jane"])
+        .env("GHL_DATA_DIR", machine.join("data"))
         .output()
         .unwrap();
     assert!(

@@ -81,7 +81,7 @@ async fn status(global: &GlobalArgs, fmt: OutputFormat) -> Result<(), Error> {
     {
         report["token"] = json!(format!("OAuth tokens of app {}", app.client_id));
         report["token_source"] = json!("ghl auth login");
-        report["token_stored_in"] = json!(crate::oauth_store::vault().describe());
+        report["token_stored_in"] = json!(crate::oauth_store::vault()?.describe());
     }
     let signed_in = r.token.is_some() || r.oauth.is_some();
     let outcome = match (signed_in, &r.location_id) {

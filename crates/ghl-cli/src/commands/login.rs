@@ -70,6 +70,9 @@ fn scope_ok(scope: &str) -> bool {
 pub async fn run(args: LoginArgs, global: &GlobalArgs, fmt: OutputFormat) -> Result<(), Error> {
     // Everything checkable is checked before listening or asking for secrets.
     oauth_store::validate_client_id(&args.client_id)?;
+    // Opened before the browser step: a shared store that cannot be
+    // reached fails now, not after the code is spent.
+    let vault = oauth_store::vault()?;
     if let Some(s) = &args.scope
         && !scope_ok(s)
     {
@@ -157,7 +160,6 @@ pub async fn run(args: LoginArgs, global: &GlobalArgs, fmt: OutputFormat) -> Res
         }
     };
     let resource = grant.resource()?;
-    let vault = oauth_store::vault();
     let stored = vault.save(&resource, &grant).and_then(|_| {
         oauth_store::save_client_secret(&args.client_id, &secret)?;
         save_profile(

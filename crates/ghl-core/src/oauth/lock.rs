@@ -1,15 +1,17 @@
 //! The cross-process refresh lock: an exclusive `flock` on
 //! `<dir>/<resource>.lock`. The kernel drops it when the holder exits, even
 //! by SIGKILL, so a crashed refresher never leaves the others waiting.
-//! (Issue 15 moves this to a store lease, for refreshers on several hosts.)
+//! A vault shared by several machines brings its own lock instead
+//! ([`crate::oauth::TokenVault::refresh_lock`]).
 
 use std::fs::{File, TryLockError};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::oauth::grant::Resource;
-use crate::oauth::vault::ensure_private_dir;
+use crate::oauth::vault::{RefreshGuard, TokenVault, ensure_private_dir};
 
 /// Longest wait for another process's refresh (HighLevel answers a refresh
 /// in well under a second; the transport gives up on a response after 60 s).
@@ -77,6 +79,39 @@ impl RefreshLock {
         let dir = dir.to_path_buf();
         let resource = resource.clone();
         tokio::task::spawn_blocking(move || Self::acquire_blocking(&dir, &resource))
+            .await
+            .map_err(|e| Error::config(format!("the refresh lock task failed: {e}")))?
+    }
+}
+
+/// Whichever lock keeps refreshes of one grant to one at a time.
+pub enum Held {
+    File(RefreshLock),
+    Vault(RefreshGuard),
+}
+
+impl Held {
+    /// The vault's lock when it has one, else the file lock in `dir`.
+    pub fn acquire_blocking(
+        vault: &dyn TokenVault,
+        dir: &Path,
+        resource: &Resource,
+    ) -> Result<Held> {
+        match vault.refresh_lock(resource)? {
+            Some(g) => Ok(Held::Vault(g)),
+            None => RefreshLock::acquire_blocking(dir, resource).map(Held::File),
+        }
+    }
+
+    /// As [`Held::acquire_blocking`], without holding up the async runtime.
+    pub async fn acquire(
+        vault: Arc<dyn TokenVault>,
+        dir: &Path,
+        resource: &Resource,
+    ) -> Result<Held> {
+        let dir = dir.to_path_buf();
+        let resource = resource.clone();
+        tokio::task::spawn_blocking(move || Self::acquire_blocking(vault.as_ref(), &dir, &resource))
             .await
             .map_err(|e| Error::config(format!("the refresh lock task failed: {e}")))?
     }

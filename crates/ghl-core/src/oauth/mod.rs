@@ -22,7 +22,7 @@ pub mod vault;
 
 pub use grant::{OAuthGrant, Resource, UserType};
 pub use session::OAuthSession;
-pub use vault::{FileVault, TokenVault};
+pub use vault::{FileVault, RefreshGuard, TokenVault};
 
 use std::path::PathBuf;
 
@@ -53,7 +53,7 @@ pub fn remove_tokens(
     resource: &Resource,
     app_id: Option<&str>,
 ) -> crate::Result<bool> {
-    let _held = lock::RefreshLock::acquire_blocking(lock_dir, resource)?;
+    let _held = lock::Held::acquire_blocking(vault, lock_dir, resource)?;
     let Some(grant) = vault.load(resource)? else {
         return Ok(false);
     };

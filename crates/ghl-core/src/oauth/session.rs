@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::oauth::grant::{OAuthGrant, Resource, now};
-use crate::oauth::lock::RefreshLock;
+use crate::oauth::lock::Held;
 use crate::oauth::token_endpoint;
 use crate::oauth::vault::TokenVault;
 use crate::secret::Secret;
@@ -115,7 +115,7 @@ impl OAuthSession {
         transport: &Transport,
         rejected: Option<&Secret>,
     ) -> Result<Secret> {
-        let _held = RefreshLock::acquire(&self.lock_dir, &self.resource).await?;
+        let _held = Held::acquire(self.vault.clone(), &self.lock_dir, &self.resource).await?;
         let stored = self
             .vault
             .load(&self.resource)?

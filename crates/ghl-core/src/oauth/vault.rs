@@ -17,7 +17,18 @@ pub trait TokenVault: Send + Sync {
     fn remove(&self, resource: &Resource) -> Result<bool>;
     /// Where grants go, in words (for messages).
     fn describe(&self) -> String;
+
+    /// The vault's own lock for refreshing `resource` one process at a
+    /// time, when processes on several machines share it (a store): held
+    /// until the guard drops. `None`, the default: the session's file lock
+    /// serves. Blocking: call it from blocking code.
+    fn refresh_lock(&self, _resource: &Resource) -> Result<Option<RefreshGuard>> {
+        Ok(None)
+    }
 }
+
+/// A held refresh lock of a vault; dropping it lets the next refresher in.
+pub struct RefreshGuard(pub Box<dyn Send>);
 
 /// Largest token file read (a grant is well under 4 KiB).
 const MAX_FILE: u64 = 64 * 1024;
