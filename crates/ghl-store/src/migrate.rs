@@ -20,11 +20,31 @@ const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS ghl_migrations (
     PRIMARY KEY (plane, version)
 )";
 
+fn applied(store: &Store, plane: &str) -> Result<i64> {
+    store.read(|tx| {
+        tx.query_opt(
+            "SELECT COALESCE(MAX(version), 0) AS v FROM ghl_migrations WHERE plane = $1",
+            &[plane.into()],
+        )?
+        .map(|r| r.int("v"))
+        .transpose()
+        .map(|v| v.unwrap_or(0))
+    })
+}
+
 pub(crate) fn apply(store: &Store, plane: &str, migrations: &[Migration]) -> Result<()> {
     for w in migrations.windows(2) {
         if w[1].version <= w[0].version {
             return Err(Error::Config(format!("{plane}: migrations out of order")));
         }
+    }
+    // Up to date already: nothing is written, so a role that may only read
+    // (a reporting role on Postgres) can open the store. A store too new or
+    // not yet set up goes on to the write below.
+    if let Some(last) = migrations.last()
+        && applied(store, plane).is_ok_and(|done| done >= last.version)
+    {
+        return Ok(());
     }
     // One transaction for the whole check-and-apply: two processes opening
     // a fresh store at once serialise on the write lock, and the second sees

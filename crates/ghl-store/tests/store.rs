@@ -310,3 +310,61 @@ fn an_empty_answer_still_names_its_columns(s: &Store) {
     assert_eq!(r.columns, vec!["id".to_string(), "count".to_string()]);
 }
 on_both!(an_empty_answer_still_names_its_columns);
+
+/// `ghl sql` for people and dashboards on Postgres may connect as a role
+/// that can only read: opening the store (schema, migrations) writes
+/// nothing when it is up to date, and the role's own grants refuse writes
+/// besides ghl's read-only transaction.
+#[test]
+fn a_role_that_only_reads_opens_an_up_to_date_store_and_queries_it() {
+    let url = ghl_store::testing::postgres_database().unwrap();
+    let StoreUrl::Postgres(base) = &url else {
+        panic!("not Postgres: {url:?}")
+    };
+    let owner = Store::open(&ghl_store::scoped(&url, "mirror-p-L1").unwrap()).unwrap();
+    owner.migrate("test", M).unwrap();
+    owner
+        .write(|tx| tx.execute("INSERT INTO things (id, n) VALUES ('x', 1)", &[]))
+        .unwrap();
+    let role = format!("reader_{}", std::process::id());
+    let db = base.rsplit('/').next().unwrap().split('?').next().unwrap();
+    owner
+        .write(|tx| {
+            tx.batch(&format!(
+                "DROP ROLE IF EXISTS {role};
+                 CREATE ROLE {role} LOGIN;
+                 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+                 GRANT CONNECT ON DATABASE {db} TO {role};
+                 GRANT USAGE ON SCHEMA \"mirror-p-L1\" TO {role};
+                 GRANT SELECT ON ALL TABLES IN SCHEMA \"mirror-p-L1\" TO {role};"
+            ))
+        })
+        .unwrap();
+    let as_reader = StoreUrl::Postgres(base.replacen("postgres@", &format!("{role}@"), 1));
+
+    let reader = Store::open(&ghl_store::scoped(&as_reader, "mirror-p-L1").unwrap()).unwrap();
+    reader.migrate("test", M).unwrap();
+    let r = reader
+        .query_readonly("SELECT COUNT(*) AS c FROM things", &[], Default::default())
+        .unwrap();
+    assert_eq!(r.rows[0][0].as_i64(), Some(1));
+    let e = reader
+        .write(|tx| tx.execute("INSERT INTO things (id, n) VALUES ('y', 2)", &[]))
+        .unwrap_err();
+    assert!(e.to_string().contains("permission denied"), "{e}");
+    // A newer plane would need a migration: the reader cannot apply it and
+    // says so, rather than going on with an old schema.
+    let newer = [
+        M[0],
+        M[1],
+        Migration {
+            version: 3,
+            sqlite: "",
+            postgres: "ALTER TABLE things ADD COLUMN more TEXT",
+        },
+    ];
+    assert!(reader.migrate("test", &newer).is_err());
+    owner
+        .write(|tx| tx.batch(&format!("REVOKE ALL ON DATABASE {db} FROM {role}")))
+        .ok();
+}
