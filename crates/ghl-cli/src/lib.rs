@@ -7,6 +7,7 @@ pub mod context;
 pub mod credentials;
 pub mod deadline;
 pub mod keyring_store;
+pub mod locations;
 pub mod oauth_client;
 pub mod oauth_redirect;
 pub mod oauth_shared;

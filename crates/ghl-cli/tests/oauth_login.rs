@@ -290,10 +290,31 @@ fn four_processes_refresh_one_token_once() {
     let before = env.stored();
     std::thread::sleep(Duration::from_millis(3500));
 
-    let runs: Vec<Child> = (0..4)
-        .map(|_| {
-            env.ghl(&["--profile", "myapp", "contacts", "search", "Jane"])
-                .stdout(Stdio::piped())
+    searches_at_once(&env, 4, false);
+    let s = env.stats();
+    assert_eq!(s["oauth"]["refresh_requests"], 1, "{s}");
+    assert_eq!(s["oauth"]["refreshes"], 1, "{s}");
+
+    // The rotated pair was stored, and a later run uses it without refreshing.
+    let after = env.stored();
+    assert_ne!(after["refresh_token"], before["refresh_token"]);
+    assert_ne!(after["access_token"], before["access_token"]);
+    searches_at_once(&env, 1, false);
+    assert_eq!(env.stats()["oauth"]["refresh_requests"], 1);
+}
+
+/// `n` searches at once as profile `myapp`, each with a data directory of
+/// its own when `machines` (as on separate machines); all must succeed.
+fn searches_at_once(env: &Env, n: usize, machines: bool) {
+    let runs: Vec<Child> = (0..n)
+        .map(|i| {
+            let mut c = env.ghl(&["--profile", "myapp", "contacts", "search", "Jane"]);
+            if machines {
+                let machine = env.home.join(format!("machine-{i}"));
+                c.env("GHL_DATA_DIR", machine.join("data"))
+                    .env("XDG_DATA_HOME", machine.join("xdg"));
+            }
+            c.stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap()
@@ -307,24 +328,6 @@ fn four_processes_refresh_one_token_once() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let s = env.stats();
-    assert_eq!(s["oauth"]["refresh_requests"], 1, "{s}");
-    assert_eq!(s["oauth"]["refreshes"], 1, "{s}");
-
-    // The rotated pair was stored, and a later run uses it without refreshing.
-    let after = env.stored();
-    assert_ne!(after["refresh_token"], before["refresh_token"]);
-    assert_ne!(after["access_token"], before["access_token"]);
-    let run = env
-        .ghl(&["--profile", "myapp", "contacts", "search", "Jane"])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert_eq!(env.stats()["oauth"]["refresh_requests"], 1);
 }
 
 /// Four machines acting for one app share its grant through one Postgres
@@ -346,42 +349,13 @@ fn four_machines_on_one_postgres_store_refresh_one_token_once() {
     );
     std::thread::sleep(Duration::from_millis(3500));
 
-    let runs: Vec<Child> = (0..4)
-        .map(|i| {
-            let machine = env.home.join(format!("machine-{i}"));
-            env.ghl(&["--profile", "myapp", "contacts", "search", "Jane"])
-                .env("GHL_DATA_DIR", machine.join("data"))
-                .env("XDG_DATA_HOME", machine.join("xdg"))
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for r in runs {
-        let out = r.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    searches_at_once(&env, 4, true);
     let s = env.stats();
     assert_eq!(s["oauth"]["refresh_requests"], 1, "{s}");
     assert_eq!(s["oauth"]["refreshes"], 1, "{s}");
 
-    // A fifth machine goes on with the rotated pair, without refreshing.
-    let machine = env.home.join("machine-5");
-    let run = env
-        .ghl(&["--profile", "myapp", "contacts", "search", "Jane"])
-        .env("GHL_DATA_DIR", machine.join("data"))
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    // Another run goes on with the rotated pair, without refreshing.
+    searches_at_once(&env, 1, true);
     assert_eq!(env.stats()["oauth"]["refresh_requests"], 1);
 }
 

@@ -12,7 +12,7 @@ use ghl_bulk::export::{Kind, Shape};
 use ghl_bulk::input::{self, Format};
 use ghl_bulk::normalize::Country;
 use ghl_bulk::{Action, JobOptions, Journal, RunOptions, State, Summary};
-use ghl_core::{CallArgs, Client, Confirm, Error, ErrorCode, PageOpts};
+use ghl_core::{Client, Confirm, Error, ErrorCode, PageOpts};
 use serde_json::{Value, json};
 
 use crate::cli::{GlobalArgs, OutputFormat};
@@ -256,38 +256,9 @@ async fn locations(m: &ArgMatches, client: &Client) -> Result<Vec<String>, Error
         return Ok(vec![location_of(client)?]);
     };
     if spec.trim() != "all" {
-        let ids: Vec<String> = split_tags(spec);
-        if ids.is_empty() {
-            return Err(Error::validation("--locations needs `all` or location ids"));
-        }
-        return Ok(ids);
+        return crate::locations::listed(spec);
     }
-    let company = client.defaults().company_id.clone().ok_or_else(|| {
-        Error::config("--locations all needs the agency's company id")
-            .with_hint("pass --company ID (and --agency for an agency token)")
-    })?;
-    let (records, _) = client
-        .collect(
-            "locations.search-locations",
-            CallArgs::new().param("companyId", company.as_str()),
-            PageOpts {
-                all: true,
-                ..PageOpts::default()
-            },
-        )
-        .await?;
-    let ids: Vec<String> = records
-        .iter()
-        .filter_map(|r| r.get("id").or_else(|| r.get("_id")).and_then(Value::as_str))
-        .map(str::to_string)
-        .collect();
-    if ids.is_empty() {
-        return Err(Error::new(
-            ErrorCode::NotFound,
-            format!("the agency {company} has no sub-accounts this token can see"),
-        ));
-    }
-    Ok(ids)
+    crate::locations::of_agency(client).await
 }
 
 /// One summary per location, printed as the output format asks.

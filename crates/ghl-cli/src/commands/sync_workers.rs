@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ghl_core::{CallArgs, Client, Error, ErrorCode, PageOpts};
+use ghl_core::{Error, ErrorCode};
 use ghl_mirror::Mirror;
 use ghl_mirror::sync::SyncOptions;
 use ghl_mirror::workers::{Coordinator, LocationOutcome};
@@ -20,65 +20,6 @@ pub fn coordinator(args: &SyncArgs) -> Result<Coordinator, Error> {
     Coordinator::open(args.store.as_deref(), Duration::from_secs(args.lease_ttl))
 }
 
-/// `ID,ID` as given, checked before any request.
-fn listed(spec: &str) -> Result<Vec<String>, Error> {
-    let mut ids: Vec<String> = Vec::new();
-    for id in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            || id.len() > 64
-        {
-            return Err(
-                Error::validation(format!("--locations: `{id}` is not a location id"))
-                    .with_hint("write `all` or location ids separated by commas"),
-            );
-        }
-        if !ids.iter().any(|x| x == id) {
-            ids.push(id.to_string());
-        }
-    }
-    if ids.is_empty() {
-        return Err(Error::validation("--locations needs `all` or location ids")
-            .with_hint("e.g. --locations all, or --locations LOC1,LOC2"));
-    }
-    Ok(ids)
-}
-
-/// Every sub-account the agency token sees (`locations.search-locations`).
-async fn agency_locations(client: &Client) -> Result<Vec<String>, Error> {
-    let company = client.defaults().company_id.clone().ok_or_else(|| {
-        Error::config("--locations all needs the agency's company id")
-            .with_hint("pass --agency --company ID (or set HIGHLEVEL_COMPANY_ID)")
-    })?;
-    let (records, _) = client
-        .collect(
-            "locations.search-locations",
-            CallArgs::new().param("companyId", company.as_str()),
-            PageOpts {
-                all: true,
-                ..PageOpts::default()
-            },
-        )
-        .await?;
-    let mut ids: Vec<String> = Vec::new();
-    for id in records
-        .iter()
-        .filter_map(|r| r.get("id").or_else(|| r.get("_id")).and_then(Json::as_str))
-    {
-        if !ids.iter().any(|x| x == id) {
-            ids.push(id.to_string());
-        }
-    }
-    if ids.is_empty() {
-        return Err(Error::new(
-            ErrorCode::NotFound,
-            format!("the agency {company} has no sub-accounts this token can see"),
-        ));
-    }
-    Ok(ids)
-}
-
 pub async fn run(
     args: &SyncArgs,
     opts: SyncOptions,
@@ -86,7 +27,9 @@ pub async fn run(
     fmt: OutputFormat,
 ) -> Result<(), Error> {
     let spec = args.locations.as_deref().unwrap_or("").trim().to_string();
-    let given = (spec != "all").then(|| listed(&spec)).transpose()?;
+    let given = (spec != "all")
+        .then(|| crate::locations::listed(&spec))
+        .transpose()?;
     let resolved = if global.sandbox {
         None
     } else {
@@ -111,7 +54,7 @@ pub async fn run(
     let coordinator = coordinator(args)?;
     let locations = match given {
         Some(ids) => ids,
-        None => agency_locations(&context::build(global).await?.client).await?,
+        None => crate::locations::of_agency(&context::build(global).await?.client).await?,
     };
     let (profile, _) = mirror_key(global)?;
     eprintln!(
