@@ -95,7 +95,7 @@ impl TokenVault for StoreVault {
                     &[
                         key.as_str().into(),
                         text.as_str().into(),
-                        Value::Int(now_ms()),
+                        Value::Int(ghl_mirror::now_ms()),
                     ],
                 )
             })
@@ -156,11 +156,4 @@ impl Drop for Released {
             let _ = lease.release();
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
