@@ -16,12 +16,12 @@ fn main() {
         let json = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         let mut spans = operation_spans(&json);
-        spans.sort_by(|a, b| a.0.cmp(&b.0));
+        spans.sort_by(|a, b| a.name.cmp(&b.name));
         for pair in spans.windows(2) {
             assert!(
-                pair[0].0 != pair[1].0,
+                pair[0].name != pair[1].name,
                 "{file}: operation {} twice",
-                pair[0].0
+                pair[0].name
             );
         }
         writeln!(
@@ -35,10 +35,11 @@ fn main() {
             "pub(crate) static {prefix}_INDEX: [Span; {prefix}_LEN] = ["
         )
         .unwrap();
-        for (name, start, end) in &spans {
+        for op in &spans {
             writeln!(
                 out,
-                "    Span {{ name: {name:?}, start: {start}, end: {end} }},"
+                "    Span {{ name: {:?}, start: {}, end: {}, effect: Effect::{}, has_body: {}, paged: {} }},",
+                op.name, op.start, op.end, op.effect, op.has_body, op.paged
             )
             .unwrap();
         }
@@ -49,10 +50,23 @@ fn main() {
     std::fs::write(&dest, out).unwrap_or_else(|e| panic!("cannot write {}: {e}", dest.display()));
 }
 
-/// `(name, start, end)` of each object in the root's `operations` array.
-/// A small string-aware scanner: the file is our own generator's output,
-/// and anything unexpected fails the build rather than the program.
-fn operation_spans(json: &str) -> Vec<(String, usize, usize)> {
+/// One operation's object in the file, and the two facts the command line
+/// needs to declare its options without parsing it.
+struct OpSpan {
+    name: String,
+    start: usize,
+    end: usize,
+    /// The `Effect` variant, e.g. `Read`.
+    effect: String,
+    has_body: bool,
+    paged: bool,
+}
+
+/// Each object in the root's `operations` array. A small string-aware
+/// scanner: the file is our own generator's output (absent fields are left
+/// out, never `null`), and anything unexpected fails the build rather than
+/// the program.
+fn operation_spans(json: &str) -> Vec<OpSpan> {
     let b = json.as_bytes();
     let mut spans = Vec::new();
     let mut depth = 0usize;
@@ -60,6 +74,8 @@ fn operation_spans(json: &str) -> Vec<(String, usize, usize)> {
     let mut in_ops = false;
     let mut op_start = 0usize;
     let mut op_name: Option<String> = None;
+    let (mut has_body, mut paged) = (false, false);
+    let mut effect: Option<String> = None;
     let mut i = 0;
     while i < b.len() {
         match b[i] {
@@ -72,6 +88,18 @@ fn operation_spans(json: &str) -> Vec<(String, usize, usize)> {
                 }
                 if depth == 1 {
                     root_key = s;
+                } else if in_ops && depth == 3 && s == "body" {
+                    has_body = true;
+                } else if in_ops && depth == 3 && s == "pagination" {
+                    paged = true;
+                } else if in_ops && depth == 3 && s == "effect" {
+                    let value = skip_ws(b, colon + 1);
+                    assert_eq!(b[value], b'"', "an effect is a string");
+                    let (word, end) = string_at(json, value);
+                    let mut variant = word[..1].to_ascii_uppercase();
+                    variant.push_str(&word[1..]);
+                    effect = Some(variant);
+                    i = end;
                 } else if in_ops && depth == 3 && s == "name" && op_name.is_none() {
                     let value = skip_ws(b, colon + 1);
                     assert_eq!(b[value], b'"', "operation name is a string");
@@ -88,12 +116,21 @@ fn operation_spans(json: &str) -> Vec<(String, usize, usize)> {
                 } else if in_ops && depth == 3 && b[i] == b'{' {
                     op_start = i;
                     op_name = None;
+                    (has_body, paged) = (false, false);
+                    effect = None;
                 }
             }
             b'}' | b']' => {
                 if in_ops && depth == 3 && b[i] == b'}' {
                     let name = op_name.take().expect("every operation has a name");
-                    spans.push((name, op_start, i + 1));
+                    spans.push(OpSpan {
+                        name,
+                        start: op_start,
+                        end: i + 1,
+                        effect: effect.take().expect("every operation has an effect"),
+                        has_body,
+                        paged,
+                    });
                 } else if in_ops && depth == 2 {
                     in_ops = false;
                 }

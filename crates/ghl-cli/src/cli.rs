@@ -17,8 +17,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
-    #[command(subcommand)]
-    pub command: Option<Command>,
+    // The subcommands (the fixed `Command`s, friendly and compatible ones)
+    // are added by `crate::command`, or only those the arguments name by
+    // `crate::command_for`.
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -32,11 +32,7 @@ pub fn main() {
     // errors need no threads.
     let code = match parse() {
         Err(code) => code,
-        Ok((matches, global)) => match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-        {
+        Ok((matches, global)) => match runtime_for(&matches, &global) {
             Ok(rt) => rt.block_on(run(matches, global)),
             Err(e) => {
                 eprintln!("error: cannot start the runtime: {e}");
@@ -45,6 +41,26 @@ pub fn main() {
         },
     };
     std::process::exit(code);
+}
+
+/// A command that makes a request or walks some pages runs on the main
+/// thread alone; servers, syncs, bulk work and the embedded sandbox get two
+/// worker threads.
+fn runtime_for(
+    matches: &clap::ArgMatches,
+    global: &GlobalArgs,
+) -> std::io::Result<tokio::runtime::Runtime> {
+    let fixed = matches
+        .subcommand_name()
+        .is_some_and(Command::has_subcommand);
+    let mut builder = if fixed || global.sandbox || commands::bulk::is_bulk(matches) {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(2);
+        b
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder.enable_all().build()
 }
 
 /// `ghl … | head` should stop quietly when the reader goes away, as other
@@ -62,18 +78,54 @@ fn restore_sigpipe() {
 /// generated commands are shells that clap fills in only when the command
 /// line reaches them, so start-up builds one of them at most.
 pub fn command() -> clap::Command {
+    Command::augment_subcommands(Cli::command()).subcommands(generated_shells())
+}
+
+/// The tree clap needs to parse `args`: the global options and only the
+/// top-level commands the arguments name. Clap copies every global option
+/// into every top-level command before parsing, which was most of the
+/// start-up; parsing a pruned tree gives the same matches. Help, version
+/// and errors with no command named get the full tree (help lists it, and
+/// suggestions for a typo come from it).
+pub fn command_for(args: &[std::ffi::OsString]) -> clap::Command {
+    let words: Vec<&str> = args.iter().skip(1).filter_map(|a| a.to_str()).collect();
+    let names = |c: &clap::Command| {
+        words
+            .iter()
+            .any(|w| *w == c.get_name() || c.get_all_aliases().any(|a| a == *w))
+    };
+    let fixed_named = words.iter().any(|w| Command::has_subcommand(w));
+    let shells: Vec<clap::Command> = generated_shells().into_iter().filter(names).collect();
+    if !fixed_named && shells.is_empty() {
+        return if words == ["--version"] || words == ["-V"] {
+            Cli::command()
+        } else {
+            command()
+        };
+    }
     let mut cmd = Cli::command();
-    for c in friendly::deferred(friendly::COMMANDS, fill_friendly) {
-        cmd = cmd.subcommand(c);
+    if fixed_named {
+        let fixed = Command::augment_subcommands(clap::Command::new("ghl"));
+        cmd = cmd.subcommands(fixed.get_subcommands().filter(|c| names(c)).cloned());
     }
-    for c in friendly::deferred(compat::COMMANDS, fill_compat) {
-        cmd = cmd.subcommand(c.hide(true));
-    }
-    cmd.subcommand(
+    cmd.subcommands(shells)
+}
+
+/// The friendly and compatible commands, as shells clap fills in only when
+/// the command line reaches them.
+fn generated_shells() -> Vec<clap::Command> {
+    let mut shells = friendly::deferred(friendly::COMMANDS, fill_friendly);
+    shells.extend(
+        friendly::deferred(compat::COMMANDS, fill_compat)
+            .into_iter()
+            .map(|c| c.hide(true)),
+    );
+    shells.push(
         clap::Command::new(compat::LIST_COURSES)
             .hide(true)
             .about("Not available: HighLevel API v2 has no course listing"),
-    )
+    );
+    shells
 }
 
 fn fill_friendly(shell: clap::Command) -> clap::Command {
@@ -93,16 +145,16 @@ fn fill_compat(shell: clap::Command) -> clap::Command {
 
 /// The command line, or the exit code when it was help, a version or wrong.
 fn parse() -> Result<(clap::ArgMatches, GlobalArgs), i32> {
-    let matches = match command().try_get_matches() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let parsed = match command_for(&args).try_get_matches_from(&args) {
+        Err(e) if !shown_to_user(&e) => command().try_get_matches_from(&args),
+        parsed => parsed,
+    };
+    let matches = match parsed {
         Ok(m) => m,
         Err(e) => {
             let _ = e.print();
-            return Err(match e.kind() {
-                clap::error::ErrorKind::DisplayHelp
-                | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
-                _ => 2,
-            });
+            return Err(if shown_to_user(&e) { 0 } else { 2 });
         }
     };
     match GlobalArgs::from_arg_matches(&matches) {
@@ -112,6 +164,16 @@ fn parse() -> Result<(clap::ArgMatches, GlobalArgs), i32> {
             Err(2)
         }
     }
+}
+
+/// Help or a version the user asked for, as opposed to a usage error.
+fn shown_to_user(e: &clap::Error) -> bool {
+    matches!(
+        e.kind(),
+        clap::error::ErrorKind::DisplayHelp
+            | clap::error::ErrorKind::DisplayVersion
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    )
 }
 
 async fn run(matches: clap::ArgMatches, global: GlobalArgs) -> i32 {

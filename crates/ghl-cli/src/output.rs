@@ -81,17 +81,20 @@ pub fn chosen_columns(
 }
 
 pub fn json(v: &Value) -> std::io::Result<()> {
+    // Buffered: stdout alone writes a pretty document a line at a time.
     let out = std::io::stdout();
-    let mut w = out.lock();
+    let mut w = std::io::BufWriter::new(out.lock());
     serde_json::to_writer_pretty(&mut w, v)?;
-    w.write_all(b"\n")
+    w.write_all(b"\n")?;
+    w.flush()
 }
 
 fn line(v: &Value) -> std::io::Result<()> {
     let out = std::io::stdout();
-    let mut w = out.lock();
+    let mut w = std::io::BufWriter::new(out.lock());
     serde_json::to_writer(&mut w, v)?;
-    w.write_all(b"\n")
+    w.write_all(b"\n")?;
+    w.flush()
 }
 
 /// Columns people look for first, in this order.

@@ -102,7 +102,7 @@ pub fn augment(cmd: Command) -> Command {
     for f in crate::commands::friendly::COMMANDS {
         if let [first, rest @ ..] = f.words
             && *first == name
-            && ghl_catalog::find(f.op).is_some_and(|op| op.effect == ghl_catalog::Effect::Read)
+            && ghl_catalog::shape(f.op).is_some_and(|op| op.effect == ghl_catalog::Effect::Read)
         {
             cmd = with_locations(cmd, rest);
         }
@@ -135,12 +135,14 @@ enum Which {
     List(fn(String) -> Action),
 }
 
-/// Run a bulk command, or `None` when `matches` names another command.
-pub async fn run(
-    matches: &ArgMatches,
-    global: &GlobalArgs,
-    fmt: OutputFormat,
-) -> Option<Result<(), Error>> {
+/// Whether `matches` names a bulk command (many records, many requests).
+pub fn is_bulk(matches: &ArgMatches) -> bool {
+    classify(matches).is_some()
+}
+
+/// The bulk command `matches` names, with the leaf's matches; `None` (in
+/// the `Which`) for a read across `--locations`.
+fn classify(matches: &ArgMatches) -> Option<(Option<Which>, &ArgMatches)> {
     let mut words = Vec::new();
     let mut m = matches;
     while let Some((name, sub)) = m.subcommand() {
@@ -166,10 +168,23 @@ pub async fn run(
         }
         _ => {
             text(m, "locations")?;
-            let (decl, sub) =
-                crate::commands::friendly::lookup(crate::commands::friendly::COMMANDS, matches)?;
-            return Some(read_across(decl, sub, global, fmt).await);
+            return Some((None, m));
         }
+    };
+    Some((Some(which), m))
+}
+
+/// Run a bulk command, or `None` when `matches` names another command.
+pub async fn run(
+    matches: &ArgMatches,
+    global: &GlobalArgs,
+    fmt: OutputFormat,
+) -> Option<Result<(), Error>> {
+    let (which, m) = classify(matches)?;
+    let Some(which) = which else {
+        let (decl, sub) =
+            crate::commands::friendly::lookup(crate::commands::friendly::COMMANDS, matches)?;
+        return Some(read_across(decl, sub, global, fmt).await);
     };
     Some(match which {
         Which::Import => import(m, global, fmt).await,

@@ -560,7 +560,9 @@ fn leaf(name: &'static str, f: &Friendly) -> Command {
 }
 
 fn leaf_args(c: Command, f: &Friendly) -> Command {
-    let op = ghl_catalog::find(f.op);
+    // The index's shape, not the parsed operation: a group's help or one
+    // of its commands must not parse every operation of the group.
+    let op = ghl_catalog::shape(f.op);
     let mut c = c;
     for (i, p) in f.args.iter().enumerate() {
         let (id, help, required) = match p {
@@ -585,7 +587,7 @@ fn leaf_args(c: Command, f: &Friendly) -> Command {
             .value_name("NAME=VALUE")
             .action(ArgAction::Append),
     );
-    if op.is_some_and(|o| o.body.is_some()) {
+    if op.is_some_and(|o| o.has_body) {
         c = c.arg(
             Arg::new(BODY_FLAG)
                 .long("body")
@@ -602,7 +604,7 @@ fn leaf_args(c: Command, f: &Friendly) -> Command {
                 .help("Only contacts with this tag (repeatable: any of them)"),
         );
     }
-    if op.is_some_and(|o| o.pagination.is_some()) {
+    if op.is_some_and(|o| o.paged) {
         c = c
             .arg(
                 Arg::new("all")
