@@ -33,7 +33,9 @@ pub fn main() {
     let code = match parse() {
         Err(code) => code,
         Ok((matches, global)) => match runtime_for(&matches, &global) {
-            Ok(rt) => rt.block_on(run(matches, global)),
+            // Boxed: the future of every command is large, and moving it
+            // through the stack frames wrote a quarter megabyte of stack.
+            Ok(rt) => rt.block_on(Box::pin(run(matches, global))),
             Err(e) => {
                 eprintln!("error: cannot start the runtime: {e}");
                 1
@@ -95,7 +97,24 @@ pub fn command_for(args: &[std::ffi::OsString]) -> clap::Command {
             .any(|w| *w == c.get_name() || c.get_all_aliases().any(|a| a == *w))
     };
     let fixed_named = words.iter().any(|w| Command::has_subcommand(w));
-    let shells: Vec<clap::Command> = generated_shells().into_iter().filter(names).collect();
+    let shells: Vec<clap::Command> = generated_shells()
+        .into_iter()
+        .filter(names)
+        .map(|shell| {
+            // Built now, with only the branches the arguments name.
+            let name = shell.get_name().to_string();
+            if friendly::COMMANDS
+                .iter()
+                .any(|f| f.words.first() == Some(&name.as_str()))
+            {
+                // A fresh command: the shell would fill itself in again.
+                let about = shell.get_about().cloned().unwrap_or_default();
+                fill_friendly_named(clap::Command::new(name).about(about), &words)
+            } else {
+                shell
+            }
+        })
+        .collect();
     if !fixed_named && shells.is_empty() {
         return if words == ["--version"] || words == ["-V"] {
             Cli::command()
@@ -129,7 +148,11 @@ fn generated_shells() -> Vec<clap::Command> {
 }
 
 fn fill_friendly(shell: clap::Command) -> clap::Command {
-    let c = friendly::fill(shell, friendly::COMMANDS);
+    fill_friendly_named(shell, &[])
+}
+
+fn fill_friendly_named(shell: clap::Command, named: &[&str]) -> clap::Command {
+    let c = friendly::fill_named(shell, friendly::COMMANDS, named);
     // `contacts dedupe` reads the mirror, not the API.
     let c = if c.get_name() == "contacts" {
         c.subcommand(commands::mirror::dedupe_command())
@@ -146,11 +169,7 @@ fn fill_compat(shell: clap::Command) -> clap::Command {
 /// The command line, or the exit code when it was help, a version or wrong.
 fn parse() -> Result<(clap::ArgMatches, GlobalArgs), i32> {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let parsed = match command_for(&args).try_get_matches_from(&args) {
-        Err(e) if !shown_to_user(&e) => command().try_get_matches_from(&args),
-        parsed => parsed,
-    };
-    let matches = match parsed {
+    let matches = match parse_from(&args) {
         Ok(m) => m,
         Err(e) => {
             let _ = e.print();
@@ -163,6 +182,16 @@ fn parse() -> Result<(clap::ArgMatches, GlobalArgs), i32> {
             let _ = e.print();
             Err(2)
         }
+    }
+}
+
+/// Parse `args` (program name first) as `ghl` does: with the tree pruned
+/// to what they name, and again with the full tree when that fails, so an
+/// error and its suggestions are the full tree's.
+pub fn parse_from(args: &[std::ffi::OsString]) -> Result<clap::ArgMatches, clap::Error> {
+    match command_for(args).try_get_matches_from(args) {
+        Err(e) if !shown_to_user(&e) => command().try_get_matches_from(args),
+        parsed => parsed,
     }
 }
 

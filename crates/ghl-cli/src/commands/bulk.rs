@@ -108,16 +108,28 @@ pub fn augment(cmd: Command) -> Command {
         }
     }
     match name.as_str() {
-        "contacts" => cmd
-            .subcommand(import_command())
-            .subcommand(export_command("contact"))
-            .mut_subcommand("tags", |t| {
-                t.mut_subcommand("add", |a| from(a, "contactId", "tags"))
-                    .mut_subcommand("remove", |a| from(a, "contactId", "tags"))
-            }),
+        "contacts" => {
+            let c = cmd
+                .subcommand(import_command())
+                .subcommand(export_command("contact"));
+            if_present(c, "tags", |t| {
+                let t = if_present(t, "add", |a| from(a, "contactId", "tags"));
+                if_present(t, "remove", |a| from(a, "contactId", "tags"))
+            })
+        }
         "opportunities" => cmd.subcommand(export_command("opportunity")),
-        "workflows" => cmd.mut_subcommand("add", |a| from(a, "contactId", "workflowId")),
+        "workflows" => if_present(cmd, "add", |a| from(a, "contactId", "workflowId")),
         _ => cmd,
+    }
+}
+
+/// Change the subcommand `name` when the tree has it: a tree built for one
+/// command line holds only the branches it names.
+fn if_present(cmd: Command, name: &str, change: impl FnOnce(Command) -> Command) -> Command {
+    if cmd.find_subcommand(name).is_some() {
+        cmd.mut_subcommand(name, change)
+    } else {
+        cmd
     }
 }
 
@@ -125,7 +137,7 @@ pub fn augment(cmd: Command) -> Command {
 fn with_locations(cmd: Command, words: &[&'static str]) -> Command {
     match words {
         [] => cmd.arg(locations_arg()),
-        [first, rest @ ..] => cmd.mut_subcommand(*first, |c| with_locations(c, rest)),
+        [first, rest @ ..] => if_present(cmd, first, |c| with_locations(c, rest)),
     }
 }
 

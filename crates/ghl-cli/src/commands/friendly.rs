@@ -449,12 +449,15 @@ pub const COMMANDS: &[Friendly] = &[
 /// The clap commands for every declaration, nested by words.
 pub fn commands(decls: &'static [Friendly]) -> Vec<Command> {
     let entries: Vec<(&[&'static str], &Friendly)> = decls.iter().map(|f| (f.words, f)).collect();
-    level(&entries)
+    level(&entries, &[])
 }
 
 /// Commands for one level of words: a leaf where the words end, else a
 /// group holding the next level.
-fn level(entries: &[(&[&'static str], &Friendly)]) -> Vec<Command> {
+/// The commands of one level. With `named` words, only the branches they
+/// name are built (all of them when they name none): a command line needs
+/// no more, and building the rest was most of the start-up.
+fn level(entries: &[(&[&'static str], &Friendly)], named: &[&str]) -> Vec<Command> {
     let mut names: Vec<&'static str> = Vec::new();
     for (words, _) in entries {
         if let Some(first) = words.first()
@@ -462,6 +465,9 @@ fn level(entries: &[(&[&'static str], &Friendly)]) -> Vec<Command> {
         {
             names.push(first);
         }
+    }
+    if names.iter().any(|n| named.contains(n)) {
+        names.retain(|n| named.contains(n));
     }
     names
         .into_iter()
@@ -477,7 +483,7 @@ fn level(entries: &[(&[&'static str], &Friendly)]) -> Vec<Command> {
                     .about(group_about(name))
                     .subcommand_required(true)
                     .arg_required_else_help(true)
-                    .subcommands(level(&here)),
+                    .subcommands(level(&here, named)),
             }
         })
         .collect()
@@ -511,6 +517,11 @@ pub fn deferred(decls: &'static [Friendly], fill: fn(Command) -> Command) -> Vec
 
 /// The contents of the top-level command `shell` names, from `decls`.
 pub fn fill(shell: Command, decls: &'static [Friendly]) -> Command {
+    fill_named(shell, decls, &[])
+}
+
+/// [`fill`] with only the branches the `named` words name at each level.
+pub fn fill_named(shell: Command, decls: &'static [Friendly], named: &[&str]) -> Command {
     let name = shell.get_name().to_string();
     let here: Vec<(&[&'static str], &Friendly)> = decls
         .iter()
@@ -522,7 +533,7 @@ pub fn fill(shell: Command, decls: &'static [Friendly]) -> Command {
         _ => shell
             .subcommand_required(true)
             .arg_required_else_help(true)
-            .subcommands(level(&here)),
+            .subcommands(level(&here, named)),
     }
 }
 
