@@ -9,7 +9,7 @@
 //!
 //! `cargo run --release -p ghl-mirror --example mirror_bench -- [--contacts N]
 //! [--opportunities N] [--latency-ms N] [--max N] [--window-ms N]
-//! [--big-contacts N] [--big-opportunities N]`
+//! [--concurrency N] [--big-contacts N] [--big-opportunities N]`
 //!
 //! The ceiling is by default HighLevel's 100 per 10 s scaled to 20 per 2 s
 //! (the same 10 a second) so a short run spans several windows; `--max 100
@@ -174,7 +174,11 @@ async fn main() {
     let c = client(&sb.base_url(), max, window, n.clone());
     let mirror = Mirror::open(&StoreUrl::Sqlite(dir.path().join("mirror.db"))).expect("mirror");
     let t = Instant::now();
-    let reports = ghl_mirror::sync(&c, &mirror, &SyncOptions::default(), &Quiet)
+    let full = SyncOptions {
+        concurrency: arg("--concurrency", SyncOptions::default().concurrency),
+        ..SyncOptions::default()
+    };
+    let reports = ghl_mirror::sync(&c, &mirror, &full, &Quiet)
         .await
         .expect("sync");
     let secs = t.elapsed().as_secs_f64();
@@ -186,8 +190,9 @@ async fn main() {
     let windows = requests.saturating_sub(1) / (max.max(1) as usize);
     let ideal = windows as f64 * window.as_secs_f64() + latency as f64 / 1000.0;
     println!(
-        "full sync: {contacts} bulk + 200 demo contacts, {made} + demo opportunities, latency {latency} ms, ceiling {max}/{} s",
-        window.as_secs_f64()
+        "full sync: {contacts} bulk + 200 demo contacts, {made} + demo opportunities, latency {latency} ms, ceiling {max}/{} s, {} in flight",
+        window.as_secs_f64(),
+        full.concurrency
     );
     println!(
         "  {records} records, {requests} requests in {secs:.2} s = {:.2} req/s; share of the ceiling {share:.2}; ideal {ideal:.2} s / actual = {:.2}; 429s: {}",
