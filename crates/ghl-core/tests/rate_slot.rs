@@ -64,7 +64,10 @@ async fn the_slot_counts_from_the_answer_head_not_the_end_of_its_body() {
     );
     let started = std::time::Instant::now();
     let got = c
-        .call("contacts.get-contact", CallArgs::new().param("contactId", "c1"))
+        .call(
+            "contacts.get-contact",
+            CallArgs::new().param("contactId", "c1"),
+        )
         .await
         .unwrap();
     assert_eq!(got["contact"]["id"], "c1");

@@ -190,7 +190,7 @@ async fn main() {
     let windows = requests.saturating_sub(1) / (max.max(1) as usize);
     let ideal = windows as f64 * window.as_secs_f64() + latency as f64 / 1000.0;
     println!(
-        "full sync: {contacts} bulk + 200 demo contacts, {made} + demo opportunities, latency {latency} ms, ceiling {max}/{} s, {} in flight",
+        "full sync: {contacts} bulk + 200 demo contacts, {made} + demo opportunities, latency {latency} ms, ceiling {max}/{} s, concurrency {}",
         window.as_secs_f64(),
         full.concurrency
     );

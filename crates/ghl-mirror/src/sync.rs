@@ -4,7 +4,6 @@
 //! written twice (upserts by id) leaves no duplicate.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use futures::StreamExt;
 use ghl_core::pager;
@@ -21,13 +20,6 @@ use crate::{Mirror, now_ms, store_error};
 /// disagree and records written while it ran.
 pub const DEFAULT_OVERLAP_MS: i64 = 60_000;
 
-/// Requests in flight at once, shared by every group of a sync. Enough to
-/// spend a window's budget the moment it frees (when the window rolls,
-/// the slots its first requests held free together, and a request that
-/// is not ready then leaves its slot idle and pushes the end of the sync
-/// back), without a connection per page of a large list.
-pub const DEFAULT_CONCURRENCY: usize = 16;
-
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
     /// Group names (all when empty).
@@ -36,8 +28,7 @@ pub struct SyncOptions {
     pub full: bool,
     /// The oldest conversation and appointment to mirror (epoch ms).
     pub since_ms: Option<i64>,
-    /// Requests in flight at once across every group of the sync; the
-    /// client's limiter keeps the rate.
+    /// Requests in flight at once; the client's limiter keeps the rate.
     pub concurrency: usize,
     pub overlap_ms: i64,
 }
@@ -48,7 +39,7 @@ impl Default for SyncOptions {
             groups: Vec::new(),
             full: false,
             since_ms: None,
-            concurrency: DEFAULT_CONCURRENCY,
+            concurrency: 4,
             overlap_ms: DEFAULT_OVERLAP_MS,
         }
     }
@@ -96,7 +87,6 @@ pub async fn sync(
         since_ms: opts.since_ms.unwrap_or(now - 90 * 86_400_000),
     };
     let reconcile_every = schedule::every(mirror)?;
-    let in_flight = InFlight::new(opts.concurrency);
     // Groups run side by side (the client's limiter shares the rate among
     // them); a group that walks a parent table starts when that table's
     // group is done (at once when it is not part of this sync).
@@ -108,20 +98,10 @@ pub async fn sync(
     };
     let run_one = |g: &'static Group| {
         let plan = &plan;
-        let in_flight = in_flight.clone();
         async move {
             progress.group(g.name);
-            let report = run_group(
-                client,
-                mirror,
-                g,
-                plan,
-                opts,
-                reconcile_every,
-                progress,
-                in_flight,
-            )
-            .await?;
+            let report =
+                run_group(client, mirror, g, plan, opts, reconcile_every, progress).await?;
             progress.done(&report);
             Ok::<_, Error>(report)
         }
@@ -219,7 +199,6 @@ fn resume_point(cursor: &Json) -> Option<Resume> {
     cursor.get("page").map(|a| Resume::Page(args_from_json(a)))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn run_group(
     client: &Client,
     mirror: &Mirror,
@@ -228,7 +207,6 @@ async fn run_group(
     opts: &SyncOptions,
     reconcile_every: Option<i64>,
     progress: &dyn Progress,
-    in_flight: InFlight,
 ) -> Result<GroupReport, Error> {
     let state = load_state(mirror, g.name)?;
     let mut report = GroupReport {
@@ -299,7 +277,6 @@ async fn run_group(
         plan,
         opts,
         progress,
-        in_flight,
         full_scan,
         fetched,
     };
@@ -321,7 +298,6 @@ struct Run<'a> {
     plan: &'a Plan,
     opts: &'a SyncOptions,
     progress: &'a dyn Progress,
-    in_flight: InFlight,
     full_scan: bool,
     fetched: u64,
 }
@@ -408,7 +384,7 @@ impl Run<'_> {
         let mut shown_total = false;
         while let Some(args) = cursor.take() {
             let req = self.client.prepare(self.g.op, &args)?;
-            let body = self.in_flight.run(self.client.execute(&req)).await?;
+            let body = self.client.execute(&req).await?;
             let (records, _) = pager::records(&body);
             let total = pager::total(&body);
             if let (Some(t), false) = (total, shown_total) {
@@ -450,16 +426,14 @@ impl Run<'_> {
                 prepared.push(self.client.prepare(self.g.op, a)?);
             }
             let client = self.client.clone();
-            let in_flight = self.in_flight.clone();
             let mut stream = futures::stream::iter(prepared.into_iter().map(|req| {
                 let client = client.clone();
-                let in_flight = in_flight.clone();
                 Spawned::new(async move {
-                    let body = in_flight.run(client.execute(&req)).await;
+                    let body = client.execute(&req).await;
                     (req, body)
                 })
             }))
-            .buffered(self.in_flight.depth());
+            .buffered(self.opts.concurrency.max(1));
             let mut after = None;
             while let Some((req, body)) = stream.next().await {
                 let body = body?;
@@ -515,27 +489,24 @@ impl Run<'_> {
         let g = self.g;
         let base = (g.args)(self.plan);
         let param = parent.param;
-        let in_flight = self.in_flight.clone();
         let mut stream = futures::stream::iter(ids.into_iter().map(|id| {
             let client = client.clone();
-            let in_flight = in_flight.clone();
             let args = base.clone().param(param, id.clone());
-            // One parent's pages follow each other: one request at a time.
             Spawned::new(async move {
-                let got = in_flight
-                    .run(client.collect(
+                let got = client
+                    .collect(
                         g.op,
                         args,
                         PageOpts {
                             all: true,
                             ..PageOpts::default()
                         },
-                    ))
+                    )
                     .await;
                 (id, got)
             })
         }))
-        .buffered(self.in_flight.depth());
+        .buffered(self.opts.concurrency.max(1));
         while let Some((id, got)) = stream.next().await {
             let (mut records, _) = got?;
             // Child lists do not always repeat their parent's id.
@@ -609,38 +580,6 @@ impl Run<'_> {
 fn fill_parent(m: &mut Map<String, Json>, param: &str, id: &str) {
     if !m.contains_key(param) || m.get(param).is_some_and(Json::is_null) {
         m.insert(param.to_string(), Json::String(id.to_string()));
-    }
-}
-
-/// The sync's cap on requests in flight, shared by its groups: a group
-/// with many pages to fetch ahead uses what the others leave.
-#[derive(Clone)]
-struct InFlight {
-    permits: Arc<tokio::sync::Semaphore>,
-    depth: usize,
-}
-
-impl InFlight {
-    fn new(concurrency: usize) -> Self {
-        let depth = concurrency.max(1);
-        InFlight {
-            permits: Arc::new(tokio::sync::Semaphore::new(depth)),
-            depth,
-        }
-    }
-
-    /// How many requests one walk may start ahead of the page it writes.
-    fn depth(&self) -> usize {
-        self.depth
-    }
-
-    /// Run `request` once a place is free. Nothing that holds a place
-    /// waits for another, so the places cannot deadlock.
-    async fn run<T>(&self, request: impl std::future::Future<Output = T>) -> T {
-        // The semaphore is never closed: a failed acquire cannot happen,
-        // and running without a place is the harmless fallback.
-        let _permit = self.permits.acquire().await.ok();
-        request.await
     }
 }
 
