@@ -176,14 +176,14 @@ impl Transport {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let slot = self.claim(&key, attempt).await?;
+            let mut slot = self.claim(&key, attempt).await?;
             let started = Instant::now();
             self.log(&format!(
                 "> {} {} (attempt {attempt})",
                 req.method.as_str(),
                 url
             ));
-            let outcome = self.attempt(req, url.clone(), token).await;
+            let outcome = self.attempt(req, url.clone(), token, &mut slot).await;
             slot.settle();
             let elapsed = started.elapsed().as_millis();
             let failure = match outcome {
@@ -419,6 +419,7 @@ impl Transport {
         req: &Prepared,
         url: url::Url,
         token: &Secret,
+        slot: &mut SlotGuard<'_>,
     ) -> std::result::Result<(u16, reqwest::header::HeaderMap, Value), (Failure, Error)> {
         let method = reqwest::Method::from_bytes(req.method.as_str().as_bytes())
             .unwrap_or(reqwest::Method::GET);
@@ -471,6 +472,10 @@ impl Transport {
             }
         };
         let resp = rb.send().await.map_err(|e| self.network_error(e, token))?;
+        // The server counted the request before it began to answer: the
+        // slot counts from the answer's head, not from the end of a body
+        // that may take long to read.
+        slot.settle_now();
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let content_type = headers
@@ -628,6 +633,11 @@ struct SlotGuard<'a> {
 
 impl SlotGuard<'_> {
     fn settle(mut self) {
+        self.settle_now();
+    }
+
+    /// Settle once: later calls (and the drop) do nothing.
+    fn settle_now(&mut self) {
         if let Some(c) = self.claimed.take() {
             self.limiter.settle(&self.key, c);
         }
