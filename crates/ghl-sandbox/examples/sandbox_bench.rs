@@ -136,6 +136,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .json(&json!({"locationId": DEMO_LOCATION_ID, "pageLimit": 20, "query": queries[i % queries.len()]}))
     })).await;
 
+    // A new query every request: its total is counted, not remembered
+    // (a phone or email fragment, a handful of matches each).
+    let b = base.clone();
+    run(
+        &format!("POST /contacts/search (new query each, {n})"),
+        requests / 4,
+        Arc::new(move |c, i| {
+            c.post(format!("{b}/contacts/search"))
+                .bearer_auth(DEFAULT_TOKEN)
+                .header("Version", "2021-07-28")
+                .json(&json!({"locationId": DEMO_LOCATION_ID, "pageLimit": 20,
+                    "query": format!("{:05}", (i * 7919 + 13) % 100_000)}))
+        }),
+    )
+    .await;
+
     let b = base.clone();
     run(
         &format!("POST /contacts/search (no query, {n})"),

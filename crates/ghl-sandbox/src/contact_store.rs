@@ -48,16 +48,15 @@ pub fn put(conn: &Connection, c: &Value) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn parse(data: String) -> Value {
+pub fn parse(data: String) -> Value {
     serde_json::from_str(&data).unwrap_or(Value::Null)
 }
 
 pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Value>> {
-    conn.query_row("SELECT data FROM contacts WHERE id = ?1", [id], |r| {
-        r.get::<_, String>(0)
-    })
-    .optional()
-    .map(|o| o.map(parse))
+    conn.prepare_cached("SELECT data FROM contacts WHERE id = ?1")?
+        .query_row([id], |r| r.get::<_, String>(0))
+        .optional()
+        .map(|o| o.map(parse))
 }
 
 pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
@@ -205,6 +204,26 @@ pub fn query(
     limit: Option<u64>,
     added: &AddedIn,
 ) -> rusqlite::Result<Page> {
+    let (rows, total) = query_rows(conn, loc, query, col, asc, after, offset, limit, added)?;
+    Ok(Page {
+        rows: rows.into_iter().map(|(_, data)| parse(data)).collect(),
+        total,
+    })
+}
+
+/// [`query`]'s rows as stored: rowid and JSON text, and the total.
+#[allow(clippy::too_many_arguments)]
+pub fn query_rows(
+    conn: &Connection,
+    loc: &str,
+    query: Option<&str>,
+    col: &str,
+    asc: bool,
+    after: Option<(&str, &str)>,
+    offset: u64,
+    limit: Option<u64>,
+    added: &AddedIn,
+) -> rusqlite::Result<(Vec<(i64, String)>, u64)> {
     let text = Text::of(query);
     let stamp = search_counts::stamp(conn)?;
     let total = search_counts::get_or_count(stamp, count_key(loc, &text, added), || {
@@ -234,7 +253,7 @@ pub fn query(
         {
             w.and("f.contacts_fts MATCH :fts".into(), &[(":fts", phrase)]);
             format!(
-                "SELECT o.data FROM (
+                "SELECT o.rowid, o.data FROM (
                    SELECT c.rowid AS r, c.{col} AS k, c.id AS i
                    FROM contacts_fts f CROSS JOIN contacts c ON c.rowid = f.rowid
                    WHERE {} ORDER BY k {dir}, i {dir} LIMIT :lim OFFSET :off) p
@@ -270,7 +289,7 @@ pub fn query(
                 }
             }
             format!(
-                "SELECT c.data FROM contacts c WHERE {}
+                "SELECT c.rowid, c.data FROM contacts c WHERE {}
                  ORDER BY c.{col} {dir}, c.id {dir} LIMIT :lim OFFSET :off",
                 w.sql()
             )
@@ -280,10 +299,17 @@ pub fn query(
     w.params.push((":off", &off));
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
-        .query_map(&w.params[..], |r| r.get::<_, String>(0))?
-        .map(|r| r.map(parse))
+        .query_map(&w.params[..], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page { rows, total })
+    Ok((rows, total))
+}
+
+/// The contact stored at `rowid`.
+pub fn at_rowid(conn: &Connection, rowid: i64) -> rusqlite::Result<Option<Value>> {
+    conn.prepare_cached("SELECT data FROM contacts WHERE rowid = ?1")?
+        .query_row([rowid], |r| r.get::<_, String>(0))
+        .optional()
+        .map(|o| o.map(parse))
 }
 
 fn count_key(loc: &str, text: &Text, added: &AddedIn) -> search_counts::Key {

@@ -12,12 +12,14 @@ mod common;
 use common::{LOC, empty_env};
 use serde_json::{Value, json};
 
-/// One search: a free-text query, a sort, a `dateAdded` range `[lo, hi)`.
+/// One search: a free-text query, a sort, a `dateAdded` range `[lo, hi)`,
+/// another filter (what the request says, and what it means).
 #[derive(Debug, Clone)]
 struct Case {
     query: Option<&'static str>,
     by_first_name: bool,
     range: Option<(String, String)>,
+    filter: Option<(Value, fn(&Value) -> bool)>,
 }
 
 /// The contacts of `LOC`, read straight from the table.
@@ -55,6 +57,7 @@ fn expected(table: &[Value], case: &Case) -> Vec<String> {
                     .range
                     .as_ref()
                     .is_none_or(|(lo, hi)| lo.as_str() <= added.as_str() && added < *hi)
+                && case.filter.as_ref().is_none_or(|(_, test)| test(c))
         })
         .map(|c| {
             let key = if case.by_first_name {
@@ -82,9 +85,17 @@ fn body(case: &Case, limit: usize) -> Value {
     if let Some(q) = case.query {
         body["query"] = json!(q);
     }
+    let mut filters = Vec::new();
     if let Some((lo, hi)) = &case.range {
-        body["filters"] =
-            json!([{"field": "dateAdded", "operator": "range", "value": {"gte": lo, "lt": hi}}]);
+        filters.push(
+            json!({"field": "dateAdded", "operator": "range", "value": {"gte": lo, "lt": hi}}),
+        );
+    }
+    if let Some((f, _)) = &case.filter {
+        filters.push(f.clone());
+    }
+    if !filters.is_empty() {
+        body["filters"] = json!(filters);
     }
     body
 }
@@ -182,6 +193,7 @@ async fn check_all(e: &common::Env) {
                     query,
                     by_first_name,
                     range,
+                    filter: None,
                 };
                 check(e, &table, &case).await;
             }
@@ -264,4 +276,94 @@ async fn search_pages_cursors_totals_and_order_match_the_table_through_changes()
     .unwrap();
     drop(conn);
     check_all(&e).await;
+}
+
+fn tags_of(c: &Value) -> Vec<String> {
+    c["tags"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_lowercase)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Filters read from each contact's document (no index answers them),
+/// with and without a query, a sort, a date range, through changes.
+async fn check_filtered(e: &common::Env) {
+    let range = middle_third(&e.db());
+    let table = table(&e.db());
+    let filters: [(Value, fn(&Value) -> bool); 3] = [
+        (
+            json!({"field": "tags", "operator": "eq", "value": "VIP"}),
+            |c| tags_of(c).iter().any(|t| t == "vip"),
+        ),
+        (
+            json!({"field": "tags", "operator": "contains", "value": "cust"}),
+            |c| tags_of(c).iter().any(|t| t.contains("cust")),
+        ),
+        (
+            json!({"field": "dateUpdated", "operator": "range", "value": {"gte": "2025-06-01T00:00:00.000Z"}}),
+            |c| c["dateUpdated"].as_str().unwrap_or("") >= "2025-06-01T00:00:00.000Z",
+        ),
+    ];
+    for filter in filters {
+        for query in [None, Some("smith"), Some("+16460001")] {
+            for by_first_name in [false, true] {
+                for range in [None, Some(range.clone())] {
+                    let case = Case {
+                        query,
+                        by_first_name,
+                        range,
+                        filter: Some(filter.clone()),
+                    };
+                    check(e, &table, &case).await;
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn filtered_searches_match_the_table_through_changes() {
+    let e = empty_env().await;
+    ghl_sandbox::bulk_seed_contacts(&e.db(), 1500).unwrap();
+    check_filtered(&e).await;
+
+    // Tags added, contacts deleted: the very next page of a search that was
+    // just answered sees it.
+    let vip = Case {
+        query: None,
+        by_first_name: false,
+        range: None,
+        filter: Some((
+            json!({"field": "tags", "operator": "eq", "value": "VIP"}),
+            |c| tags_of(c).iter().any(|t| t == "vip"),
+        )),
+    };
+    check(&e, &table(&e.db()), &vip).await;
+    let (some, _, _) = search(&e, json!({"locationId": LOC, "pageLimit": 30})).await;
+    for id in &some[..20] {
+        let r = e
+            .op(
+                "contacts.add-tags",
+                &[("contactId", id)],
+                &[],
+                Some(json!({"tags": ["VIP", "customer"]})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    check(&e, &table(&e.db()), &vip).await;
+    check_filtered(&e).await;
+    for id in &some[20..] {
+        let r = e
+            .op("contacts.delete-contact", &[("contactId", id)], &[], None)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    check(&e, &table(&e.db()), &vip).await;
+    check_filtered(&e).await;
 }

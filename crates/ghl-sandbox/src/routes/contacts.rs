@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use super::{Ctx, created, merge, ok, owned, require, str_of};
+use super::{Ctx, created, filtered_search, merge, ok, owned, require, str_of};
 use crate::contact_store as cs;
 use crate::ids::{new_id, now_iso, parse_iso_ms};
 use crate::reply::{ApiError, Reply};
@@ -530,32 +530,47 @@ fn search(c: &Connection, ctx: &Ctx) -> Reply {
         )?;
         (p.rows, p.total)
     } else {
-        let p = cs::query(c, &ctx.location_id, query, col, asc, None, 0, None, &added)?;
-        let mut all: Vec<Value> = p
-            .rows
-            .into_iter()
-            .filter(|ct| filters.iter().all(|f| matches(ct, f)))
-            .collect();
+        let search = filtered_search::Search {
+            loc: &ctx.location_id,
+            query,
+            col,
+            sort_field: &sort_field,
+            asc,
+            added: &added,
+            filters: &filters,
+        };
+        let all = filtered_search::hits(
+            c,
+            &search,
+            |ct| filters.iter().all(|f| matches(ct, f)),
+            |ct| sort_value(ct, &sort_field),
+        )?;
         let total = all.len() as u64;
-        if let Some(a) = search_after {
+        let on_page: Vec<&filtered_search::Hit> = if let Some(a) = search_after {
             let key = (a[0].clone(), a[1].as_str().unwrap_or("").to_string());
-            all.retain(|ct| {
-                let ord = cmp_json(&sort_value(ct, &sort_field), &key.0)
-                    .then_with(|| str_of(ct, "id").cmp(key.1.as_str()));
-                if asc {
-                    ord == Ordering::Greater
-                } else {
-                    ord == Ordering::Less
-                }
-            });
+            all.iter()
+                .filter(|h| {
+                    let ord =
+                        cmp_json(&h.key, &key.0).then_with(|| h.id.as_str().cmp(key.1.as_str()));
+                    if asc {
+                        ord == Ordering::Greater
+                    } else {
+                        ord == Ordering::Less
+                    }
+                })
+                .take(limit as usize)
+                .collect()
         } else {
-            all = all
-                .into_iter()
+            all.iter()
                 .skip(((page - 1) * limit) as usize)
-                .collect();
+                .take(limit as usize)
+                .collect()
+        };
+        let mut rows = Vec::with_capacity(on_page.len());
+        for h in on_page {
+            rows.extend(h.read(c)?);
         }
-        all.truncate(limit as usize);
-        (all, total)
+        (rows, total)
     };
     let contacts: Vec<Value> = rows
         .into_iter()
