@@ -19,8 +19,11 @@ struct Case {
     query: Option<&'static str>,
     by_first_name: bool,
     range: Option<(String, String)>,
-    filter: Option<(Value, fn(&Value) -> bool)>,
+    filter: Option<Filter>,
 }
+
+/// A filter as the request says it, and what it means for one contact.
+type Filter = (Value, fn(&Value) -> bool);
 
 /// The contacts of `LOC`, read straight from the table.
 fn table(db: &std::path::Path) -> Vec<Value> {
@@ -295,7 +298,7 @@ fn tags_of(c: &Value) -> Vec<String> {
 async fn check_filtered(e: &common::Env) {
     let range = middle_third(&e.db());
     let table = table(&e.db());
-    let filters: [(Value, fn(&Value) -> bool); 3] = [
+    let filters: [Filter; 3] = [
         (
             json!({"field": "tags", "operator": "eq", "value": "VIP"}),
             |c| tags_of(c).iter().any(|t| t == "vip"),
