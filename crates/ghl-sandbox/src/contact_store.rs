@@ -224,6 +224,38 @@ pub fn query_rows(
     limit: Option<u64>,
     added: &AddedIn,
 ) -> rusqlite::Result<(Vec<(i64, String)>, u64)> {
+    let mut rows = Vec::new();
+    let total = query_each(
+        conn,
+        loc,
+        query,
+        col,
+        asc,
+        after,
+        offset,
+        limit,
+        added,
+        |rowid, data| rows.push((rowid, data.to_string())),
+    )?;
+    Ok((rows, total))
+}
+
+/// [`query`]'s rows handed to `each` as stored (rowid, JSON text) without
+/// keeping them: a scan of every contact need not copy each one. Returns
+/// the total.
+#[allow(clippy::too_many_arguments)]
+pub fn query_each(
+    conn: &Connection,
+    loc: &str,
+    query: Option<&str>,
+    col: &str,
+    asc: bool,
+    after: Option<(&str, &str)>,
+    offset: u64,
+    limit: Option<u64>,
+    added: &AddedIn,
+    mut each: impl FnMut(i64, &str),
+) -> rusqlite::Result<u64> {
     let text = Text::of(query);
     let stamp = search_counts::stamp(conn)?;
     let total = search_counts::get_or_count(stamp, count_key(loc, &text, added), || {
@@ -298,10 +330,11 @@ pub fn query_rows(
     w.params.push((":lim", &lim));
     w.params.push((":off", &off));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(&w.params[..], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok((rows, total))
+    let mut rows = stmt.query(&w.params[..])?;
+    while let Some(r) = rows.next()? {
+        each(r.get(0)?, r.get_ref(1)?.as_str()?);
+    }
+    Ok(total)
 }
 
 /// The contact stored at `rowid`.

@@ -298,7 +298,7 @@ fn tags_of(c: &Value) -> Vec<String> {
 async fn check_filtered(e: &common::Env) {
     let range = middle_third(&e.db());
     let table = table(&e.db());
-    let filters: [Filter; 3] = [
+    let filters: [Filter; 5] = [
         (
             json!({"field": "tags", "operator": "eq", "value": "VIP"}),
             |c| tags_of(c).iter().any(|t| t == "vip"),
@@ -310,6 +310,24 @@ async fn check_filtered(e: &common::Env) {
         (
             json!({"field": "dateUpdated", "operator": "range", "value": {"gte": "2025-06-01T00:00:00.000Z"}}),
             |c| c["dateUpdated"].as_str().unwrap_or("") >= "2025-06-01T00:00:00.000Z",
+        ),
+        (
+            json!({"field": "companyName", "operator": "eq", "value": "globex"}),
+            |c| c["companyName"].as_str().unwrap_or("").to_lowercase() == "globex",
+        ),
+        (
+            json!({"group": "OR", "filters": [
+                {"field": "tags", "operator": "eq", "value": "vip"},
+                {"field": "companyName", "operator": "contains", "value": "corp"},
+            ]}),
+            |c| {
+                tags_of(c).iter().any(|t| t == "vip")
+                    || c["companyName"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_lowercase()
+                        .contains("corp")
+            },
         ),
     ];
     for filter in filters {

@@ -340,6 +340,27 @@ fn sort_value(ct: &Value, field: &str) -> Value {
     }
 }
 
+/// The top-level fields of a contact that [`sort_value`] and [`matches`]
+/// read for `filters` (keep in step with them).
+fn fields_read(filters: &[Value], out: &mut std::collections::HashSet<String>) {
+    for name in ["firstName", "lastName", "dateAdded"] {
+        out.insert(name.to_string());
+    }
+    for f in filters {
+        if let Some(group) = f.get("filters").and_then(Value::as_array) {
+            fields_read(group, out);
+            continue;
+        }
+        let field = str_of(f, "field");
+        let top = if field.starts_with("customFields.") {
+            "customFields"
+        } else {
+            field
+        };
+        out.insert(top.to_string());
+    }
+}
+
 /// One filter (or a nested group) of POST /contacts/search.
 fn matches(ct: &Value, f: &Value) -> bool {
     if let Some(group) = f.get("filters").and_then(Value::as_array) {
@@ -539,9 +560,12 @@ fn search(c: &Connection, ctx: &Ctx) -> Reply {
             added: &added,
             filters: &filters,
         };
+        let mut fields = std::collections::HashSet::new();
+        fields_read(&filters, &mut fields);
         let all = filtered_search::hits(
             c,
             &search,
+            &fields,
             |ct| filters.iter().all(|f| matches(ct, f)),
             |ct| sort_value(ct, &sort_field),
         )?;
