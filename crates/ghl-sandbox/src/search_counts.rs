@@ -9,7 +9,7 @@
 //! table is never served for another, whichever file or copy it came from.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -44,9 +44,58 @@ pub struct Key {
 /// asked for again, so nothing worth keeping is lost for long).
 const MAX_ENTRIES: usize = 4096;
 
-fn cache() -> &'static Mutex<HashMap<(i64, Key), u64>> {
-    static CACHE: OnceLock<Mutex<HashMap<(i64, Key), u64>>> = OnceLock::new();
-    CACHE.get_or_init(Default::default)
+/// A count being made by one request, that others asking for the same
+/// count wait for: 16 requests arriving at once for a new query make one
+/// count, not 16 (which on 2 cores is what the slowest of them waits for).
+#[derive(Default)]
+struct Pending {
+    /// `Some(Some(n))` once counted, `Some(None)` if the count failed.
+    done: Mutex<Option<Option<u64>>>,
+    ready: Condvar,
+}
+
+impl Pending {
+    fn finish(&self, n: Option<u64>) {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        if done.is_none() {
+            *done = Some(n);
+        }
+        self.ready.notify_all();
+    }
+
+    fn wait(&self) -> Option<u64> {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(n) = *done {
+                return n;
+            }
+            done = self.ready.wait(done).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Wakes the waiters however the count ends (an error, a panic).
+struct Finish(Arc<Pending>);
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        self.0.finish(None);
+    }
+}
+
+enum Slot {
+    Counted(u64),
+    Counting(Arc<Pending>),
+}
+
+type Cache = Mutex<HashMap<(i64, Key), Slot>>;
+
+fn cache() -> MutexGuard<'static, HashMap<(i64, Key), Slot>> {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 /// The table's current stamp, when the answer can be trusted to describe
@@ -61,7 +110,8 @@ pub fn stamp(conn: &Connection) -> rusqlite::Result<Option<i64>> {
         .optional()
 }
 
-/// The count for `key` at `stamp`, from the cache or from `count`.
+/// The count for `key` at `stamp`: remembered, being made by another
+/// request (waited for), or made by `count` now.
 pub fn get_or_count(
     stamp: Option<i64>,
     key: Key,
@@ -71,15 +121,88 @@ pub fn get_or_count(
         return count();
     };
     let entry = (stamp, key);
-    if let Some(n) = cache().lock().ok().and_then(|c| c.get(&entry).copied()) {
-        return Ok(n);
-    }
-    let n = count()?;
-    if let Ok(mut c) = cache().lock() {
-        if c.len() >= MAX_ENTRIES {
-            c.clear();
+    let pending = {
+        let mut c = cache();
+        match c.get(&entry) {
+            Some(Slot::Counted(n)) => return Ok(*n),
+            Some(Slot::Counting(p)) => Err(p.clone()),
+            None => {
+                if c.len() >= MAX_ENTRIES {
+                    c.clear();
+                }
+                let p = Arc::new(Pending::default());
+                c.insert(entry.clone(), Slot::Counting(p.clone()));
+                Ok(p)
+            }
         }
-        c.insert(entry, n);
+    };
+    let mine = match pending {
+        Err(theirs) => {
+            return match theirs.wait() {
+                Some(n) => Ok(n),
+                // Their count failed: make ours (and meet its error).
+                None => count(),
+            };
+        }
+        Ok(mine) => Finish(mine),
+    };
+    let n = count();
+    {
+        let mut c = cache();
+        match &n {
+            Ok(n) => c.insert(entry, Slot::Counted(*n)),
+            Err(_) => c.remove(&entry),
+        };
     }
-    Ok(n)
+    mine.0.finish(n.as_ref().ok().copied());
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    fn key(loc: &str) -> Key {
+        Key {
+            what: "test",
+            loc: loc.to_string(),
+            pattern: None,
+            lo: None,
+            hi: None,
+        }
+    }
+
+    /// A second request for a count being made waits for it and takes its
+    /// answer (its own count would say otherwise); if the first fails, the
+    /// second counts for itself.
+    #[test]
+    fn a_count_under_way_is_waited_for_not_made_twice() {
+        for (first_fails, want) in [(false, 7), (true, 999)] {
+            let stamp = rand::random::<i64>();
+            let (release, hold) = mpsc::channel::<()>();
+            let (started, counting) = mpsc::channel::<()>();
+            let first = std::thread::spawn(move || {
+                get_or_count(Some(stamp), key("a"), || {
+                    started.send(()).unwrap();
+                    hold.recv().unwrap();
+                    if first_fails {
+                        Err(rusqlite::Error::InvalidQuery)
+                    } else {
+                        Ok(7)
+                    }
+                })
+            });
+            counting.recv().unwrap();
+            let second = std::thread::spawn(move || {
+                get_or_count(Some(stamp), key("a"), || Ok(999)).unwrap()
+            });
+            // Give the second request time to find the count under way.
+            std::thread::sleep(Duration::from_millis(100));
+            release.send(()).unwrap();
+            assert_eq!(first.join().unwrap().is_err(), first_fails);
+            assert_eq!(second.join().unwrap(), want, "first fails: {first_fails}");
+        }
+    }
 }

@@ -388,3 +388,42 @@ async fn filtered_searches_match_the_table_through_changes() {
     check(&e, &table(&e.db()), &vip).await;
     check_filtered(&e).await;
 }
+
+/// Many requests for a total nobody has counted yet, at once (one counts,
+/// the others wait for it): every one gets the table's answer, again after
+/// a change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_searches_share_one_count() {
+    let e = empty_env().await;
+    ghl_sandbox::bulk_seed_contacts(&e.db(), 1500).unwrap();
+    for round in 0..2 {
+        let table = table(&e.db());
+        for query in ["smith", "+16460001", "bulk", "sm"] {
+            let case = Case {
+                query: Some(query),
+                by_first_name: false,
+                range: None,
+                filter: None,
+            };
+            let want = expected(&table, &case).len();
+            let calls = (0..16).map(|_| search(&e, body(&case, 5)));
+            for (_, total, _) in futures::future::join_all(calls).await {
+                assert_eq!(total, want, "{query} in round {round}");
+            }
+        }
+        let (first, _, _) = search(
+            &e,
+            json!({"locationId": LOC, "pageLimit": 1, "query": "smith"}),
+        )
+        .await;
+        let r = e
+            .op(
+                "contacts.delete-contact",
+                &[("contactId", &first[0])],
+                &[],
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+}
