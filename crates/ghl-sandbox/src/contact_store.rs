@@ -48,7 +48,7 @@ pub fn put(conn: &Connection, c: &Value) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn parse(data: String) -> Value {
+fn parse(data: String) -> Value {
     serde_json::from_str(&data).unwrap_or(Value::Null)
 }
 
@@ -204,26 +204,6 @@ pub fn query(
     limit: Option<u64>,
     added: &AddedIn,
 ) -> rusqlite::Result<Page> {
-    let (rows, total) = query_rows(conn, loc, query, col, asc, after, offset, limit, added)?;
-    Ok(Page {
-        rows: rows.into_iter().map(|(_, data)| parse(data)).collect(),
-        total,
-    })
-}
-
-/// [`query`]'s rows as stored: rowid and JSON text, and the total.
-#[allow(clippy::too_many_arguments)]
-pub fn query_rows(
-    conn: &Connection,
-    loc: &str,
-    query: Option<&str>,
-    col: &str,
-    asc: bool,
-    after: Option<(&str, &str)>,
-    offset: u64,
-    limit: Option<u64>,
-    added: &AddedIn,
-) -> rusqlite::Result<(Vec<(i64, String)>, u64)> {
     let mut rows = Vec::new();
     let total = query_each(
         conn,
@@ -235,9 +215,9 @@ pub fn query_rows(
         offset,
         limit,
         added,
-        |rowid, data| rows.push((rowid, data.to_string())),
+        |_, data| rows.push(serde_json::from_str(data).unwrap_or(Value::Null)),
     )?;
-    Ok((rows, total))
+    Ok(Page { rows, total })
 }
 
 /// [`query`]'s rows handed to `each` as stored (rowid, JSON text) without

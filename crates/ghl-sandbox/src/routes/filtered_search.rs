@@ -142,7 +142,7 @@ pub fn hits(
 }
 
 /// The JSON document `data` with only its top-level `fields` and `id`
-/// (`Null` where [`cs::parse`] gives `Null`: not JSON, or not whole).
+/// (`Null` where a whole parse gives `Null`: not JSON, or not all of it).
 fn only(data: &str, fields: &HashSet<String>) -> Value {
     let mut de = serde_json::Deserializer::from_str(data);
     de.deserialize_any(Only(fields))
