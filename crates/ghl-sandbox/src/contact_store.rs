@@ -2,7 +2,9 @@
 //! table) because they are the one collection large enough to need indexes:
 //! a lower-cased `search` column makes a query over 100k contacts one scan.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
+
+use crate::search_counts;
 use serde_json::Value;
 
 fn s<'a>(c: &'a Value, k: &str) -> &'a str {
@@ -51,11 +53,10 @@ fn parse(data: String) -> Value {
 }
 
 pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Value>> {
-    conn.query_row("SELECT data FROM contacts WHERE id = ?1", [id], |r| {
-        r.get::<_, String>(0)
-    })
-    .optional()
-    .map(|o| o.map(parse))
+    conn.prepare_cached("SELECT data FROM contacts WHERE id = ?1")?
+        .query_row([id], |r| r.get::<_, String>(0))
+        .optional()
+        .map(|o| o.map(parse))
 }
 
 pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
@@ -126,6 +127,68 @@ pub struct AddedIn {
     pub hi: Option<String>,
 }
 
+/// What a free-text query asks of a contact's search text.
+enum Text {
+    Any,
+    /// Under three characters: a `LIKE` pattern, read row by row.
+    Short(String),
+    /// Three or more: a phrase of the trigram index, and the lower-cased
+    /// needle itself.
+    Long {
+        phrase: String,
+        needle: String,
+    },
+}
+
+impl Text {
+    fn of(query: Option<&str>) -> Text {
+        match query.map(|q| q.trim().to_lowercase()) {
+            None => Text::Any,
+            Some(q) if q.is_empty() => Text::Any,
+            Some(q) if q.chars().count() >= 3 => Text::Long {
+                phrase: format!("\"{}\"", q.replace('"', "\"\"")),
+                needle: q,
+            },
+            Some(q) => Text::Short(format!("%{}%", escape_like(&q))),
+        }
+    }
+}
+
+/// A WHERE clause over `contacts c` built from the conditions a search has,
+/// and only those: a condition left out (rather than written as
+/// `?x IS NULL OR ...`) lets SQLite seek the index on a date range or a
+/// cursor instead of walking it from the start.
+#[derive(Default)]
+struct Where<'a> {
+    conds: Vec<String>,
+    params: Vec<(&'static str, &'a dyn ToSql)>,
+}
+
+impl<'a> Where<'a> {
+    fn and(&mut self, cond: String, params: &[(&'static str, &'a dyn ToSql)]) {
+        self.conds.push(cond);
+        self.params.extend_from_slice(params);
+    }
+
+    fn sql(&self) -> String {
+        self.conds.join(" AND ")
+    }
+}
+
+/// The conditions every way of finding a search's rows shares: its
+/// location and its date range.
+fn location_and_range<'a>(loc: &'a &'a str, added: &'a AddedIn) -> Where<'a> {
+    let mut w = Where::default();
+    w.and("c.location_id = :loc".into(), &[(":loc", loc)]);
+    if let Some(lo) = &added.lo {
+        w.and("c.date_added >= :lo".into(), &[(":lo", lo)]);
+    }
+    if let Some(hi) = &added.hi {
+        w.and("c.date_added < :hi".into(), &[(":hi", hi)]);
+    }
+    w
+}
+
 /// Contacts of one location whose search text contains `query`, ordered by
 /// `col` (`asc`), with either an offset or a keyset cursor `(value, id)`.
 // One call site per pagination style; a params struct would only rename these.
@@ -141,78 +204,140 @@ pub fn query(
     limit: Option<u64>,
     added: &AddedIn,
 ) -> rusqlite::Result<Page> {
-    let q = query
-        .map(|q| q.trim().to_lowercase())
-        .filter(|q| !q.is_empty());
-    // Three characters or more use the trigram index; shorter ones scan with LIKE.
-    let (like, fts) = match q {
-        Some(q) if q.chars().count() >= 3 => {
-            (None, Some(format!("\"{}\"", q.replace('"', "\"\""))))
-        }
-        Some(q) => (Some(format!("%{}%", escape_like(&q))), None),
-        None => (None, None),
-    };
-    let filter = "location_id = ?1 AND (?2 IS NULL OR search LIKE ?2 ESCAPE '\\')
-         AND (?7 IS NULL OR rowid IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?7))
-         AND (?8 IS NULL OR date_added >= ?8) AND (?9 IS NULL OR date_added < ?9)";
-    let sole = sole_location(conn, loc)? && added.lo.is_none() && added.hi.is_none();
-    let total = count(
+    let mut rows = Vec::new();
+    let total = query_each(
         conn,
         loc,
-        like.as_deref(),
-        fts.as_deref(),
-        filter,
-        sole,
+        query,
+        col,
+        asc,
+        after,
+        offset,
+        limit,
         added,
+        |_, data| rows.push(serde_json::from_str(data).unwrap_or(Value::Null)),
     )?;
+    Ok(Page { rows, total })
+}
+
+/// [`query`]'s rows handed to `each` as stored (rowid, JSON text) without
+/// keeping them: a scan of every contact need not copy each one. Returns
+/// the total.
+#[allow(clippy::too_many_arguments)]
+pub fn query_each(
+    conn: &Connection,
+    loc: &str,
+    query: Option<&str>,
+    col: &str,
+    asc: bool,
+    after: Option<(&str, &str)>,
+    offset: u64,
+    limit: Option<u64>,
+    added: &AddedIn,
+    mut each: impl FnMut(i64, &str),
+) -> rusqlite::Result<u64> {
+    let text = Text::of(query);
+    let stamp = search_counts::stamp(conn)?;
+    let total = search_counts::get_or_count(stamp, count_key(loc, &text, added), || {
+        count(conn, loc, &text, added, stamp)
+    })?;
     let (dir, cmp) = if asc { ("ASC", ">") } else { ("DESC", "<") };
+    let lim = limit.map(|l| l as i64).unwrap_or(-1);
+    let off = offset as i64;
+    let (av, aid) = after.unzip();
+    let loc = &loc;
+    let mut w = location_and_range(loc, added);
+    // `col` comes from `sort_column`, never from the request, so formatting it in is safe.
+    if let (Some(av), Some(aid)) = (&av, &aid) {
+        w.and(
+            format!("(c.{col}, c.id) {cmp} (:av, :aid)"),
+            &[(":av", av), (":aid", aid)],
+        );
+    }
     // Few matches: start from the trigram index and sort them, instead of
     // walking the whole sort index looking for them (10x faster for a
-    // rare name over 100k contacts; 10x slower for a common one).
+    // rare name over 100k contacts; 10x slower for a common one). Only the
+    // sort keys are sorted; the page's own rows are read after.
     let window = offset.saturating_add(limit.unwrap_or(u64::MAX / 2));
-    let rare = fts.is_some()
-        && total.saturating_mul(total).saturating_mul(10)
-            < window.saturating_mul(all_contacts(conn)?);
-    // `col` comes from `sort_column`, never from the request, so formatting it in is safe.
-    let sql = if rare {
-        format!(
-            "SELECT c.data FROM contacts_fts f CROSS JOIN contacts c ON c.rowid = f.rowid
-             WHERE f.contacts_fts MATCH ?7 AND c.location_id = ?1 AND ?2 IS NULL
-             AND (?8 IS NULL OR c.date_added >= ?8) AND (?9 IS NULL OR c.date_added < ?9)
-             AND (?3 IS NULL OR c.{col} {cmp} ?3 OR (c.{col} = ?3 AND c.id {cmp} ?4))
-             ORDER BY c.{col} {dir}, c.id {dir} LIMIT ?5 OFFSET ?6"
-        )
-    } else {
-        format!(
-            "SELECT data FROM contacts WHERE {filter}
-             AND (?3 IS NULL OR {col} {cmp} ?3 OR ({col} = ?3 AND id {cmp} ?4))
-             ORDER BY {col} {dir}, id {dir} LIMIT ?5 OFFSET ?6"
-        )
+    let sql = match &text {
+        Text::Long { phrase, .. }
+            if total.saturating_mul(total) < window.saturating_mul(all_contacts(conn, stamp)?) =>
+        {
+            w.and("f.contacts_fts MATCH :fts".into(), &[(":fts", phrase)]);
+            format!(
+                "SELECT o.rowid, o.data FROM (
+                   SELECT c.rowid AS r, c.{col} AS k, c.id AS i
+                   FROM contacts_fts f CROSS JOIN contacts c ON c.rowid = f.rowid
+                   WHERE {} ORDER BY k {dir}, i {dir} LIMIT :lim OFFSET :off) p
+                 CROSS JOIN contacts o ON o.rowid = p.r ORDER BY p.k {dir}, p.i {dir}",
+                w.sql()
+            )
+        }
+        _ => {
+            match &text {
+                Text::Any => {}
+                Text::Short(pattern) => {
+                    w.and(
+                        "c.search LIKE :pattern ESCAPE '\\'".into(),
+                        &[(":pattern", pattern)],
+                    );
+                }
+                // Walking the sort index, each row is checked where it
+                // lies: a substring test of a lower-cased ASCII needle is
+                // what the trigram phrase matches, without the index's
+                // whole list of matches built first.
+                Text::Long { needle, .. } if needle.is_ascii() => {
+                    w.and(
+                        "instr(c.search, :needle) > 0".into(),
+                        &[(":needle", needle)],
+                    );
+                }
+                Text::Long { phrase, .. } => {
+                    w.and(
+                        "c.rowid IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH :fts)"
+                            .into(),
+                        &[(":fts", phrase)],
+                    );
+                }
+            }
+            format!(
+                "SELECT c.rowid, c.data FROM contacts c WHERE {}
+                 ORDER BY c.{col} {dir}, c.id {dir} LIMIT :lim OFFSET :off",
+                w.sql()
+            )
+        }
     };
-    let (av, aid) = match after {
-        Some((v, id)) => (Some(v), Some(id)),
-        None => (None, None),
-    };
-    let lim = limit.map(|l| l as i64).unwrap_or(-1);
+    w.params.push((":lim", &lim));
+    w.params.push((":off", &off));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(
-            params![
-                loc,
-                like,
-                av,
-                aid,
-                lim,
-                offset as i64,
-                fts,
-                added.lo,
-                added.hi
-            ],
-            |r| r.get::<_, String>(0),
-        )?
-        .map(|r| r.map(parse))
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page { rows, total })
+    let mut rows = stmt.query(&w.params[..])?;
+    while let Some(r) = rows.next()? {
+        each(r.get(0)?, r.get_ref(1)?.as_str()?);
+    }
+    Ok(total)
+}
+
+/// The contact stored at `rowid`.
+pub fn at_rowid(conn: &Connection, rowid: i64) -> rusqlite::Result<Option<Value>> {
+    conn.prepare_cached("SELECT data FROM contacts WHERE rowid = ?1")?
+        .query_row([rowid], |r| r.get::<_, String>(0))
+        .optional()
+        .map(|o| o.map(parse))
+}
+
+fn count_key(loc: &str, text: &Text, added: &AddedIn) -> search_counts::Key {
+    let (what, pattern) = match text {
+        Text::Any => ("any", None),
+        Text::Short(p) => ("like", Some(p.clone())),
+        Text::Long { phrase, .. } => ("phrase", Some(phrase.clone())),
+    };
+    search_counts::Key {
+        what,
+        loc: loc.to_string(),
+        pattern,
+        lo: added.lo.clone(),
+        hi: added.hi.clone(),
+    }
 }
 
 /// Whether every contact in the database belongs to `loc` (two index
@@ -227,11 +352,22 @@ fn sole_location(conn: &Connection, loc: &str) -> rusqlite::Result<bool> {
     Ok(!others)
 }
 
-fn all_contacts(conn: &Connection) -> rusqlite::Result<u64> {
-    let n: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM contacts")?
-        .query_row([], |r| r.get(0))?;
-    Ok(n.max(0) as u64)
+/// How many contacts the database holds (a walk of the smallest index:
+/// remembered per state of the table).
+fn all_contacts(conn: &Connection, stamp: Option<i64>) -> rusqlite::Result<u64> {
+    let key = search_counts::Key {
+        what: "all",
+        loc: String::new(),
+        pattern: None,
+        lo: None,
+        hi: None,
+    };
+    search_counts::get_or_count(stamp, key, || {
+        let n: i64 = conn
+            .prepare_cached("SELECT COUNT(*) FROM contacts")?
+            .query_row([], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    })
 }
 
 /// How many contacts of `loc` match. When `loc` holds every contact (and no
@@ -242,23 +378,40 @@ fn all_contacts(conn: &Connection) -> rusqlite::Result<u64> {
 fn count(
     conn: &Connection,
     loc: &str,
-    like: Option<&str>,
-    fts: Option<&str>,
-    filter: &str,
-    sole: bool,
+    text: &Text,
     added: &AddedIn,
+    stamp: Option<i64>,
 ) -> rusqlite::Result<u64> {
-    let n: i64 = match (sole, like, fts) {
-        (true, None, None) => return all_contacts(conn),
-        (true, None, Some(fts)) => conn
-            .prepare_cached("SELECT COUNT(*) FROM contacts_fts WHERE contacts_fts MATCH ?1")?
-            .query_row([fts], |r| r.get(0))?,
-        _ => conn.query_row(
-            &format!("SELECT COUNT(*) FROM contacts WHERE {filter} AND ?3 IS NULL AND ?4 IS NULL AND ?5 IS NULL AND ?6 IS NULL"),
-            params![loc, like, None::<&str>, None::<&str>, None::<i64>, None::<i64>, fts, added.lo, added.hi],
-            |r| r.get(0),
-        )?,
-    };
+    let sole = added.lo.is_none() && added.hi.is_none() && sole_location(conn, loc)?;
+    match (sole, text) {
+        (true, Text::Any) => return all_contacts(conn, stamp),
+        (true, Text::Long { phrase, .. }) => {
+            let n: i64 = conn
+                .prepare_cached("SELECT COUNT(*) FROM contacts_fts WHERE contacts_fts MATCH ?1")?
+                .query_row([phrase], |r| r.get(0))?;
+            return Ok(n.max(0) as u64);
+        }
+        _ => {}
+    }
+    let loc = &loc;
+    let mut w = location_and_range(loc, added);
+    match text {
+        Text::Any => {}
+        Text::Short(pattern) => w.and(
+            "c.search LIKE :pattern ESCAPE '\\'".into(),
+            &[(":pattern", pattern)],
+        ),
+        Text::Long { phrase, .. } => w.and(
+            "c.rowid IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH :fts)".into(),
+            &[(":fts", phrase)],
+        ),
+    }
+    let n: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM contacts c WHERE {}",
+            w.sql()
+        ))?
+        .query_row(&w.params[..], |r| r.get(0))?;
     Ok(n.max(0) as u64)
 }
 

@@ -17,6 +17,7 @@ mod ratelimit;
 mod reply;
 mod router;
 mod routes;
+mod search_counts;
 mod seed;
 mod seed_added_at;
 mod server;

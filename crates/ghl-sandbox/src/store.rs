@@ -87,6 +87,7 @@ fn init(path: &Path) -> rusqlite::Result<Connection> {
     // per connection: a search over 100k contacts reads many pages.
     conn.pragma_update(None, "mmap_size", 256i64 * 1024 * 1024)?;
     conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(crate::search_counts::SCHEMA)?;
     conn.execute_batch(crate::oauth::SCHEMA)?;
     migrate(&mut conn)?;
     Ok(conn)

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use super::{Ctx, created, merge, ok, owned, require, str_of};
+use super::{Ctx, created, filtered_search, merge, ok, owned, require, str_of};
 use crate::contact_store as cs;
 use crate::ids::{new_id, now_iso, parse_iso_ms};
 use crate::reply::{ApiError, Reply};
@@ -340,6 +340,27 @@ fn sort_value(ct: &Value, field: &str) -> Value {
     }
 }
 
+/// The top-level fields of a contact that [`sort_value`] and [`matches`]
+/// read for `filters` (keep in step with them).
+fn fields_read(filters: &[Value], out: &mut std::collections::HashSet<String>) {
+    for name in ["firstName", "lastName", "dateAdded"] {
+        out.insert(name.to_string());
+    }
+    for f in filters {
+        if let Some(group) = f.get("filters").and_then(Value::as_array) {
+            fields_read(group, out);
+            continue;
+        }
+        let field = str_of(f, "field");
+        let top = if field.starts_with("customFields.") {
+            "customFields"
+        } else {
+            field
+        };
+        out.insert(top.to_string());
+    }
+}
+
 /// One filter (or a nested group) of POST /contacts/search.
 fn matches(ct: &Value, f: &Value) -> bool {
     if let Some(group) = f.get("filters").and_then(Value::as_array) {
@@ -530,32 +551,50 @@ fn search(c: &Connection, ctx: &Ctx) -> Reply {
         )?;
         (p.rows, p.total)
     } else {
-        let p = cs::query(c, &ctx.location_id, query, col, asc, None, 0, None, &added)?;
-        let mut all: Vec<Value> = p
-            .rows
-            .into_iter()
-            .filter(|ct| filters.iter().all(|f| matches(ct, f)))
-            .collect();
+        let search = filtered_search::Search {
+            loc: &ctx.location_id,
+            query,
+            col,
+            sort_field: &sort_field,
+            asc,
+            added: &added,
+            filters: &filters,
+        };
+        let mut fields = std::collections::HashSet::new();
+        fields_read(&filters, &mut fields);
+        let all = filtered_search::hits(
+            c,
+            &search,
+            &fields,
+            |ct| filters.iter().all(|f| matches(ct, f)),
+            |ct| sort_value(ct, &sort_field),
+        )?;
         let total = all.len() as u64;
-        if let Some(a) = search_after {
+        let on_page: Vec<&filtered_search::Hit> = if let Some(a) = search_after {
             let key = (a[0].clone(), a[1].as_str().unwrap_or("").to_string());
-            all.retain(|ct| {
-                let ord = cmp_json(&sort_value(ct, &sort_field), &key.0)
-                    .then_with(|| str_of(ct, "id").cmp(key.1.as_str()));
-                if asc {
-                    ord == Ordering::Greater
-                } else {
-                    ord == Ordering::Less
-                }
-            });
+            all.iter()
+                .filter(|h| {
+                    let ord =
+                        cmp_json(&h.key, &key.0).then_with(|| h.id.as_str().cmp(key.1.as_str()));
+                    if asc {
+                        ord == Ordering::Greater
+                    } else {
+                        ord == Ordering::Less
+                    }
+                })
+                .take(limit as usize)
+                .collect()
         } else {
-            all = all
-                .into_iter()
+            all.iter()
                 .skip(((page - 1) * limit) as usize)
-                .collect();
+                .take(limit as usize)
+                .collect()
+        };
+        let mut rows = Vec::with_capacity(on_page.len());
+        for h in on_page {
+            rows.extend(h.read(c)?);
         }
-        all.truncate(limit as usize);
-        (all, total)
+        (rows, total)
     };
     let contacts: Vec<Value> = rows
         .into_iter()

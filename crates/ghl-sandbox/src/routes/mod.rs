@@ -6,6 +6,7 @@ pub mod agency;
 mod calendars;
 mod contacts;
 mod conversations;
+mod filtered_search;
 mod invoices;
 mod locations;
 mod marketing;
