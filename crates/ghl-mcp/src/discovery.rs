@@ -44,7 +44,7 @@ pub struct Call {
 }
 
 pub fn tools() -> Vec<ToolDef> {
-    let def = |name, title, description, kind, schema| ToolDef {
+    let def = |name, title, description, kind, schema: fn() -> _| ToolDef {
         name,
         title,
         description,
@@ -60,21 +60,21 @@ pub fn tools() -> Vec<ToolDef> {
             "Find API operations",
             "Search all v2 and v3 (groups *-v3) API operations by words and/or group; no arguments lists the groups.",
             Kind::FindOperations,
-            schema_for::<Find>(),
+            schema_for::<Find>,
         ),
         def(
             "describe_operation",
             "Describe an operation",
             "Parameters, body fields, scopes, paging and effect of one operation.",
             Kind::DescribeOperation,
-            schema_for::<Describe>(),
+            schema_for::<Describe>,
         ),
         def(
             "call_operation",
             "Call any operation",
             "Call any operation by name; destructive and outbound ones ask first.",
             Kind::CallOperation,
-            schema_for::<Call>(),
+            schema_for::<Call>,
         ),
     ]
 }

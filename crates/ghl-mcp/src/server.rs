@@ -228,7 +228,7 @@ fn describe_tool(def: &ToolDef) -> Tool {
             if op.effect == Effect::Read {
                 // The other hints mean nothing for a read.
                 let a = ToolAnnotations::new().read_only(true);
-                return Tool::new(def.name, def.description, def.schema.clone()).annotate(a);
+                return Tool::new(def.name, def.description, def.input_schema()).annotate(a);
             }
             // readOnlyHint is false by default. Outbound calls cannot be
             // taken back either: a sent SMS is as final as a deletion.
@@ -240,7 +240,7 @@ fn describe_tool(def: &ToolDef) -> Tool {
     };
     // No title: the name says as much, and tools/list is read on every
     // conversation.
-    Tool::new(def.name, def.description, def.schema.clone()).annotate(hints)
+    Tool::new(def.name, def.description, def.input_schema()).annotate(hints)
 }
 
 impl ServerHandler for GhlMcp {
