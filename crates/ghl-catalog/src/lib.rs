@@ -9,6 +9,7 @@
 pub mod contact_search;
 pub mod errata;
 mod model;
+pub mod summary;
 
 pub use model::*;
 
@@ -157,31 +158,43 @@ pub fn search<'a>(
     query: Option<&'a str>,
     group: Option<&'a str>,
 ) -> impl Iterator<Item = &'static Operation> + 'a {
-    let words: Vec<String> = query
-        .unwrap_or("")
-        .split_whitespace()
-        .map(|w| w.to_ascii_lowercase())
-        .collect();
+    let words = query_words(query);
     operations().iter().filter(move |op| {
         if let Some(g) = group
             && !op.group.eq_ignore_ascii_case(g)
         {
             return false;
         }
-        if words.is_empty() {
-            return true;
-        }
-        let hay = format!(
-            "{} {} {} {} {}",
-            op.name,
-            op.title,
-            op.path,
-            op.tags.join(" "),
-            op.operation_id
+        matches_words(
+            &words,
+            [
+                &op.name,
+                &op.title,
+                &op.path,
+                &op.tags.join(" "),
+                &op.operation_id,
+            ],
         )
-        .to_ascii_lowercase();
-        words.iter().all(|w| hay.contains(w.as_str()))
     })
+}
+
+/// The lower-cased words of a search query.
+fn query_words(query: Option<&str>) -> Vec<String> {
+    query
+        .unwrap_or("")
+        .split_whitespace()
+        .map(|w| w.to_ascii_lowercase())
+        .collect()
+}
+
+/// Every word occurs in one of the fields (name, title, path, tags,
+/// operationId), case-insensitively; no words matches everything.
+fn matches_words(words: &[String], fields: [&str; 5]) -> bool {
+    if words.is_empty() {
+        return true;
+    }
+    let hay = fields.join(" ").to_ascii_lowercase();
+    words.iter().all(|w| hay.contains(w.as_str()))
 }
 
 #[cfg(test)]
