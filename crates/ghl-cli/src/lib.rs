@@ -14,6 +14,7 @@ pub mod oauth_shared;
 pub mod oauth_store;
 pub mod output;
 pub mod process_guard;
+pub mod runtime;
 pub mod sandbox_link;
 pub mod stop_signal;
 
@@ -32,11 +33,7 @@ pub fn main() {
     // errors need no threads.
     let code = match parse() {
         Err(code) => code,
-        Ok((matches, global)) => match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-        {
+        Ok((matches, global)) => match runtime::for_command(&matches) {
             Ok(rt) => rt.block_on(run(matches, global)),
             Err(e) => {
                 eprintln!("error: cannot start the runtime: {e}");
