@@ -99,19 +99,47 @@ fn summaries(out: &mut String, prefix: &str, json: &str) {
             "outbound" => "Outbound",
             e => panic!("unknown effect {e}"),
         };
+        let scopes: Vec<&str> = o
+            .get("scopes")
+            .and_then(|t| t.as_array())
+            .map(|a| a.iter().filter_map(|t| t.as_str()).collect())
+            .unwrap_or_default();
+        assert!(
+            scopes.iter().all(|s| !s.is_empty() && !s.contains(' ')),
+            "scopes are single words"
+        );
+        let idempotent = o
+            .get("idempotent")
+            .and_then(|b| b.as_bool())
+            .unwrap_or(false);
         writeln!(
             out,
-            "    Row {{ name: {:?}, group: {:?}, path: {:?}, title: {:?}, tags: {:?}, operation_id: {:?}, method: Method::{method}, effect: Effect::{effect} }},",
+            "    Row {{ name: {:?}, group: {:?}, path: {:?}, title: {:?}, tags: {:?}, operation_id: {:?}, scopes: {:?}, method: Method::{method}, effect: Effect::{effect}, idempotent: {idempotent} }},",
             range(&field(o, "name")),
             range(&field(o, "group")),
             range(&field(o, "path")),
             range(&field(o, "title")),
             range(&tags.join(" ")),
             range(&field(o, "operation_id")),
+            range(&scopes.join(" ")),
         )
         .unwrap();
     }
     out.push_str("];\n");
+    // Positions in the table, sorted by name, for lookups by name.
+    let mut by_name: Vec<(String, usize)> = ops
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (field(o, "name"), i))
+        .collect();
+    by_name.sort();
+    writeln!(
+        out,
+        "pub(crate) static {prefix}_BY_NAME: [u16; {}] = {:?};",
+        by_name.len(),
+        by_name.iter().map(|(_, i)| *i as u16).collect::<Vec<_>>()
+    )
+    .unwrap();
     let groups = v["groups"].as_array().expect("groups is an array");
     writeln!(
         out,

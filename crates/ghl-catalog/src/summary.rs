@@ -1,8 +1,9 @@
-//! What searching the catalog needs of each operation (name, group, path,
-//! title, tags, operationId, method, effect) and the group list, as
-//! tables written by build.rs. Searching then parses no JSON: parsing the
-//! whole catalog for the first search cost milliseconds and kept several
-//! megabytes for the life of a long-running `ghl mcp`.
+//! What searching and listing the catalog needs of each operation (name,
+//! group, path, title, tags, operationId, scopes, method, effect,
+//! idempotence) and the group list, as tables written by build.rs.
+//! Searching then parses no JSON: parsing the whole catalog for the first
+//! search cost milliseconds and kept several megabytes for the life of a
+//! long-running `ghl mcp`, and listing its tools parsed thirty operations.
 //!
 //! Text fields are ranges into one string, not `&str`s, so the tables hold
 //! no pointers and cost the dynamic loader nothing at start.
@@ -16,8 +17,10 @@ pub(crate) struct Row {
     title: (u32, u32),
     tags: (u32, u32),
     operation_id: (u32, u32),
+    scopes: (u32, u32),
     method: Method,
     effect: Effect,
+    idempotent: bool,
 }
 
 pub(crate) struct GroupRow {
@@ -25,7 +28,8 @@ pub(crate) struct GroupRow {
     operations: usize,
 }
 
-// `V2_SUMMARY`, `V2_GROUPS`, `V2_TEXT` and the same for v3, from build.rs.
+// `V2_SUMMARY`, `V2_BY_NAME`, `V2_GROUPS`, `V2_TEXT` and the same for v3,
+// from build.rs.
 include!(concat!(env!("OUT_DIR"), "/catalog_summary.rs"));
 
 /// One operation as search sees it.
@@ -66,6 +70,36 @@ impl Summary {
     pub fn effect(&self) -> Effect {
         self.row.effect
     }
+    /// The scopes that can grant the operation (any one of them does).
+    pub fn scopes(&self) -> impl Iterator<Item = &'static str> {
+        self.at(self.row.scopes)
+            .split(' ')
+            .filter(|s| !s.is_empty())
+    }
+    /// Safe to send again after a timeout or 5xx.
+    pub fn idempotent(&self) -> bool {
+        self.row.idempotent
+    }
+    /// As [`crate::Operation::needs_confirmation`].
+    pub fn needs_confirmation(&self) -> bool {
+        matches!(self.row.effect, Effect::Destructive | Effect::Outbound)
+    }
+}
+
+/// One operation by its `<group>.<action>` name, as [`crate::find`] finds
+/// it, without parsing it.
+pub fn find(name: &str) -> Option<Summary> {
+    let (rows, by_name, text): (&'static [Row], &'static [u16], &'static str) =
+        match crate::Api::of_name(name) {
+            crate::Api::V2 => (&V2_SUMMARY, &V2_BY_NAME, V2_TEXT),
+            crate::Api::V3 => (&V3_SUMMARY, &V3_BY_NAME, V3_TEXT),
+        };
+    let at = |i: u16| Summary {
+        row: &rows[i as usize],
+        text,
+    };
+    let i = by_name.binary_search_by(|&i| at(i).name().cmp(name)).ok()?;
+    Some(at(by_name[i]))
 }
 
 /// Every operation in the order of [`crate::operations`]: v2's, then v3's.

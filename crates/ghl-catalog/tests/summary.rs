@@ -17,7 +17,20 @@ fn summaries_match_the_parsed_catalog() {
         assert_eq!(s.operation_id(), op.operation_id, "{}", op.name);
         assert_eq!(s.method(), op.method, "{}", op.name);
         assert_eq!(s.effect(), op.effect, "{}", op.name);
+        assert_eq!(s.idempotent(), op.idempotent, "{}", op.name);
+        assert_eq!(
+            s.needs_confirmation(),
+            op.needs_confirmation(),
+            "{}",
+            op.name
+        );
+        assert_eq!(s.scopes().collect::<Vec<_>>(), op.scopes, "{}", op.name);
+        let found = summary::find(&op.name).expect("every operation is found by name");
+        assert_eq!(found.name(), op.name);
+        assert!(ghl_catalog::find(&op.name).is_some());
     }
+    assert!(summary::find("contacts.no-such-thing").is_none());
+    assert!(summary::find("").is_none());
     let groups: Vec<(&str, usize)> = summary::groups().collect();
     let parsed: Vec<(&str, usize)> = ghl_catalog::catalog()
         .groups
