@@ -11,8 +11,8 @@ use rmcp::ErrorData as McpError;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    InitializeRequestParams, InitializeResult, ListToolsResult, PaginatedRequestParams,
-    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
 };
 use rmcp::service::{Peer, RequestContext, RoleServer};
 use serde_json::Value;
@@ -254,25 +254,6 @@ impl ServerHandler for GhlMcp {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("ghl", env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
-    }
-
-    async fn initialize(
-        &self,
-        request: InitializeRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<InitializeResult, McpError> {
-        context.peer.set_peer_info(request.clone());
-        // A client lists the tools right after the handshake, and listing
-        // waits for the scope probe: start its reads now, so they overlap
-        // the rest of the handshake. Once per server, as before.
-        let me = self.clone();
-        tokio::spawn(async move {
-            // Let the handshake's answer go out first.
-            tokio::task::yield_now().await;
-            let exec = &me.inner.exec;
-            exec.scopes.probe(&exec.client).await;
-        });
-        self.negotiate_initialize(&request)
     }
 
     async fn list_tools(
