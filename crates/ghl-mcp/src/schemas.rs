@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use rmcp::model::JsonObject;
 
 /// The committed schemas, by tool name.
-pub const TOOL_SCHEMAS_JSON: &str = include_str!("../generated/tool_schemas.json");
+pub static TOOL_SCHEMAS_JSON: &str = include_str!("../generated/tool_schemas.json");
 
 /// The precomputed schema of tool `name`; `None` for a tool added since
 /// the file was generated (the caller then builds it afresh).
