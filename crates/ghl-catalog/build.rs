@@ -60,10 +60,18 @@ fn main() {
 fn summaries(out: &mut String, prefix: &str, json: &str) {
     let v: serde_json::Value = serde_json::from_str(json).expect("generated catalog is JSON");
     let mut text = String::new();
+    // Groups, tags and scope lists repeat from one operation to the next:
+    // each distinct string is stored once.
+    let mut seen: std::collections::HashMap<String, (u32, u32)> = Default::default();
     let mut range = |s: &str| -> (u32, u32) {
+        if let Some(r) = seen.get(s) {
+            return *r;
+        }
         let start = text.len();
         text.push_str(s);
-        (start as u32, text.len() as u32)
+        let r = (start as u32, text.len() as u32);
+        seen.insert(s.to_string(), r);
+        r
     };
     let field = |o: &serde_json::Value, k: &str| -> String {
         o.get(k)
