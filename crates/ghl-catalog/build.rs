@@ -10,6 +10,7 @@ fn main() {
     let dir =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets the manifest dir"));
     let mut out = String::new();
+    let mut summary = String::new();
     for (file, prefix) in [("catalog.json", "V2"), ("catalog-v3.json", "V3")] {
         let path = dir.join("generated").join(file);
         println!("cargo:rerun-if-changed={}", path.display());
@@ -44,10 +45,130 @@ fn main() {
             .unwrap();
         }
         out.push_str("];\n");
+        summaries(&mut summary, prefix, &json);
     }
     let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
         .join("catalog_index.rs");
     std::fs::write(&dest, out).unwrap_or_else(|e| panic!("cannot write {}: {e}", dest.display()));
+    let dest = dest.with_file_name("catalog_summary.rs");
+    std::fs::write(&dest, summary)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", dest.display()));
+}
+
+/// The search summary of every operation (`summary.rs`), in the file's
+/// order: each text field as a `(start, end)` range into one string, so
+/// the tables hold no pointers and cost the dynamic loader nothing.
+fn summaries(out: &mut String, prefix: &str, json: &str) {
+    let v: serde_json::Value = serde_json::from_str(json).expect("generated catalog is JSON");
+    let mut text = String::new();
+    // Groups, tags and scope lists repeat from one operation to the next:
+    // each distinct string is stored once.
+    let mut seen: std::collections::HashMap<String, (u32, u32)> = Default::default();
+    let mut range = |s: &str| -> (u32, u32) {
+        if let Some(r) = seen.get(s) {
+            return *r;
+        }
+        let start = text.len();
+        text.push_str(s);
+        let r = (start as u32, text.len() as u32);
+        seen.insert(s.to_string(), r);
+        r
+    };
+    let field = |o: &serde_json::Value, k: &str| -> String {
+        o.get(k)
+            .and_then(|x| x.as_str())
+            .unwrap_or_else(|| panic!("every operation has a string {k}"))
+            .to_string()
+    };
+    let ops = v["operations"].as_array().expect("operations is an array");
+    writeln!(
+        out,
+        "pub(crate) static {prefix}_SUMMARY: [Row; {}] = [",
+        ops.len()
+    )
+    .unwrap();
+    for o in ops {
+        let tags: Vec<&str> = o
+            .get("tags")
+            .and_then(|t| t.as_array())
+            .map(|a| a.iter().filter_map(|t| t.as_str()).collect())
+            .unwrap_or_default();
+        let method = match field(o, "method").as_str() {
+            "GET" => "Get",
+            "POST" => "Post",
+            "PUT" => "Put",
+            "PATCH" => "Patch",
+            "DELETE" => "Delete",
+            m => panic!("unknown method {m}"),
+        };
+        let effect = match field(o, "effect").as_str() {
+            "read" => "Read",
+            "write" => "Write",
+            "destructive" => "Destructive",
+            "outbound" => "Outbound",
+            e => panic!("unknown effect {e}"),
+        };
+        let scopes: Vec<&str> = o
+            .get("scopes")
+            .and_then(|t| t.as_array())
+            .map(|a| a.iter().filter_map(|t| t.as_str()).collect())
+            .unwrap_or_default();
+        assert!(
+            scopes.iter().all(|s| !s.is_empty() && !s.contains(' ')),
+            "scopes are single words"
+        );
+        let idempotent = o
+            .get("idempotent")
+            .and_then(|b| b.as_bool())
+            .unwrap_or(false);
+        writeln!(
+            out,
+            "    Row {{ name: {:?}, group: {:?}, path: {:?}, title: {:?}, tags: {:?}, operation_id: {:?}, scopes: {:?}, method: Method::{method}, effect: Effect::{effect}, idempotent: {idempotent} }},",
+            range(&field(o, "name")),
+            range(&field(o, "group")),
+            range(&field(o, "path")),
+            range(&field(o, "title")),
+            range(&tags.join(" ")),
+            range(&field(o, "operation_id")),
+            range(&scopes.join(" ")),
+        )
+        .unwrap();
+    }
+    out.push_str("];\n");
+    // Positions in the table, sorted by name, for lookups by name.
+    let mut by_name: Vec<(String, usize)> = ops
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (field(o, "name"), i))
+        .collect();
+    by_name.sort();
+    writeln!(
+        out,
+        "pub(crate) static {prefix}_BY_NAME: [u16; {}] = {:?};",
+        by_name.len(),
+        by_name.iter().map(|(_, i)| *i as u16).collect::<Vec<_>>()
+    )
+    .unwrap();
+    let groups = v["groups"].as_array().expect("groups is an array");
+    writeln!(
+        out,
+        "pub(crate) static {prefix}_GROUPS: [GroupRow; {}] = [",
+        groups.len()
+    )
+    .unwrap();
+    for g in groups {
+        let n = g["operations"]
+            .as_u64()
+            .expect("a group's operations is a count");
+        writeln!(
+            out,
+            "    GroupRow {{ name: {:?}, operations: {n} }},",
+            range(&field(g, "name"))
+        )
+        .unwrap();
+    }
+    out.push_str("];\n");
+    writeln!(out, "pub(crate) static {prefix}_TEXT: &str = {text:?};").unwrap();
 }
 
 /// One operation's object in the file, and the two facts the command line

@@ -14,6 +14,7 @@ pub mod oauth_shared;
 pub mod oauth_store;
 pub mod output;
 pub mod process_guard;
+pub mod runtime;
 pub mod sandbox_link;
 pub mod stop_signal;
 
@@ -32,7 +33,7 @@ pub fn main() {
     // errors need no threads.
     let code = match parse() {
         Err(code) => code,
-        Ok((matches, global)) => match runtime_for(&matches, &global) {
+        Ok((matches, global)) => match runtime::for_command(&matches, &global) {
             // Boxed: the future of every command is large, and moving it
             // through the stack frames wrote a quarter megabyte of stack.
             Ok(rt) => rt.block_on(Box::pin(run(matches, global))),
@@ -43,26 +44,6 @@ pub fn main() {
         },
     };
     std::process::exit(code);
-}
-
-/// A command that makes a request or walks some pages runs on the main
-/// thread alone; servers, syncs, bulk work and the embedded sandbox get two
-/// worker threads.
-fn runtime_for(
-    matches: &clap::ArgMatches,
-    global: &GlobalArgs,
-) -> std::io::Result<tokio::runtime::Runtime> {
-    let fixed = matches
-        .subcommand_name()
-        .is_some_and(Command::has_subcommand);
-    let mut builder = if fixed || global.sandbox || commands::bulk::is_bulk(matches) {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(2);
-        b
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
-    builder.enable_all().build()
 }
 
 /// `ghl … | head` should stop quietly when the reader goes away, as other

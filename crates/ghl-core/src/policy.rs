@@ -68,25 +68,32 @@ pub struct Policy {
 impl Policy {
     /// Checks that do not depend on the request itself.
     pub fn permits(&self, op: &Operation) -> Result<()> {
-        if self.deny.iter().any(|p| p.matches(&op.name)) {
+        self.permits_effect(&op.name, op.effect)
+    }
+
+    /// [`Policy::permits`] from the two facts it reads, for callers that
+    /// hold the catalog's summary of an operation rather than the parsed
+    /// operation.
+    pub fn permits_effect(&self, name: &str, effect: Effect) -> Result<()> {
+        if self.deny.iter().any(|p| p.matches(name)) {
             return Err(Error::new(
                 ErrorCode::Policy,
-                format!("{} is denied by --deny", op.name),
+                format!("{name} is denied by --deny"),
             ));
         }
-        if !self.allow.is_empty() && !self.allow.iter().any(|p| p.matches(&op.name)) {
+        if !self.allow.is_empty() && !self.allow.iter().any(|p| p.matches(name)) {
             return Err(Error::new(
                 ErrorCode::Policy,
-                format!("{} is not in the --allow list", op.name),
+                format!("{name} is not in the --allow list"),
             ));
         }
-        if self.read_only && op.effect != Effect::Read {
+        if self.read_only && effect != Effect::Read {
             return Err(Error::new(
                 ErrorCode::Policy,
                 format!(
                     "{} changes data ({}) and read-only mode is on",
-                    op.name,
-                    effect_word(op.effect)
+                    name,
+                    effect_word(effect)
                 ),
             )
             .with_hint("drop --read-only (or GHL_READ_ONLY) to make changes"));

@@ -50,7 +50,7 @@ pub fn tools() -> Vec<ToolDef> {
         op: Some(ghl_bulk::action::ADD_TAGS),
         force_confirm: true,
         kind: Kind::Bulk,
-        schema: schema_for::<Bulk>(),
+        schema: schema_for::<Bulk>,
     }]
 }
 

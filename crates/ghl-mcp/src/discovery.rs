@@ -1,7 +1,8 @@
 //! Three tools over the whole catalog (1,086 operations, v2 and v3): find one, read its
 //! contract, call it. They reach everything the curated tools do not.
 
-use ghl_catalog::{Effect, Operation, Param, ValueType};
+use ghl_catalog::summary::{self, Summary};
+use ghl_catalog::{Effect, Param, ValueType};
 use ghl_core::{CallArgs, Client, Error};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -44,7 +45,7 @@ pub struct Call {
 }
 
 pub fn tools() -> Vec<ToolDef> {
-    let def = |name, title, description, kind, schema| ToolDef {
+    let def = |name, title, description, kind, schema: fn() -> _| ToolDef {
         name,
         title,
         description,
@@ -60,21 +61,21 @@ pub fn tools() -> Vec<ToolDef> {
             "Find API operations",
             "Search all v2 and v3 (groups *-v3) API operations by words and/or group; no arguments lists the groups.",
             Kind::FindOperations,
-            schema_for::<Find>(),
+            schema_for::<Find>,
         ),
         def(
             "describe_operation",
             "Describe an operation",
             "Parameters, body fields, scopes, paging and effect of one operation.",
             Kind::DescribeOperation,
-            schema_for::<Describe>(),
+            schema_for::<Describe>,
         ),
         def(
             "call_operation",
             "Call any operation",
             "Call any operation by name; destructive and outbound ones ask first.",
             Kind::CallOperation,
-            schema_for::<Call>(),
+            schema_for::<Call>,
         ),
     ]
 }
@@ -93,10 +94,8 @@ pub fn find(args: Value) -> Result<Value, Error> {
         serde_json::from_value(args).map_err(|e| invalid_arguments("find_operations", e))?;
     let query = a.query.as_deref().filter(|q| !q.trim().is_empty());
     if query.is_none() && a.group.is_none() {
-        let groups: Vec<Value> = ghl_catalog::catalog()
-            .groups
-            .iter()
-            .map(|g| json!(format!("{} ({})", g.name, g.operations)))
+        let groups: Vec<Value> = summary::groups()
+            .map(|(name, operations)| json!(format!("{name} ({operations})")))
             .collect();
         return Ok(json!({"groups": groups, "next": "call again with group and/or query"}));
     }
@@ -106,16 +105,16 @@ pub fn find(args: Value) -> Result<Value, Error> {
         .iter()
         .take(limit)
         .map(|op| {
-            let note = alias(&op.name)
+            let note = alias(op.name())
                 .map(|a| format!(" (it {})", a.does))
                 .unwrap_or_default();
             json!(format!(
                 "{} — {} {} — {}{note} [{}]",
-                op.name,
-                op.method.as_str(),
-                op.path,
-                op.title,
-                effect(op.effect)
+                op.name(),
+                op.method().as_str(),
+                op.path(),
+                op.title(),
+                effect(op.effect())
             ))
         })
         .collect();
@@ -191,17 +190,18 @@ fn same(a: &str, b: &str) -> bool {
 /// How well `op` matches every word of the query; `None` when a word is
 /// missing. Words in the action and title weigh most, then the group and
 /// path, then anything else.
-fn score(op: &Operation, query: &[String]) -> Option<u32> {
-    if query.len() == 1 && query[0] == op.name.to_ascii_lowercase() {
+fn score(op: &Summary, query: &[String]) -> Option<u32> {
+    let name = op.name();
+    if query.len() == 1 && query[0] == name.to_ascii_lowercase() {
         return Some(1000);
     }
-    let action = match alias(&op.name) {
+    let action = match alias(name) {
         Some(a) => words(a.does.split(", not").next().unwrap_or(a.does)),
-        None => words(op.name.split_once('.').map(|(_, a)| a).unwrap_or(&op.name)),
+        None => words(name.split_once('.').map(|(_, a)| a).unwrap_or(name)),
     };
-    let title = words(&op.title);
-    let place = [words(&op.group), words(&op.path)].concat();
-    let rest = words(&op.tags.join(" "));
+    let title = words(op.title());
+    let place = [words(op.group()), words(op.path())].concat();
+    let rest = words(op.tags());
     let mut total = 0;
     for w in query {
         let s = if action.iter().any(|x| same(x, w)) {
@@ -221,19 +221,19 @@ fn score(op: &Operation, query: &[String]) -> Option<u32> {
 }
 
 /// Operations matching every word, best first; shorter (more general)
-/// names first among equals.
-pub fn rank(query: &str, group: Option<&str>) -> Vec<&'static Operation> {
+/// names first among equals. Over the catalog's search summary, so no
+/// operation is parsed.
+pub fn rank(query: &str, group: Option<&str>) -> Vec<Summary> {
     let q = words(query);
-    let mut hits: Vec<(u32, &'static Operation)> = ghl_catalog::operations()
-        .iter()
-        .filter(|op| group.is_none_or(|g| op.group.eq_ignore_ascii_case(g)))
+    let mut hits: Vec<(u32, Summary)> = summary::summaries()
+        .filter(|op| group.is_none_or(|g| op.group().eq_ignore_ascii_case(g)))
         .filter_map(|op| {
             if q.is_empty() {
                 return Some((0, op));
             }
-            score(op, &q)
+            score(&op, &q)
                 .or_else(|| {
-                    (query.contains('.') && op.name.eq_ignore_ascii_case(query.trim()))
+                    (query.contains('.') && op.name().eq_ignore_ascii_case(query.trim()))
                         .then_some(1000)
                 })
                 .map(|s| (s, op))
@@ -241,9 +241,9 @@ pub fn rank(query: &str, group: Option<&str>) -> Vec<&'static Operation> {
         .collect();
     if hits.is_empty() {
         // Parts of words ("opp", "cal"): the plain substring search.
-        return ghl_catalog::search(Some(query), group).collect();
+        return summary::search(Some(query), group).collect();
     }
-    hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.name.len().cmp(&b.1.name.len())));
+    hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.name().len().cmp(&b.1.name().len())));
     hits.into_iter().map(|(_, op)| op).collect()
 }
 

@@ -41,14 +41,19 @@ pub struct Executor {
 impl Executor {
     /// The server's own allow list, on top of the client's policy.
     pub fn permitted(&self, op: &Operation) -> Result<(), Error> {
-        if !self.options.allow.is_empty() && !self.options.allow.iter().any(|p| p.matches(&op.name))
-        {
+        self.permitted_effect(&op.name, op.effect)
+    }
+
+    /// [`Executor::permitted`] from the operation's name and effect (what
+    /// the catalog's summary holds), so listing tools parses no operation.
+    pub fn permitted_effect(&self, name: &str, effect: ghl_catalog::Effect) -> Result<(), Error> {
+        if !self.options.allow.is_empty() && !self.options.allow.iter().any(|p| p.matches(name)) {
             return Err(Error::new(
                 ErrorCode::Policy,
-                format!("{} is not in this MCP server's --allow list", op.name),
+                format!("{name} is not in this MCP server's --allow list"),
             ));
         }
-        self.client.policy().permits(op)
+        self.client.policy().permits_effect(name, effect)
     }
 
     pub async fn run(

@@ -22,6 +22,7 @@ pub mod http;
 pub mod mirror_tools;
 pub mod options;
 pub mod preview;
+pub mod schemas;
 pub mod scopes;
 pub mod server;
 pub mod sessions;

@@ -61,8 +61,20 @@ impl Scopes {
 
     /// True when every scope that could grant `op` is known missing.
     pub fn refuses(&self, op: &Operation) -> bool {
+        self.refuses_scopes(op.scopes.iter().map(String::as_str))
+    }
+
+    /// [`Scopes::refuses`] from the operation's scopes alone.
+    pub fn refuses_scopes<'a>(&self, scopes: impl IntoIterator<Item = &'a str>) -> bool {
         let m = self.missing.lock().unwrap_or_else(|e| e.into_inner());
-        !op.scopes.is_empty() && op.scopes.iter().all(|s| m.contains(s))
+        let mut any = false;
+        for s in scopes {
+            if !m.contains(s) {
+                return false;
+            }
+            any = true;
+        }
+        any
     }
 }
 

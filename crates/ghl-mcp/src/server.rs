@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use ghl_catalog::Effect;
+use ghl_catalog::summary;
 use ghl_core::custom_fields::Resolver;
 use ghl_core::{Client, Confirm, Error};
 use rmcp::ErrorData as McpError;
@@ -68,8 +69,8 @@ impl GhlMcp {
             .into_iter()
             .filter(|d| exec.options.toolset_enabled(d.toolset))
             .filter(|d| {
-                d.op.and_then(ghl_catalog::find)
-                    .is_none_or(|op| exec.permitted(op).is_ok())
+                d.op.and_then(summary::find)
+                    .is_none_or(|op| exec.permitted_effect(op.name(), op.effect()).is_ok())
             })
             .collect();
         let mut listed: Vec<Tool> = defs.iter().map(describe_tool).collect();
@@ -101,8 +102,8 @@ impl GhlMcp {
             .iter()
             .zip(&self.inner.listed)
             .filter(|(d, _)| {
-                d.op.and_then(ghl_catalog::find)
-                    .is_none_or(|op| !exec.scopes.refuses(op))
+                d.op.and_then(summary::find)
+                    .is_none_or(|op| !exec.scopes.refuses_scopes(op.scopes()))
             })
             .map(|(_, t)| t.clone())
             // Tools that run no API operation (the mirror's) stay listed.
@@ -215,9 +216,10 @@ impl GhlMcp {
     }
 }
 
-/// The MCP description of a tool, its hints taken from the catalog.
+/// The MCP description of a tool, its hints taken from the catalog's
+/// summary (listing parses no operation).
 fn describe_tool(def: &ToolDef) -> Tool {
-    let op = def.op.and_then(ghl_catalog::find);
+    let op = def.op.and_then(summary::find);
     let hints = match (&def.kind, op) {
         (Kind::FindOperations | Kind::DescribeOperation | Kind::RecentEvents, _) => {
             ToolAnnotations::new().read_only(true).open_world(false)
@@ -225,22 +227,26 @@ fn describe_tool(def: &ToolDef) -> Tool {
         // Hints at their MCP defaults (not idempotent, open world) are
         // left out: tools/list is read on every conversation.
         (_, Some(op)) => {
-            if op.effect == Effect::Read {
+            if op.effect() == Effect::Read {
                 // The other hints mean nothing for a read.
                 let a = ToolAnnotations::new().read_only(true);
-                return Tool::new(def.name, def.description, def.schema.clone()).annotate(a);
+                return Tool::new(def.name, def.description, def.input_schema()).annotate(a);
             }
             // readOnlyHint is false by default. Outbound calls cannot be
             // taken back either: a sent SMS is as final as a deletion.
             let a =
                 ToolAnnotations::new().destructive(def.force_confirm || op.needs_confirmation());
-            if op.idempotent { a.idempotent(true) } else { a }
+            if op.idempotent() {
+                a.idempotent(true)
+            } else {
+                a
+            }
         }
         _ => ToolAnnotations::new().destructive(true),
     };
     // No title: the name says as much, and tools/list is read on every
     // conversation.
-    Tool::new(def.name, def.description, def.schema.clone()).annotate(hints)
+    Tool::new(def.name, def.description, def.input_schema()).annotate(hints)
 }
 
 impl ServerHandler for GhlMcp {

@@ -43,7 +43,7 @@ pub fn tools() -> Vec<ToolDef> {
         op: None,
         force_confirm: false,
         kind: Kind::RecentEvents,
-        schema: schema_for::<Args>(),
+        schema: schema_for::<Args>,
     }]
 }
 

@@ -85,10 +85,18 @@ pub struct ToolDef {
     /// (cancelling an appointment is a "write" that tells the contact).
     pub force_confirm: bool,
     pub kind: Kind,
-    pub schema: Arc<JsonObject>,
+    /// Builds the input schema afresh (schemars). Serving uses the
+    /// precomputed copy ([`ToolDef::input_schema`]); this is its source.
+    pub schema: fn() -> Arc<JsonObject>,
 }
 
 impl ToolDef {
+    /// The input schema as listed: precomputed at development time (see
+    /// `crate::schemas`), so start-up runs no schema generator.
+    pub fn input_schema(&self) -> Arc<JsonObject> {
+        crate::schemas::precomputed(self.name).unwrap_or_else(|| (self.schema)())
+    }
+
     pub fn confirmed(mut self) -> Self {
         self.force_confirm = true;
         self
@@ -115,7 +123,7 @@ pub fn curated<A: DeserializeOwned + JsonSchema + 'static>(
             let a: A = serde_json::from_value(v).map_err(|e| invalid_arguments(name, e))?;
             plan(a)
         })),
-        schema: schema_for::<A>(),
+        schema: schema_for::<A>,
     }
 }
 
