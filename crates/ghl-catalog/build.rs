@@ -39,8 +39,8 @@ fn main() {
         for op in &spans {
             writeln!(
                 out,
-                "    Span {{ name: {:?}, start: {}, end: {}, effect: Effect::{}, has_body: {}, paged: {} }},",
-                op.name, op.start, op.end, op.effect, op.has_body, op.paged
+                "    Span {{ name: {:?}, start: {}, end: {} }},",
+                op.name, op.start, op.end
             )
             .unwrap();
         }
@@ -121,9 +121,11 @@ fn summaries(out: &mut String, prefix: &str, json: &str) {
             .get("idempotent")
             .and_then(|b| b.as_bool())
             .unwrap_or(false);
+        let has_body = o.get("body").is_some_and(|b| !b.is_null());
+        let paged = o.get("pagination").is_some_and(|p| !p.is_null());
         writeln!(
             out,
-            "    Row {{ name: {:?}, group: {:?}, path: {:?}, title: {:?}, tags: {:?}, operation_id: {:?}, scopes: {:?}, method: Method::{method}, effect: Effect::{effect}, idempotent: {idempotent} }},",
+            "    Row {{ name: {:?}, group: {:?}, path: {:?}, title: {:?}, tags: {:?}, operation_id: {:?}, scopes: {:?}, method: Method::{method}, effect: Effect::{effect}, idempotent: {idempotent}, has_body: {has_body}, paged: {paged} }},",
             range(&field(o, "name")),
             range(&field(o, "group")),
             range(&field(o, "path")),
@@ -171,22 +173,16 @@ fn summaries(out: &mut String, prefix: &str, json: &str) {
     writeln!(out, "pub(crate) static {prefix}_TEXT: &str = {text:?};").unwrap();
 }
 
-/// One operation's object in the file, and the two facts the command line
-/// needs to declare its options without parsing it.
+/// Where one operation's object lies in the file.
 struct OpSpan {
     name: String,
     start: usize,
     end: usize,
-    /// The `Effect` variant, e.g. `Read`.
-    effect: String,
-    has_body: bool,
-    paged: bool,
 }
 
 /// Each object in the root's `operations` array. A small string-aware
-/// scanner: the file is our own generator's output (absent fields are left
-/// out, never `null`), and anything unexpected fails the build rather than
-/// the program.
+/// scanner: the file is our own generator's output, and anything
+/// unexpected fails the build rather than the program.
 fn operation_spans(json: &str) -> Vec<OpSpan> {
     let b = json.as_bytes();
     let mut spans = Vec::new();
@@ -195,8 +191,6 @@ fn operation_spans(json: &str) -> Vec<OpSpan> {
     let mut in_ops = false;
     let mut op_start = 0usize;
     let mut op_name: Option<String> = None;
-    let (mut has_body, mut paged) = (false, false);
-    let mut effect: Option<String> = None;
     let mut i = 0;
     while i < b.len() {
         match b[i] {
@@ -209,18 +203,6 @@ fn operation_spans(json: &str) -> Vec<OpSpan> {
                 }
                 if depth == 1 {
                     root_key = s;
-                } else if in_ops && depth == 3 && s == "body" {
-                    has_body = true;
-                } else if in_ops && depth == 3 && s == "pagination" {
-                    paged = true;
-                } else if in_ops && depth == 3 && s == "effect" {
-                    let value = skip_ws(b, colon + 1);
-                    assert_eq!(b[value], b'"', "an effect is a string");
-                    let (word, end) = string_at(json, value);
-                    let mut variant = word[..1].to_ascii_uppercase();
-                    variant.push_str(&word[1..]);
-                    effect = Some(variant);
-                    i = end;
                 } else if in_ops && depth == 3 && s == "name" && op_name.is_none() {
                     let value = skip_ws(b, colon + 1);
                     assert_eq!(b[value], b'"', "operation name is a string");
@@ -237,8 +219,6 @@ fn operation_spans(json: &str) -> Vec<OpSpan> {
                 } else if in_ops && depth == 3 && b[i] == b'{' {
                     op_start = i;
                     op_name = None;
-                    (has_body, paged) = (false, false);
-                    effect = None;
                 }
             }
             b'}' | b']' => {
@@ -248,9 +228,6 @@ fn operation_spans(json: &str) -> Vec<OpSpan> {
                         name,
                         start: op_start,
                         end: i + 1,
-                        effect: effect.take().expect("every operation has an effect"),
-                        has_body,
-                        paged,
                     });
                 } else if in_ops && depth == 2 {
                     in_ops = false;

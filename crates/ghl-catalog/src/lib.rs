@@ -93,9 +93,6 @@ struct Span {
     name: &'static str,
     start: usize,
     end: usize,
-    effect: Effect,
-    has_body: bool,
-    paged: bool,
 }
 
 // `V2_INDEX`/`V3_INDEX` (sorted by name) and their lengths, from build.rs.
@@ -109,25 +106,6 @@ static V3_ONE: [OnceLock<Box<Operation>>; V3_LEN] = [const { OnceLock::new() }; 
 /// JSON is parsed, once, on first use: a command that calls one operation
 /// never pays for the other thousand.
 pub fn find(name: &str) -> Option<&'static Operation> {
-    let (json, span, one) = indexed(name)?;
-    Some(one.get_or_init(|| {
-        // Our own generator's output, indexed at build time: a parse
-        // failure is a build defect, not a user input problem.
-        Box::new(
-            serde_json::from_str(&json[span.start..span.end])
-                .expect("generated catalog operation JSON is valid"),
-        )
-    }))
-}
-
-/// An operation's file, index entry and parsed slot, by name.
-fn indexed(
-    name: &str,
-) -> Option<(
-    &'static str,
-    &'static Span,
-    &'static OnceLock<Box<Operation>>,
-)> {
     let (json, index, one): (
         &'static str,
         &'static [Span],
@@ -137,29 +115,15 @@ fn indexed(
         Api::V3 => (CATALOG_V3_JSON, &V3_INDEX, &V3_ONE),
     };
     let i = index.binary_search_by(|s| s.name.cmp(name)).ok()?;
-    Some((json, &index[i], &one[i]))
-}
-
-/// What the command line needs to know of an operation to declare its
-/// options, read from the build-time index without parsing the operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shape {
-    /// What calling it does.
-    pub effect: Effect,
-    /// It takes a JSON body (`Operation::body` is set).
-    pub has_body: bool,
-    /// It pages (`Operation::pagination` is set).
-    pub paged: bool,
-}
-
-/// The [`Shape`] of one operation by name.
-pub fn shape(name: &str) -> Option<Shape> {
-    let (_, span, _) = indexed(name)?;
-    Some(Shape {
-        effect: span.effect,
-        has_body: span.has_body,
-        paged: span.paged,
-    })
+    let span = &index[i];
+    Some(one[i].get_or_init(|| {
+        // Our own generator's output, indexed at build time: a parse
+        // failure is a build defect, not a user input problem.
+        Box::new(
+            serde_json::from_str(&json[span.start..span.end])
+                .expect("generated catalog operation JSON is valid"),
+        )
+    }))
 }
 
 /// Names closest to `name`, for "did you mean" hints.
@@ -261,16 +225,6 @@ mod tests {
                 serde_json::to_value(one).unwrap(),
                 serde_json::to_value(op).unwrap(),
                 "{}: the indexed parse equals the whole-file parse",
-                op.name
-            );
-            assert_eq!(
-                super::shape(&op.name),
-                Some(super::Shape {
-                    effect: op.effect,
-                    has_body: op.body.is_some(),
-                    paged: op.pagination.is_some(),
-                }),
-                "{}: the index's shape agrees with the operation",
                 op.name
             );
         }

@@ -21,6 +21,8 @@ pub(crate) struct Row {
     method: Method,
     effect: Effect,
     idempotent: bool,
+    has_body: bool,
+    paged: bool,
 }
 
 pub(crate) struct GroupRow {
@@ -75,6 +77,14 @@ impl Summary {
         self.at(self.row.scopes)
             .split(' ')
             .filter(|s| !s.is_empty())
+    }
+    /// It takes a JSON body (`Operation::body` is set).
+    pub fn has_body(&self) -> bool {
+        self.row.has_body
+    }
+    /// It pages (`Operation::pagination` is set).
+    pub fn paged(&self) -> bool {
+        self.row.paged
     }
     /// Safe to send again after a timeout or 5xx.
     pub fn idempotent(&self) -> bool {

@@ -17,6 +17,8 @@ fn summaries_match_the_parsed_catalog() {
         assert_eq!(s.operation_id(), op.operation_id, "{}", op.name);
         assert_eq!(s.method(), op.method, "{}", op.name);
         assert_eq!(s.effect(), op.effect, "{}", op.name);
+        assert_eq!(s.has_body(), op.body.is_some(), "{}", op.name);
+        assert_eq!(s.paged(), op.pagination.is_some(), "{}", op.name);
         assert_eq!(s.idempotent(), op.idempotent, "{}", op.name);
         assert_eq!(
             s.needs_confirmation(),

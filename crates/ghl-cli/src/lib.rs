@@ -34,8 +34,8 @@ pub fn main() {
     let code = match parse() {
         Err(code) => code,
         Ok((matches, global)) => match runtime::for_command(&matches, &global) {
-            // Boxed: the future of every command is large, and moving it
-            // through the stack frames wrote a quarter megabyte of stack.
+            // Boxed: the future holds every command's state (tens of KB),
+            // and it is moved once onto the heap, not through stack frames.
             Ok(rt) => rt.block_on(Box::pin(run(matches, global))),
             Err(e) => {
                 eprintln!("error: cannot start the runtime: {e}");

@@ -102,7 +102,8 @@ pub fn augment(cmd: Command) -> Command {
     for f in crate::commands::friendly::COMMANDS {
         if let [first, rest @ ..] = f.words
             && *first == name
-            && ghl_catalog::shape(f.op).is_some_and(|op| op.effect == ghl_catalog::Effect::Read)
+            && ghl_catalog::summary::find(f.op)
+                .is_some_and(|op| op.effect() == ghl_catalog::Effect::Read)
         {
             cmd = with_locations(cmd, rest);
         }

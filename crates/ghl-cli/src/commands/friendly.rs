@@ -571,9 +571,9 @@ fn leaf(name: &'static str, f: &Friendly) -> Command {
 }
 
 fn leaf_args(c: Command, f: &Friendly) -> Command {
-    // The index's shape, not the parsed operation: a group's help or one
-    // of its commands must not parse every operation of the group.
-    let op = ghl_catalog::shape(f.op);
+    // The build-time summary, not the parsed operation: a group's help or
+    // one of its commands must not parse every operation of the group.
+    let op = ghl_catalog::summary::find(f.op);
     let mut c = c;
     for (i, p) in f.args.iter().enumerate() {
         let (id, help, required) = match p {
@@ -598,7 +598,7 @@ fn leaf_args(c: Command, f: &Friendly) -> Command {
             .value_name("NAME=VALUE")
             .action(ArgAction::Append),
     );
-    if op.is_some_and(|o| o.has_body) {
+    if op.is_some_and(|o| o.has_body()) {
         c = c.arg(
             Arg::new(BODY_FLAG)
                 .long("body")
@@ -615,7 +615,7 @@ fn leaf_args(c: Command, f: &Friendly) -> Command {
                 .help("Only contacts with this tag (repeatable: any of them)"),
         );
     }
-    if op.is_some_and(|o| o.paged) {
+    if op.is_some_and(|o| o.paged()) {
         c = c
             .arg(
                 Arg::new("all")
