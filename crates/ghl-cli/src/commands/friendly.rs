@@ -453,10 +453,9 @@ pub fn commands(decls: &'static [Friendly]) -> Vec<Command> {
 }
 
 /// Commands for one level of words: a leaf where the words end, else a
-/// group holding the next level.
-/// The commands of one level. With `named` words, only the branches they
-/// name are built (all of them when they name none): a command line needs
-/// no more, and building the rest was most of the start-up.
+/// group holding the next level. With `named` words, only the branches
+/// they name are built (all of them when they name none): a command line
+/// needs no more, and building the rest was most of the start-up.
 fn level(entries: &[(&[&'static str], &Friendly)], named: &[&str]) -> Vec<Command> {
     let mut names: Vec<&'static str> = Vec::new();
     for (words, _) in entries {
