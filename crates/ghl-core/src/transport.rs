@@ -142,6 +142,26 @@ impl Transport {
         &self.config.base_url
     }
 
+    /// A name for this credential (server and token) and `context`, for
+    /// files kept about it: a SHA-256 digest, so the token cannot be read
+    /// back from the name.
+    pub fn credential_digest(&self, context: &str) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for part in [
+            self.config.base_url.as_str(),
+            self.config.token.expose(),
+            context,
+        ] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        h.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     pub fn limiter(&self) -> &RateLimiter {
         &self.limiter
     }

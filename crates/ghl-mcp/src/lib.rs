@@ -23,6 +23,7 @@ pub mod mirror_tools;
 pub mod options;
 pub mod preview;
 pub mod schemas;
+pub mod scope_memo;
 pub mod scopes;
 pub mod server;
 pub mod sessions;
@@ -63,6 +64,7 @@ pub fn options_from_args(args: &McpArgs) -> Result<ServerOptions, Error> {
         deny: args.deny.iter().map(|p| Pattern::new(p)).collect(),
         confirm: !args.no_confirm,
         mirror: args.mirror.clone(),
+        memo_dir: Some(ghl_store::default_dir()),
         ..ServerOptions::default()
     };
     if let Some(n) = args.page_size {

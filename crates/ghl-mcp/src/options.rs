@@ -85,6 +85,9 @@ pub struct ServerOptions {
     pub page_size: usize,
     /// The local mirror behind the `query` and `report` tools, if any.
     pub mirror: Option<crate::mirror_tools::MirrorAccess>,
+    /// Where what the scope probes found is kept between starts
+    /// ([`crate::scope_memo`]); `None` probes on every start.
+    pub memo_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerOptions {
@@ -98,6 +101,7 @@ impl Default for ServerOptions {
             confirm_ttl: CONFIRM_TTL,
             page_size: DEFAULT_PAGE_SIZE,
             mirror: None,
+            memo_dir: None,
         }
     }
 }

@@ -11,6 +11,8 @@ use ghl_core::{CallArgs, Client, ErrorCode};
 use serde_json::json;
 use tokio::sync::OnceCell;
 
+use crate::scope_memo::{FRESH, Memo, Remembered};
+
 /// One read per family, needing only the location.
 const PROBES: &[&str] = &[
     "locations.get-location",
@@ -24,14 +26,66 @@ const PROBES: &[&str] = &[
     "users.get-user-by-location",
 ];
 
+/// What the listing needs before it can answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// Probed here, or a fresh memo: nothing to do.
+    Settled,
+    /// Answered from an older memo: probe again behind the answer and say
+    /// so when the tools change.
+    Recheck,
+}
+
 #[derive(Default)]
 pub struct Scopes {
+    /// Learned by this process: from its probes and from refusals. Only
+    /// this refuses a call before it is sent.
     missing: Mutex<HashSet<String>>,
     probed: OnceCell<()>,
+    /// What an earlier start's probes found; shapes the listing until this
+    /// process has probed.
+    remembered: Mutex<Option<Remembered>>,
+    memo: Option<Memo>,
 }
 
 impl Scopes {
-    /// Probe once per server (later calls wait for the first).
+    /// Scopes remembered in `memo` between starts (none without one).
+    pub fn with_memo(memo: Option<Memo>) -> Scopes {
+        Scopes {
+            memo,
+            ..Scopes::default()
+        }
+    }
+
+    /// Make the listing's knowledge ready: a memo when there is a usable
+    /// one, else the probes (waited for).
+    pub async fn prepare_listing(&self, client: &Client) -> Known {
+        if self.probed.initialized() {
+            return Known::Settled;
+        }
+        if let Some(r) = self.memo.as_ref().and_then(Memo::load) {
+            let stale = r.age() >= FRESH;
+            *lock(&self.remembered) = Some(r);
+            return if stale {
+                Known::Recheck
+            } else {
+                Known::Settled
+            };
+        }
+        self.probe(client).await;
+        Known::Settled
+    }
+
+    /// Probe again (after [`Known::Recheck`]); true when the listing's
+    /// knowledge changed.
+    pub async fn recheck(&self, client: &Client) -> bool {
+        let before = self.listing_set();
+        self.probe(client).await;
+        self.listing_set() != before
+    }
+
+    /// Probe once per server (later calls wait for the first), and keep
+    /// the outcome for the next start.
     pub async fn probe(&self, client: &Client) {
         self.probed
             .get_or_init(|| async {
@@ -42,40 +96,87 @@ impl Scopes {
                     let req = client.prepare(name, &probe_args(name, &location)).ok()?;
                     Some(async move { (req.op, client.execute(&req).await) })
                 });
+                let mut inconclusive = false;
                 for (op, result) in futures::future::join_all(reads).await {
-                    if let Err(e) = result
-                        && e.code == ErrorCode::MissingScope
-                    {
-                        self.learn(op);
+                    match result.map_err(|e| e.code) {
+                        Err(ErrorCode::MissingScope) => self.learn_here(op),
+                        Err(
+                            ErrorCode::Network
+                            | ErrorCode::Timeout
+                            | ErrorCode::Server
+                            | ErrorCode::RateLimited
+                            | ErrorCode::InvalidToken
+                            | ErrorCode::LocationForbidden,
+                        ) => inconclusive = true,
+                        _ => {}
                     }
+                }
+                // A read that could not reach an answer says nothing about
+                // scopes: remember only a complete picture.
+                if !inconclusive && let Some(m) = &self.memo {
+                    m.save(&Remembered::now(&lock(&self.missing)));
                 }
             })
             .await;
     }
 
-    /// Record that the token was refused `op` for want of a scope.
+    /// Record that the token was refused `op` for want of a scope, here and
+    /// for the next start.
     pub fn learn(&self, op: &Operation) {
-        let mut m = self.missing.lock().unwrap_or_else(|e| e.into_inner());
-        m.extend(op.scopes.iter().cloned());
-    }
-
-    /// True when every scope that could grant `op` is known missing.
-    pub fn refuses(&self, op: &Operation) -> bool {
-        self.refuses_scopes(op.scopes.iter().map(String::as_str))
-    }
-
-    /// [`Scopes::refuses`] from the operation's scopes alone.
-    pub fn refuses_scopes<'a>(&self, scopes: impl IntoIterator<Item = &'a str>) -> bool {
-        let m = self.missing.lock().unwrap_or_else(|e| e.into_inner());
-        let mut any = false;
-        for s in scopes {
-            if !m.contains(s) {
-                return false;
-            }
-            any = true;
+        self.learn_here(op);
+        if let Some(m) = &self.memo {
+            let mut r = match lock(&self.remembered).clone() {
+                Some(r) if !self.probed.initialized() => r,
+                _ => Remembered::now(&HashSet::new()),
+            };
+            r.missing.extend(lock(&self.missing).iter().cloned());
+            r.missing.sort();
+            r.missing.dedup();
+            m.save(&r);
         }
-        any
     }
+
+    fn learn_here(&self, op: &Operation) {
+        lock(&self.missing).extend(op.scopes.iter().cloned());
+    }
+
+    /// True when every scope that could grant `op` is known missing, by
+    /// this process (a memo never refuses a call: the person may just have
+    /// added the scope).
+    pub fn refuses(&self, op: &Operation) -> bool {
+        all_in(&lock(&self.missing), op.scopes.iter().map(String::as_str))
+    }
+
+    /// Whether to leave a tool with these scopes out of tools/list: what
+    /// this process learned, and before its own probes, what the memo said.
+    pub fn hides<'a>(&self, scopes: impl IntoIterator<Item = &'a str>) -> bool {
+        all_in(&self.listing_set(), scopes)
+    }
+
+    fn listing_set(&self) -> HashSet<String> {
+        let mut set = lock(&self.missing).clone();
+        if !self.probed.initialized()
+            && let Some(r) = lock(&self.remembered).as_ref()
+        {
+            set.extend(r.missing.iter().cloned());
+        }
+        set
+    }
+}
+
+fn all_in<'a>(missing: &HashSet<String>, scopes: impl IntoIterator<Item = &'a str>) -> bool {
+    let mut any = false;
+    for s in scopes {
+        if !missing.contains(s) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn probe_args(op: &str, location: &str) -> CallArgs {

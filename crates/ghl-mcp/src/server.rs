@@ -23,7 +23,8 @@ use crate::discovery;
 use crate::errors::{invalid_arguments, tool_error};
 use crate::exec::{Common, Executor};
 use crate::options::ServerOptions;
-use crate::scopes::Scopes;
+use crate::scope_memo::Memo;
+use crate::scopes::{Known, Scopes};
 use crate::tools::{self, Kind, ToolDef};
 
 const INSTRUCTIONS: &str = "HighLevel CRM tools for one sub-account (location). \
@@ -57,12 +58,16 @@ impl GhlMcp {
         let client = client.with_policy(policy.clone());
         policy.confirm = Confirm::Granted;
         let granted = client.with_policy(policy);
+        let memo = options.memo_dir.as_ref().map(|dir| {
+            let location = client.defaults().location_id.as_deref().unwrap_or("");
+            Memo::new(dir, &client.transport().credential_digest(location))
+        });
         let exec = Executor {
             client,
             granted,
             confirm: ConfirmStore::new(options.confirm_ttl),
             fields: Resolver::new(),
-            scopes: Scopes::default(),
+            scopes: Scopes::with_memo(memo),
             options,
         };
         let defs: Vec<ToolDef> = tools::all()
@@ -95,15 +100,38 @@ impl GhlMcp {
     /// The tools this instance lists once the token's scopes are known:
     /// tools it cannot use are left out.
     pub async fn usable_tools(&self) -> Vec<Tool> {
+        self.usable_tools_for(None).await
+    }
+
+    /// [`GhlMcp::usable_tools`] for a connected client. When the answer
+    /// came from an older memo, the probes run again behind it and the
+    /// client is told (tools/list_changed) if the tools changed.
+    async fn usable_tools_for(&self, peer: Option<Peer<RoleServer>>) -> Vec<Tool> {
         let exec = &self.inner.exec;
-        exec.scopes.probe(&exec.client).await;
+        if exec.scopes.prepare_listing(&exec.client).await == Known::Recheck {
+            let this = self.clone();
+            tokio::spawn(async move {
+                let exec = &this.inner.exec;
+                if exec.scopes.recheck(&exec.client).await
+                    && let Some(peer) = peer
+                {
+                    let _ = peer.notify_tool_list_changed().await;
+                }
+            });
+        }
+        self.listed_now()
+    }
+
+    /// The listing by what is known of the scopes right now.
+    fn listed_now(&self) -> Vec<Tool> {
+        let exec = &self.inner.exec;
         self.inner
             .defs
             .iter()
             .zip(&self.inner.listed)
             .filter(|(d, _)| {
                 d.op.and_then(summary::find)
-                    .is_none_or(|op| !exec.scopes.refuses_scopes(op.scopes()))
+                    .is_none_or(|op| !exec.scopes.hides(op.scopes()))
             })
             .map(|(_, t)| t.clone())
             // Tools that run no API operation (the mirror's) stay listed.
@@ -251,17 +279,24 @@ fn describe_tool(def: &ToolDef) -> Tool {
 
 impl ServerHandler for GhlMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("ghl", env!("CARGO_PKG_VERSION")))
-            .with_instructions(INSTRUCTIONS)
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .build(),
+        )
+        .with_server_info(Implementation::new("ghl", env!("CARGO_PKG_VERSION")))
+        .with_instructions(INSTRUCTIONS)
     }
 
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.usable_tools().await))
+        Ok(ListToolsResult::with_all_items(
+            self.usable_tools_for(Some(context.peer)).await,
+        ))
     }
 
     async fn call_tool(
