@@ -73,13 +73,22 @@ fn measure(bin: &Path, dir: &Path, sandbox: &Sandbox, runs: usize) -> Result<Str
         &["contacts", "get", &id, "-o", "json"],
         "-",
     )?;
-    let (median_ms, cpu_ms, peak_mib) = mcp_start(bin, &env, runs)?;
+    // Each start after the first finds the scopes the first one probed.
+    let (median_ms, cpu_ms, peak_mib) = mcp_start(bin, &env, runs, None)?;
     figures.push(Figure {
         label: "ghl mcp: spawn -> tools/list",
         median_ms,
         cpu_ms,
         peak_mib,
         peer: "4 ms, ~10 MiB",
+    });
+    let (median_ms, cpu_ms, peak_mib) = mcp_start(bin, &env, runs, Some(&dir.join("fresh")))?;
+    figures.push(Figure {
+        label: "  the same, first start (probes scopes)",
+        median_ms,
+        cpu_ms,
+        peak_mib,
+        peer: "-",
     });
     let resident = mcp_resident_after_calls(bin, &env)?;
 
@@ -185,20 +194,26 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#;
-const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
-const TOOLS_LIST: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}"#;
+pub(crate) const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#;
+pub(crate) const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+pub(crate) const TOOLS_LIST: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}"#;
 
-struct Mcp {
-    child: Child,
-    stdin: std::process::ChildStdin,
+pub(crate) struct Mcp {
+    pub(crate) child: Child,
+    pub(crate) stdin: std::process::ChildStdin,
     stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Mcp {
     fn spawn(bin: &Path, env: &[(&str, String)]) -> Result<Mcp, String> {
-        let mut child = Command::new(bin)
-            .arg("mcp")
+        let mut cmd = Command::new(bin);
+        cmd.arg("mcp");
+        Mcp::spawn_command(cmd, env)
+    }
+
+    /// `ghl mcp` as `cmd` starts it (under a profiler, say).
+    pub(crate) fn spawn_command(mut cmd: Command, env: &[(&str, String)]) -> Result<Mcp, String> {
+        let mut child = cmd
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -214,12 +229,12 @@ impl Mcp {
         })
     }
 
-    fn send(&mut self, msg: &str) -> Result<(), String> {
+    pub(crate) fn send(&mut self, msg: &str) -> Result<(), String> {
         writeln!(self.stdin, "{msg}").map_err(|e| format!("write to ghl mcp: {e}"))
     }
 
     /// The next line that answers request `id`.
-    fn answer(&mut self, id: u64) -> Result<String, String> {
+    pub(crate) fn answer(&mut self, id: u64) -> Result<String, String> {
         let want = format!("\"id\":{id}");
         loop {
             let mut line = String::new();
@@ -236,14 +251,14 @@ impl Mcp {
         }
     }
 
-    fn initialize(&mut self) -> Result<(), String> {
+    pub(crate) fn initialize(&mut self) -> Result<(), String> {
         self.send(INITIALIZE)?;
         self.answer(1)?;
         self.send(INITIALIZED)
     }
 
     /// Close stdin (the server exits on end of input) and reap it.
-    fn finish(self) {
+    pub(crate) fn finish(self) {
         drop(self.stdin);
         let deadline = Instant::now() + Duration::from_secs(5);
         let mut child = self.child;
@@ -259,13 +274,26 @@ impl Mcp {
 }
 
 /// Spawn to tools/list answered, the CPU time and peak RSS of such a session.
-fn mcp_start(bin: &Path, env: &[(&str, String)], runs: usize) -> Result<(f64, f64, f64), String> {
+/// With `fresh`, every run gets a new data directory under it: nothing
+/// remembered from an earlier start.
+fn mcp_start(
+    bin: &Path,
+    env: &[(&str, String)],
+    runs: usize,
+    fresh: Option<&Path>,
+) -> Result<(f64, f64, f64), String> {
     let mut times = Vec::with_capacity(runs);
     let mut cpu = Vec::with_capacity(runs);
     let mut peak_kb = 0i64;
     for i in 0..=runs {
+        let mut env = env.to_vec();
+        if let Some(root) = fresh {
+            let data = root.join(i.to_string()).display().to_string();
+            env.retain(|(k, _)| *k != "GHL_DATA_DIR");
+            env.push(("GHL_DATA_DIR", data));
+        }
         let started = Instant::now();
-        let mut mcp = Mcp::spawn(bin, env)?;
+        let mut mcp = Mcp::spawn(bin, &env)?;
         mcp.initialize()?;
         mcp.send(TOOLS_LIST)?;
         let line = mcp.answer(2)?;
@@ -336,7 +364,7 @@ fn mcp_resident_after_calls(bin: &Path, env: &[(&str, String)]) -> Result<u64, S
 }
 
 /// One contact id from the sandbox, through `ghl` itself.
-fn first_contact_id(bin: &Path, env: &[(&str, String)]) -> Result<String, String> {
+pub(crate) fn first_contact_id(bin: &Path, env: &[(&str, String)]) -> Result<String, String> {
     let out = Command::new(bin)
         .args(["contacts", "search", "-o", "json", "--max", "1"])
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
@@ -361,13 +389,13 @@ fn first_contact_id(bin: &Path, env: &[(&str, String)]) -> Result<String, String
 }
 
 /// `ghl sandbox serve` on a free loopback port, stopped on drop.
-struct Sandbox {
+pub(crate) struct Sandbox {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Sandbox {
-    fn start(bin: &Path, dir: &Path) -> Result<Sandbox, String> {
+    pub(crate) fn start(bin: &Path, dir: &Path) -> Result<Sandbox, String> {
         let addr = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free loopback port: {e}"))?;

@@ -13,6 +13,8 @@
 //! - `cargo xtask bench-startup [--runs N] [--bin PATH]`: start-up time and
 //!   memory of `--version`, a dry-run and a loopback GET, `ghl mcp` to
 //!   tools/list and after 1,000 calls, and the binary size, beside the peer's.
+//! - `cargo xtask startup-order [--bin PATH]`: the functions a start runs,
+//!   for the linker to lay out together (needs valgrind).
 
 mod bench_cli;
 mod bench_export;
@@ -21,11 +23,12 @@ mod bench_startup;
 mod catalog_gen;
 mod rules;
 mod spec_scan;
+mod startup_order;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask catalog [--check] [--specs DIR] | spec-scan [--specs DIR] | bench-cli [--runs N] [--bin PATH] | bench-export [--records N] [--latency-ms MS] | bench-mcp [--runs N] | bench-startup [--runs N] [--bin PATH]";
+const USAGE: &str = "usage: cargo xtask catalog [--check] [--specs DIR] | spec-scan [--specs DIR] | bench-cli [--runs N] [--bin PATH] | bench-export [--records N] [--latency-ms MS] | bench-mcp [--runs N] | bench-startup [--runs N] [--bin PATH] | startup-order [--bin PATH]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
             num("--runs", 21) as usize,
             flag("--bin").map(PathBuf::from),
         ),
+        "startup-order" => startup_order::run(&root, flag("--bin").map(PathBuf::from)),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
