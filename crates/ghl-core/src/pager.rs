@@ -224,7 +224,14 @@ pub fn next_page(
                 .filter(|v| v.is_array());
             if let Some(sa) = last_sort {
                 put(&mut next, "searchAfter", sa.clone(), true);
-                remove(&mut next, "page", true);
+                // The keyset replaces the number. Where the spec requires
+                // `page` (POST /opportunities/search), the first page from
+                // the keyset is asked for, not a page past it.
+                if op.body_field("page").is_some_and(|p| p.required) {
+                    put(&mut next, "page", json!(1), true);
+                } else {
+                    remove(&mut next, "page", true);
+                }
             } else {
                 let page = get(sent, "page", true).and_then(as_u64).unwrap_or(1);
                 if let (Some(t), Some(s)) = (total, size)

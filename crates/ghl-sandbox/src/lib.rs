@@ -316,6 +316,15 @@ pub fn bulk_seed_contacts(db: &Path, n: usize) -> Result<usize, SandboxError> {
     Ok(n)
 }
 
+/// Insert `n` open opportunities into the demo location's first pipeline
+/// with one bulk SQL transaction (for tests past the 10,000-record search
+/// window, and benchmarks). Returns how many were inserted.
+pub fn bulk_seed_opportunities(db: &Path, n: usize) -> Result<usize, SandboxError> {
+    let mut conn = store::open_conn(db)?;
+    seed::bulk_opportunities(&mut conn, DEMO_LOCATION_ID, n)?;
+    Ok(n)
+}
+
 /// Insert `n` contacts into the demo location that were all added at
 /// `added` (ISO-8601), as an import leaves them (for tests of walks cut
 /// at dates). Returns how many were inserted.

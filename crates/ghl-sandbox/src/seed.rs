@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::contact_store as cs;
 use crate::ids::{id_from, iso};
 use crate::routes::{calendars_default, invoice_new, price_new, product_new};
-use crate::store::{doc_put, meta_get, meta_set};
+use crate::store::{doc_list, doc_put, meta_get, meta_set};
 use crate::{DEFAULT_TOKEN, DEMO_LOCATION_ID, Seed, auth};
 
 /// Create the location and default token, and seed the demo data, unless the
@@ -631,6 +631,60 @@ pub fn bulk_contacts_seeded(
             "fullNameLowerCase": full.to_lowercase(),
         });
         cs::put(&tx, &ct)?;
+    }
+    tx.commit()
+}
+
+/// Bulk insert for tests and benchmarks: `n` open opportunities spread
+/// over the location's first pipeline and its contacts, in one transaction.
+pub fn bulk_opportunities(conn: &mut Connection, loc: &str, n: usize) -> rusqlite::Result<()> {
+    let mut rng = StdRng::seed_from_u64(n as u64 ^ 0x5eed_0dd5);
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let pipeline = doc_list(&tx, "pipelines", Some(loc), None)?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let stages: Vec<String> = pipeline["stages"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s["id"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let contacts: Vec<Value> = tx
+        .prepare("SELECT data FROM contacts WHERE location_id = ?1 ORDER BY id LIMIT 1000")?
+        .query_map([loc], |r| r.get::<_, String>(0))?
+        .filter_map(|d| d.ok().and_then(|d| serde_json::from_str(&d).ok()))
+        .collect();
+    let base = time::OffsetDateTime::now_utc();
+    for i in 0..n {
+        let id = id_from(&mut rng);
+        let at = iso(base - time::Duration::seconds(rng.random_range(0..365 * 86_400)));
+        let stage = stages
+            .get(i % stages.len().max(1))
+            .cloned()
+            .unwrap_or_default();
+        let contact = contacts
+            .get(i % contacts.len().max(1))
+            .cloned()
+            .unwrap_or_default();
+        let summary = crate::routes::contact_summary_of(&contact);
+        doc_put(
+            &tx,
+            "opportunities",
+            &id,
+            Some(loc),
+            None,
+            &json!({
+                "id": id, "name": format!("Bulk deal {i}"), "monetaryValue": (i % 50) * 100,
+                "pipelineId": pipeline["id"], "pipelineStageId": stage, "assignedTo": "",
+                "status": "open", "source": "bulk", "lastStatusChangeAt": at, "lastStageChangeAt": at,
+                "lastActionDate": at, "indexVersion": "1", "createdAt": at, "updatedAt": at,
+                "contactId": contact["id"], "locationId": loc, "contact": summary,
+                "customFields": [], "followers": [],
+            }),
+        )?;
     }
     tx.commit()
 }

@@ -10,6 +10,9 @@ use crate::ids::{new_id, now_iso, parse_iso_ms};
 use crate::reply::{ApiError, Reply};
 use crate::store;
 
+/// How deep numbered pages of the POST search reach.
+const SEARCH_WINDOW: u64 = 10_000;
+
 pub fn route(c: &Connection, ctx: &Ctx, name: &str) -> Option<Reply> {
     Some(match name {
         "opportunities.get-pipelines" => {
@@ -187,46 +190,23 @@ fn search(c: &Connection, ctx: &Ctx, advanced: bool) -> Reply {
     let status = get("status", "status").filter(|s| s != "all");
     let contact = get("contact_id", "contactId");
     let assigned = get("assigned_to", "assignedTo");
-    let mut items: Vec<Value> = store::doc_list(c, "opportunities", Some(&ctx.location_id), None)?
+    // The fields the filters and the order use, read by SQLite: parsing
+    // every document for each page made deep walks crawl.
+    let mut items: Vec<Candidate> = candidates(c, &ctx.location_id)?
         .into_iter()
+        .filter(|o| pipeline.as_ref().is_none_or(|p| o.pipeline == *p))
+        .filter(|o| stage.as_ref().is_none_or(|s| o.stage == *s))
+        .filter(|o| status.as_ref().is_none_or(|s| o.status == *s))
+        .filter(|o| contact.as_ref().is_none_or(|s| o.contact == *s))
+        .filter(|o| assigned.as_ref().is_none_or(|s| o.assigned == *s))
         .filter(|o| {
-            pipeline
-                .as_ref()
-                .is_none_or(|p| str_of(o, "pipelineId") == p)
-        })
-        .filter(|o| {
-            stage
-                .as_ref()
-                .is_none_or(|s| str_of(o, "pipelineStageId") == s)
-        })
-        .filter(|o| status.as_ref().is_none_or(|s| str_of(o, "status") == s))
-        .filter(|o| contact.as_ref().is_none_or(|s| str_of(o, "contactId") == s))
-        .filter(|o| {
-            assigned
-                .as_ref()
-                .is_none_or(|s| str_of(o, "assignedTo") == s)
-        })
-        .filter(|o| {
-            text.as_ref().is_none_or(|t| {
-                format!(
-                    "{} {} {}",
-                    str_of(o, "name"),
-                    o["contact"]["name"].as_str().unwrap_or(""),
-                    o["contact"]["email"].as_str().unwrap_or("")
-                )
-                .to_lowercase()
-                .contains(t.as_str())
-            })
+            text.as_ref()
+                .is_none_or(|t| o.text.to_lowercase().contains(t.as_str()))
         })
         .collect();
-    let key = |o: &Value| {
-        (
-            parse_iso_ms(str_of(o, "createdAt")).unwrap_or(0),
-            str_of(o, "id").to_string(),
-        )
-    };
+    let key = |o: &Candidate| (o.created_ms, o.id.clone());
     // Newest first, as HighLevel's default `added_desc`.
-    items.sort_by_key(|o| std::cmp::Reverse(key(o)));
+    items.sort_by_cached_key(|o| std::cmp::Reverse(key(o)));
     if ctx.q("order") == Some("added_asc") {
         items.reverse();
     }
@@ -252,11 +232,21 @@ fn search(c: &Connection, ctx: &Ctx, advanced: bool) -> Reply {
     } else {
         ctx.q("startAfterId").map(str::to_string)
     };
+    // Numbered pages of the POST search reach the first 10,000 records;
+    // deeper ones need `searchAfter`, as on HighLevel.
+    if advanced
+        && after_id.is_none()
+        && (page.unwrap_or(1).max(1) as u64) * (limit as u64) > SEARCH_WINDOW
+    {
+        return Err(ApiError::invalid(vec![format!(
+            "page * limit must not be greater than {SEARCH_WINDOW}: use searchAfter to go further"
+        )]));
+    }
     let (start, current) = match (&after_id, page) {
         (Some(id), _) => (
             items
                 .iter()
-                .position(|o| str_of(o, "id") == id)
+                .position(|o| o.id == *id)
                 .map(|i| i + 1)
                 .unwrap_or(items.len()),
             1,
@@ -264,9 +254,15 @@ fn search(c: &Connection, ctx: &Ctx, advanced: bool) -> Reply {
         (None, Some(p)) if p >= 1 => (((p - 1) as usize) * limit, p),
         _ => (0, 1),
     };
-    let page_items: Vec<Value> = items.iter().skip(start).take(limit).cloned().collect();
-    let more = start + page_items.len() < total;
-    let last = page_items.last().map(key);
+    let page_keys: Vec<&Candidate> = items.iter().skip(start).take(limit).collect();
+    let more = start + page_keys.len() < total;
+    let last = page_keys.last().map(|o| key(o));
+    let mut page_items = Vec::with_capacity(page_keys.len());
+    for o in &page_keys {
+        if let Some(doc) = store::doc_get(c, "opportunities", &o.id)? {
+            page_items.push(doc);
+        }
+    }
     let next_url = match (&last, more) {
         (Some((ms, id)), true) => json!(format!(
             "{}/opportunities/search?location_id={}&startAfter={ms}&startAfterId={id}&limit={limit}",
@@ -277,7 +273,10 @@ fn search(c: &Connection, ctx: &Ctx, advanced: bool) -> Reply {
     let opportunities: Vec<Value> = page_items
         .into_iter()
         .map(|mut o| {
-            let k = key(&o);
+            let k = (
+                parse_iso_ms(str_of(&o, "createdAt")).unwrap_or(0),
+                str_of(&o, "id").to_string(),
+            );
             if advanced {
                 o["searchAfter"] = json!([k.0, k.1]);
             }
@@ -297,4 +296,48 @@ fn search(c: &Connection, ctx: &Ctx, advanced: bool) -> Reply {
         },
         "aggregations": {},
     }))
+}
+
+/// What the search filters and orders an opportunity by.
+struct Candidate {
+    id: String,
+    created_ms: i64,
+    pipeline: String,
+    stage: String,
+    status: String,
+    contact: String,
+    assigned: String,
+    /// Name, contact name and contact email, for `query`.
+    text: String,
+}
+
+fn candidates(c: &Connection, location: &str) -> rusqlite::Result<Vec<Candidate>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, json_extract(data, '$.createdAt'), json_extract(data, '$.pipelineId'),
+                json_extract(data, '$.pipelineStageId'), json_extract(data, '$.status'),
+                json_extract(data, '$.contactId'), json_extract(data, '$.assignedTo'),
+                json_extract(data, '$.name'), json_extract(data, '$.contact.name'),
+                json_extract(data, '$.contact.email')
+         FROM docs WHERE coll = 'opportunities' AND location_id = ?1 ORDER BY seq, id",
+    )?;
+    // A field that is not a string counts as empty, as `str_of` reads it.
+    let text = |r: &rusqlite::Row, i: usize| -> String {
+        match r.get_ref(i) {
+            Ok(rusqlite::types::ValueRef::Text(t)) => String::from_utf8_lossy(t).into_owned(),
+            _ => String::new(),
+        }
+    };
+    let rows = stmt.query_map([location], |r| {
+        Ok(Candidate {
+            id: text(r, 0),
+            created_ms: parse_iso_ms(&text(r, 1)).unwrap_or(0),
+            pipeline: text(r, 2),
+            stage: text(r, 3),
+            status: text(r, 4),
+            contact: text(r, 5),
+            assigned: text(r, 6),
+            text: format!("{} {} {}", text(r, 7), text(r, 8), text(r, 9)),
+        })
+    })?;
+    rows.collect()
 }
