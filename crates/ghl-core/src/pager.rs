@@ -417,7 +417,8 @@ fn find_key<'a>(body: &'a Value, key: &str) -> Option<&'a Value> {
     None
 }
 
-pub(crate) fn get<'a>(args: &'a CallArgs, key: &str, in_body: bool) -> Option<&'a Value> {
+/// An argument of a page: a parameter, or with `in_body` a body field.
+pub fn get<'a>(args: &'a CallArgs, key: &str, in_body: bool) -> Option<&'a Value> {
     if in_body {
         args.params
             .get(key)
@@ -427,7 +428,8 @@ pub(crate) fn get<'a>(args: &'a CallArgs, key: &str, in_body: bool) -> Option<&'
     }
 }
 
-pub(crate) fn put(args: &mut CallArgs, key: &str, v: Value, in_body: bool) {
+/// Set a page's argument where [`get`] finds it.
+pub fn put(args: &mut CallArgs, key: &str, v: Value, in_body: bool) {
     if in_body
         && let Some(Value::Object(b)) = args.body.as_mut()
         && !args.params.contains_key(key)
@@ -438,7 +440,8 @@ pub(crate) fn put(args: &mut CallArgs, key: &str, v: Value, in_body: bool) {
     args.params.insert(key.to_string(), v);
 }
 
-pub(crate) fn remove(args: &mut CallArgs, key: &str, in_body: bool) {
+/// Drop a page's argument, parameter and body field alike.
+pub fn remove(args: &mut CallArgs, key: &str, in_body: bool) {
     args.params.remove(key);
     if in_body && let Some(Value::Object(b)) = args.body.as_mut() {
         b.remove(key);

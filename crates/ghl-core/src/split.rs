@@ -86,7 +86,9 @@ impl RangeSplit {
 }
 
 /// A record's position: its date (epoch ms) and its whole `searchAfter`.
-fn position(record: &Value) -> Option<(i64, Value)> {
+/// A record's place in a walk: the date its `searchAfter` sorts by, and
+/// the `searchAfter` itself.
+pub fn position(record: &Value) -> Option<(i64, Value)> {
     let sa = record.get("searchAfter")?;
     let a = sa.as_array().filter(|a| a.len() == 2)?;
     let date = a[0].as_i64().or_else(|| a[0].as_f64().map(|f| f as i64))?;
@@ -152,32 +154,13 @@ struct Walk<'a> {
 impl Walk<'_> {
     /// The arguments for the next page of `p`.
     fn args(&self, p: &Piece) -> CallArgs {
-        let mut a = self.base.clone();
-        let mut bounds = serde_json::Map::new();
-        if let Some(lo) = p.lo {
-            bounds.insert("gte".into(), json!(iso(lo)));
-        }
-        if let Some(hi) = p.hi {
-            bounds.insert("lt".into(), json!(iso(hi)));
-        }
-        if !bounds.is_empty() {
-            let mut filters = match pager::get(&a, "filters", true) {
-                Some(Value::Array(f)) => f.clone(),
-                _ => Vec::new(),
-            };
-            filters.push(
-                json!({"field": self.plan.split.field, "operator": "range", "value": bounds}),
-            );
-            pager::put(&mut a, "filters", Value::Array(filters), true);
-        }
-        match &p.cursor {
-            Some(c) => {
-                pager::put(&mut a, "searchAfter", c.clone(), true);
-                pager::remove(&mut a, "page", true);
-            }
-            None => pager::put(&mut a, "page", json!(1), true),
-        }
-        a
+        range_args(
+            self.base,
+            self.plan.split.field,
+            p.lo,
+            p.hi,
+            p.cursor.as_ref(),
+        )
     }
 
     /// Cut what is left of `p` into up to `n` pieces at even dates: `p`
@@ -238,6 +221,41 @@ impl Walk<'_> {
         p.total = None;
         out
     }
+}
+
+/// `base` narrowed to dates of `field` in `[lo, hi)` (open where `None`),
+/// continued after `cursor` or from its first page.
+pub fn range_args(
+    base: &CallArgs,
+    field: &str,
+    lo: Option<i64>,
+    hi: Option<i64>,
+    cursor: Option<&Value>,
+) -> CallArgs {
+    let mut a = base.clone();
+    let mut bounds = serde_json::Map::new();
+    if let Some(lo) = lo {
+        bounds.insert("gte".into(), json!(iso(lo)));
+    }
+    if let Some(hi) = hi {
+        bounds.insert("lt".into(), json!(iso(hi)));
+    }
+    if !bounds.is_empty() {
+        let mut filters = match pager::get(&a, "filters", true) {
+            Some(Value::Array(f)) => f.clone(),
+            _ => Vec::new(),
+        };
+        filters.push(json!({"field": field, "operator": "range", "value": bounds}));
+        pager::put(&mut a, "filters", Value::Array(filters), true);
+    }
+    match cursor {
+        Some(c) => {
+            pager::put(&mut a, "searchAfter", c.clone(), true);
+            pager::remove(&mut a, "page", true);
+        }
+        None => pager::put(&mut a, "page", json!(1), true),
+    }
+    a
 }
 
 fn iso(ms: i64) -> String {

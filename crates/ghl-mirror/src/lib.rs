@@ -15,6 +15,7 @@ pub mod events;
 pub mod groups;
 pub mod merge;
 pub mod names;
+pub mod ranges;
 pub mod reports;
 pub mod schedule;
 pub mod schema;

@@ -12,6 +12,7 @@ use ghl_store::Value;
 use serde_json::{Map, Value as Json, json};
 
 use crate::groups::{self, Group, Plan, Reconcile};
+use crate::ranges::{self, Piece};
 use crate::schedule;
 use crate::tables::{self, Apply, Origin};
 use crate::{Mirror, now_ms, store_error};
@@ -185,6 +186,8 @@ enum Resume {
     Page(CallArgs),
     /// The last parent whose records are all written.
     AfterParent(String),
+    /// A list cut into date ranges: its arguments and the ranges left.
+    Ranges(CallArgs, Vec<Piece>),
     /// Pages done; deletions and the new high-water mark remain.
     Finish,
 }
@@ -192,6 +195,9 @@ enum Resume {
 fn resume_point(cursor: &Json) -> Option<Resume> {
     if cursor.get("finish").is_some() {
         return Some(Resume::Finish);
+    }
+    if let Some((base, pieces)) = ranges::from_checkpoint(cursor) {
+        return Some(Resume::Ranges(base, pieces));
     }
     if let Some(p) = cursor.get("after_parent").and_then(Json::as_str) {
         return Some(Resume::AfterParent(p.to_string()));
@@ -283,6 +289,7 @@ async fn run_group(
     match resume {
         Resume::Page(args) => run.pages(args).await?,
         Resume::AfterParent(after) => run.parents(&after, state.high_water_ms).await?,
+        Resume::Ranges(base, pieces) => run.ranges(base, pieces).await?,
         Resume::Finish => {}
     }
     report.reconciled = full_scan && g.reconcile == Reconcile::OnFull;
@@ -402,6 +409,16 @@ impl Run<'_> {
             if total.is_some_and(|t| self.fetched + got >= t) {
                 next = None;
             }
+            if next.is_some()
+                && let Some(t) = total
+                && let Some(pieces) = self.first_ranges(&req.args, &records, t).await?
+            {
+                let base = without_position(&req.args);
+                let refs: Vec<&Piece> = pieces.iter().collect();
+                self.write_with_total(records, ranges::checkpoint(&base, &refs), total)
+                    .await?;
+                return self.ranges(base, pieces).await;
+            }
             let ahead = match (&style, total, &next) {
                 (Some(s), Some(t), Some(_))
                     if pager::numbered(s, t) && self.g.stop_at.is_none() =>
@@ -461,6 +478,119 @@ impl Run<'_> {
                 after = point;
             }
             cursor = after;
+        }
+        Ok(())
+    }
+
+    /// The date ranges to cut the rest of a long list into, after its
+    /// first page (`args`, `records`) said it holds `total`: only past the
+    /// page window, for a list sorted oldest first by a date the search can
+    /// filter by, and when one probe finds its newest record.
+    async fn first_ranges(
+        &self,
+        args: &CallArgs,
+        records: &[Json],
+        total: u64,
+    ) -> Result<Option<Vec<Piece>>, Error> {
+        let Some(split) = ghl_core::split::for_operation(self.g.op) else {
+            return Ok(None);
+        };
+        if total <= pager::BODY_PAGE_WINDOW
+            || self.g.stop_at.is_some()
+            || !sorted_oldest_first(args, split.field)
+        {
+            return Ok(None);
+        }
+        let Some((last, cursor)) = records.last().and_then(ghl_core::split::position) else {
+            return Ok(None);
+        };
+        let mut probe = without_position(args);
+        pager::put(
+            &mut probe,
+            "sort",
+            json!([{"field": split.field, "direction": "desc"}]),
+            true,
+        );
+        pager::put(&mut probe, "page", json!(1), true);
+        let op = Client::operation(self.g.op)?;
+        if let Some(size) = op.pagination.as_ref().and_then(pager::size_param) {
+            pager::put(&mut probe, size, json!(1), true);
+        }
+        let req = self.client.prepare(self.g.op, &probe)?;
+        let body = self.client.execute(&req).await?;
+        let (newest, _) = pager::records(&body);
+        let Some((newest, _)) = newest.first().and_then(ghl_core::split::position) else {
+            return Ok(None);
+        };
+        let n = self.opts.concurrency.max(1) * 2;
+        Ok(Some(ranges::cut(last, cursor, newest, n)))
+    }
+
+    /// Walk the ranges side by side, each page written with the ranges
+    /// still left (their cursors as of the pages written) as checkpoint.
+    async fn ranges(&mut self, base: CallArgs, pieces: Vec<Piece>) -> Result<(), Error> {
+        let Some(split) = ghl_core::split::for_operation(self.g.op) else {
+            return Err(Error::validation(format!(
+                "{} cannot be walked by date ranges",
+                self.g.op
+            )));
+        };
+        let op = Client::operation(self.g.op)?;
+        let size = op
+            .pagination
+            .as_ref()
+            .and_then(pager::size_param)
+            .and_then(|s| pager::get(&base, s, true))
+            .and_then(Json::as_u64)
+            .filter(|s| *s > 0)
+            .unwrap_or(pager::DEFAULT_PAGE_SIZE);
+        let mut live: Vec<Option<Piece>> = pieces.into_iter().map(Some).collect();
+        // Records each range returned this run, against the count the
+        // server states for its bounds (saves asking for an empty page).
+        let mut got = vec![0u64; live.len()];
+        let mut in_flight = futures::stream::FuturesUnordered::new();
+        let launch = |i: usize, p: &Piece| -> Result<Spawned<_>, Error> {
+            let req = self
+                .client
+                .prepare(self.g.op, &p.args(&base, split.field))?;
+            let client = self.client.clone();
+            Ok(Spawned::new(async move { (i, client.execute(&req).await) }))
+        };
+        for (i, p) in live.iter().enumerate() {
+            if let Some(p) = p {
+                in_flight.push(launch(i, p)?);
+            }
+        }
+        while let Some((i, body)) = in_flight.next().await {
+            let body = body?;
+            let (records, _) = pager::records(&body);
+            let Some(piece) = live[i].as_mut() else {
+                continue;
+            };
+            let step = ranges::step(piece, records, size).ok_or_else(|| {
+                Error::new(
+                    ghl_core::ErrorCode::Server,
+                    "a search page came back without the `searchAfter` positions the walk follows",
+                )
+            })?;
+            got[i] += step.kept.len() as u64;
+            let done = step.done || pager::total(&body).is_some_and(|t| got[i] >= t);
+            let next = (!done).then(|| piece.clone());
+            if done {
+                live[i] = None;
+            }
+            let left: Vec<&Piece> = live.iter().flatten().collect();
+            let point = if left.is_empty() {
+                Self::point(None)
+            } else {
+                ranges::checkpoint(&base, &left)
+            };
+            // A range's count is not the list's: the total the first page
+            // stated stays (deletions wait for a scan that saw it all).
+            self.write_with_total(step.kept, point, None).await?;
+            if let Some(p) = next {
+                in_flight.push(launch(i, &p)?);
+            }
         }
         Ok(())
     }
@@ -574,6 +704,29 @@ impl Run<'_> {
                 Ok(deleted)
             })
             .map_err(store_error)
+    }
+}
+
+/// `args` without a page number or cursor: the list's own arguments.
+fn without_position(args: &CallArgs) -> CallArgs {
+    let mut a = args.clone();
+    pager::remove(&mut a, "searchAfter", true);
+    pager::remove(&mut a, "page", true);
+    a
+}
+
+/// Whether the list is sorted by `field`, oldest first, and by nothing else.
+fn sorted_oldest_first(args: &CallArgs, field: &str) -> bool {
+    match pager::get(args, "sort", true).and_then(Json::as_array) {
+        Some(sorts) => {
+            sorts.len() == 1
+                && sorts[0].get("field").and_then(Json::as_str) == Some(field)
+                && sorts[0]
+                    .get("direction")
+                    .and_then(Json::as_str)
+                    .is_some_and(|d| d.eq_ignore_ascii_case("asc"))
+        }
+        None => false,
     }
 }
 

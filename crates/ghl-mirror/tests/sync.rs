@@ -458,3 +458,71 @@ async fn opportunities_pages_fetched_ahead_leave_no_duplicate_and_no_gap() {
     );
     env.sandbox.shutdown().await;
 }
+
+/// Past the 10,000-record page window the contacts are walked as date
+/// ranges side by side; the ranges left are the checkpoint, so a run
+/// stopped midway goes on from each range's cursor, and every contact is
+/// mirrored once.
+#[tokio::test]
+async fn a_list_past_the_page_window_is_walked_in_ranges_and_resumes() {
+    let env = support::start(12_000).await;
+    let total = env.sandbox_contacts().len() as i64;
+    assert!(total > 10_000);
+    let opts = SyncOptions {
+        groups: vec!["contacts".into()],
+        concurrency: 2,
+        ..all_time()
+    };
+    let client = env.client.clone();
+    let mirror = env.mirror.clone();
+    let o = opts.clone();
+    let task = tokio::spawn(async move { ghl_mirror::sync(&client, &mirror, &o, &Quiet).await });
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        if env.count("SELECT COUNT(*) FROM contacts") >= 4_000 {
+            task.abort();
+            break;
+        }
+        assert!(
+            !task.is_finished(),
+            "the sync finished before it could be interrupted"
+        );
+    }
+    let _ = task.await;
+    let partial = env.count("SELECT COUNT(*) FROM contacts");
+    assert!(partial < total, "interrupted midway: {partial} of {total}");
+    let checkpoint = env.mirror_strings("SELECT cursor FROM sync_state WHERE grp = 'contacts'");
+    let checkpoint: Value = serde_json::from_str(&checkpoint[0]).unwrap();
+    let ranges = checkpoint["ranges"]["pieces"].as_array().expect("ranges");
+    assert!(ranges.len() > 1, "{checkpoint}");
+
+    let before = env.requests();
+    let reports = ghl_mirror::sync(&env.client, &env.mirror, &opts, &Quiet)
+        .await
+        .unwrap();
+    assert!(reports[0].resumed);
+    assert_eq!(env.count("SELECT COUNT(*) FROM contacts"), total);
+    assert_eq!(
+        set(env.mirror_strings("SELECT id FROM contacts")),
+        ids(&env.sandbox_contacts(), "id")
+    );
+    let pages = (total as usize).div_ceil(500);
+    assert!(
+        env.requests() - before < pages,
+        "{} requests to resume a {pages}-page list",
+        env.requests() - before
+    );
+
+    // A whole run: the pages the contacts fill, one probe, and at most one
+    // short page more per range.
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = support::open_mirror(&fresh_dir);
+    let before = env.requests();
+    let r = ghl_mirror::sync(&env.client, &fresh, &opts, &Quiet)
+        .await
+        .unwrap();
+    assert_eq!(r[0].fetched as i64, total, "each contact fetched once");
+    let made = env.requests() - before;
+    assert!(made <= pages + 1 + 4, "{made} requests for {pages} pages");
+    env.sandbox.shutdown().await;
+}

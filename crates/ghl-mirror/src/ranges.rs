@@ -1,0 +1,150 @@
+//! A long list cut into date ranges for the first sync: past HighLevel's
+//! 10,000-record page window a search follows one `searchAfter` cursor, a
+//! request at a time, far below the rate ceiling. Disjoint ranges of the
+//! date the list is sorted by (a record has one date, a range takes dates
+//! `>= lo` and `< hi`) are walked side by side, each with its own cursor;
+//! the client's limiter paces them. The ranges left and their cursors are
+//! the group's checkpoint, written with each page, so a run killed midway
+//! continues where each range stood.
+
+use ghl_core::CallArgs;
+use ghl_core::split;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+/// One range still to walk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Piece {
+    pub lo: Option<i64>,
+    pub hi: Option<i64>,
+    /// The `searchAfter` of the last record written; `None`: from the start.
+    pub cursor: Option<Json>,
+}
+
+impl Piece {
+    pub fn contains(&self, date: i64) -> bool {
+        self.lo.is_none_or(|l| date >= l) && self.hi.is_none_or(|h| date < h)
+    }
+
+    pub fn args(&self, base: &CallArgs, field: &str) -> CallArgs {
+        split::range_args(base, field, self.lo, self.hi, self.cursor.as_ref())
+    }
+}
+
+/// What a page of a range leaves to do.
+pub struct Step {
+    /// The records inside the range.
+    pub kept: Vec<Json>,
+    /// The range is walked to its end.
+    pub done: bool,
+}
+
+/// Take a page of `p` (asked `size` records at most): keep what lies in the
+/// range, move its cursor, and say whether it is over.
+pub fn step(p: &mut Piece, records: Vec<Json>, size: u64) -> Option<Step> {
+    let asked = records.len() as u64;
+    let mut kept = Vec::with_capacity(records.len());
+    let mut past_end = false;
+    for r in records {
+        let (date, sa) = split::position(&r)?;
+        p.cursor = Some(sa);
+        if p.contains(date) {
+            kept.push(r);
+        } else {
+            // A server that ignored the bounds: other ranges own these.
+            past_end = true;
+        }
+    }
+    Some(Step {
+        kept,
+        done: asked == 0 || asked < size || past_end,
+    })
+}
+
+/// The ranges for a list sorted oldest first whose first page ended at
+/// `last` (date) with `cursor`, and whose newest record is dated `newest`:
+/// the first range continues from the cursor, the dates after it are cut
+/// evenly into `n - 1` more, the last open-ended (records added meanwhile
+/// land there).
+pub fn cut(last: i64, cursor: Json, newest: i64, n: usize) -> Vec<Piece> {
+    let from = last + 1;
+    let to = newest + 1;
+    let span = to - from;
+    let n = (n.max(1) as i64).min(span.max(1));
+    let cuts: Vec<i64> = (1..n).map(|j| from + span * j / n).collect();
+    let mut out = vec![Piece {
+        lo: None,
+        hi: cuts.first().copied(),
+        cursor: Some(cursor),
+    }];
+    for (i, c) in cuts.iter().enumerate() {
+        out.push(Piece {
+            lo: Some(*c),
+            hi: cuts.get(i + 1).copied(),
+            cursor: None,
+        });
+    }
+    out
+}
+
+/// The checkpoint of a cut walk: the list's own arguments and the ranges
+/// left.
+pub fn checkpoint(base: &CallArgs, pieces: &[&Piece]) -> Json {
+    serde_json::json!({"ranges": {
+        "base": {"params": Json::Object(base.params.clone()), "body": base.body.clone()},
+        "pieces": pieces,
+    }})
+}
+
+/// [`checkpoint`] read back.
+pub fn from_checkpoint(cursor: &Json) -> Option<(CallArgs, Vec<Piece>)> {
+    let r = cursor.get("ranges")?;
+    let mut base = CallArgs::new();
+    if let Some(Json::Object(p)) = r.pointer("/base/params") {
+        base.params = p.clone();
+    }
+    base.body = r.pointer("/base/body").filter(|b| !b.is_null()).cloned();
+    let pieces = serde_json::from_value(r.get("pieces")?.clone()).ok()?;
+    Some((base, pieces))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_ranges_cover_every_later_date_once() {
+        let pieces = cut(1_000, json!([1_000, "x"]), 5_000, 8);
+        assert_eq!(pieces.len(), 8);
+        for d in 0..6_000 {
+            let owners = pieces.iter().filter(|p| p.contains(d)).count();
+            assert_eq!(owners, 1, "date {d} is in {owners} ranges");
+        }
+        assert!(pieces[0].cursor.is_some());
+        assert!(pieces[1..].iter().all(|p| p.cursor.is_none()));
+        assert_eq!(pieces.last().and_then(|p| p.hi), None);
+    }
+
+    #[test]
+    fn a_short_span_is_not_cut_finer_than_its_dates() {
+        let pieces = cut(1_000, json!([1_000, "x"]), 1_002, 8);
+        assert_eq!(pieces.len(), 2);
+        for d in 990..1_010 {
+            assert_eq!(pieces.iter().filter(|p| p.contains(d)).count(), 1);
+        }
+        let one = cut(1_000, json!([1_000, "x"]), 1_000, 8);
+        assert_eq!(one.len(), 1);
+        assert!(one[0].contains(2_000));
+    }
+
+    #[test]
+    fn the_checkpoint_reads_back() {
+        let base = CallArgs::new().with_body(json!({"pageLimit": 500}));
+        let pieces = cut(10, json!([10, "a"]), 100, 3);
+        let refs: Vec<&Piece> = pieces.iter().collect();
+        let (b, p) = from_checkpoint(&checkpoint(&base, &refs)).unwrap();
+        assert_eq!(b.body, base.body);
+        assert_eq!(p, pieces);
+    }
+}
