@@ -312,17 +312,19 @@ pub fn next_page(
 pub const BODY_PAGE_WINDOW: u64 = 10_000;
 
 /// Numbered styles whose later pages can be asked for before earlier ones
-/// answer, once the total is known.
-pub fn numbered(p: &Pagination, total: u64) -> bool {
-    match p {
+/// answer, once the total is known. A body-numbered search past its
+/// window is asked ahead up to the window ([`remaining_pages`] stops
+/// there), then followed by `searchAfter` from its last page.
+pub fn numbered(p: &Pagination, _total: u64) -> bool {
+    matches!(
+        p,
         Pagination::OffsetLimit { .. }
-        | Pagination::SkipLimit { .. }
-        | Pagination::SkipLimitBody
-        | Pagination::PageSize { .. }
-        | Pagination::PageLimit => true,
-        Pagination::BodyPage { .. } => total <= BODY_PAGE_WINDOW,
-        _ => false,
-    }
+            | Pagination::SkipLimit { .. }
+            | Pagination::SkipLimitBody
+            | Pagination::PageSize { .. }
+            | Pagination::PageLimit
+            | Pagination::BodyPage { .. }
+    )
 }
 
 /// The arguments of every page after the first, computed from the total:
@@ -371,7 +373,12 @@ pub fn remaining_pages(
         _ => {
             let base = if in_body { 1 } else { first_page_number(op) };
             let first_no = get(first, "page", in_body).and_then(as_u64).unwrap_or(base);
-            let pages = total.div_ceil(size);
+            // Numbered body pages reach only the window's records.
+            let reach = match p {
+                Pagination::BodyPage { .. } => total.min(BODY_PAGE_WINDOW),
+                _ => total,
+            };
+            let pages = reach.div_ceil(size);
             for page in first_no + 1..base + pages {
                 let mut a = first.clone();
                 put(&mut a, "page", json!(page), in_body);
