@@ -13,9 +13,9 @@
 
 pub mod events;
 pub mod groups;
+pub mod lanes;
 pub mod merge;
 pub mod names;
-pub mod ranges;
 pub mod reports;
 pub mod schedule;
 pub mod schema;

@@ -12,7 +12,7 @@ use ghl_store::Value;
 use serde_json::{Map, Value as Json, json};
 
 use crate::groups::{self, Group, Plan, Reconcile};
-use crate::ranges::{self, Piece};
+use crate::lanes::{self, Lane};
 use crate::schedule;
 use crate::tables::{self, Apply, Origin};
 use crate::{Mirror, now_ms, store_error};
@@ -167,27 +167,14 @@ fn load_state(mirror: &Mirror, group: &str) -> Result<State, Error> {
         .map_err(store_error)
 }
 
-fn args_to_json(a: &CallArgs) -> Json {
-    json!({"params": Json::Object(a.params.clone()), "body": a.body.clone()})
-}
-
-fn args_from_json(v: &Json) -> CallArgs {
-    let mut a = CallArgs::new();
-    if let Some(Json::Object(p)) = v.get("params") {
-        a.params = p.clone();
-    }
-    a.body = v.get("body").filter(|b| !b.is_null()).cloned();
-    a
-}
-
 /// What to continue from.
 enum Resume {
     /// The arguments of the next page of a list.
     Page(CallArgs),
     /// The last parent whose records are all written.
     AfterParent(String),
-    /// A list cut into date ranges: its arguments and the ranges left.
-    Ranges(CallArgs, Vec<Piece>),
+    /// A list walked in lanes: its arguments and the lanes left.
+    Lanes(CallArgs, Vec<Lane>),
     /// Pages done; deletions and the new high-water mark remain.
     Finish,
 }
@@ -196,13 +183,15 @@ fn resume_point(cursor: &Json) -> Option<Resume> {
     if cursor.get("finish").is_some() {
         return Some(Resume::Finish);
     }
-    if let Some((base, pieces)) = ranges::from_checkpoint(cursor) {
-        return Some(Resume::Ranges(base, pieces));
+    if let Some((base, left)) = lanes::from_checkpoint(cursor) {
+        return Some(Resume::Lanes(base, left));
     }
     if let Some(p) = cursor.get("after_parent").and_then(Json::as_str) {
         return Some(Resume::AfterParent(p.to_string()));
     }
-    cursor.get("page").map(|a| Resume::Page(args_from_json(a)))
+    cursor
+        .get("page")
+        .map(|a| Resume::Page(lanes::args_from(a)))
 }
 
 async fn run_group(
@@ -249,7 +238,7 @@ async fn run_group(
                 None => Resume::Page(args.clone()),
             };
             let cursor = match &resume {
-                Resume::Page(a) => json!({"page": args_to_json(a)}),
+                Resume::Page(a) => json!({"page": lanes::args_json(a)}),
                 _ => json!({"after_parent": ""}),
             };
             let name = g.name.to_string();
@@ -289,7 +278,7 @@ async fn run_group(
     match resume {
         Resume::Page(args) => run.pages(args).await?,
         Resume::AfterParent(after) => run.parents(&after, state.high_water_ms).await?,
-        Resume::Ranges(base, pieces) => run.ranges(base, pieces).await?,
+        Resume::Lanes(base, left) => run.lanes(base, left).await?,
         Resume::Finish => {}
     }
     report.reconciled = full_scan && g.reconcile == Reconcile::OnFull;
@@ -379,7 +368,7 @@ impl Run<'_> {
 
     fn point(args: Option<&CallArgs>) -> Json {
         match args {
-            Some(a) => json!({"page": args_to_json(a)}),
+            Some(a) => json!({"page": lanes::args_json(a)}),
             None => json!({"finish": true}),
         }
     }
@@ -409,15 +398,18 @@ impl Run<'_> {
             if total.is_some_and(|t| self.fetched + got >= t) {
                 next = None;
             }
-            if next.is_some()
-                && let Some(t) = total
-                && let Some(pieces) = self.first_ranges(&req.args, &records, t).await?
-            {
-                let base = without_position(&req.args);
-                let refs: Vec<&Piece> = pieces.iter().collect();
-                self.write_with_total(records, ranges::checkpoint(&base, &refs), total)
-                    .await?;
-                return self.ranges(base, pieces).await;
+            if let (Some(s), Some(t), Some(_)) = (&style, total, &next) {
+                let cut = match self.first_ranges(&req.args, &records, t).await? {
+                    Some(ranges) => Some(ranges),
+                    None => self.window_lanes(op, s, &req.args, t, got),
+                };
+                if let Some(left) = cut {
+                    let base = without_position(&req.args);
+                    let refs: Vec<&Lane> = left.iter().collect();
+                    self.write_with_total(records, lanes::checkpoint(&base, &refs), total)
+                        .await?;
+                    return self.lanes(base, left).await;
+                }
             }
             let ahead = match (&style, total, &next) {
                 (Some(s), Some(t), Some(_))
@@ -491,7 +483,7 @@ impl Run<'_> {
         args: &CallArgs,
         records: &[Json],
         total: u64,
-    ) -> Result<Option<Vec<Piece>>, Error> {
+    ) -> Result<Option<Vec<Lane>>, Error> {
         let Some(split) = ghl_core::split::for_operation(self.g.op) else {
             return Ok(None);
         };
@@ -523,73 +515,146 @@ impl Run<'_> {
             return Ok(None);
         };
         let n = self.opts.concurrency.max(1) * 2;
-        Ok(Some(ranges::cut(last, cursor, newest, n)))
+        Ok(Some(lanes::cut(last, cursor, newest, n)))
     }
 
-    /// Walk the ranges side by side, each page written with the ranges
-    /// still left (their cursors as of the pages written) as checkpoint.
-    async fn ranges(&mut self, base: CallArgs, pieces: Vec<Piece>) -> Result<(), Error> {
-        let Some(split) = ghl_core::split::for_operation(self.g.op) else {
-            return Err(Error::validation(format!(
-                "{} cannot be walked by date ranges",
-                self.g.op
-            )));
-        };
+    /// For a body-numbered search past its window that cannot be cut by
+    /// dates: one lane per numbered page inside the window, and the keyset
+    /// chain from the window's last page, which goes first.
+    fn window_lanes(
+        &self,
+        op: &ghl_core::catalog::Operation,
+        style: &ghl_core::catalog::Pagination,
+        args: &CallArgs,
+        total: u64,
+        got: u64,
+    ) -> Option<Vec<Lane>> {
+        if total <= pager::BODY_PAGE_WINDOW
+            || self.g.stop_at.is_some()
+            || !matches!(style, ghl_core::catalog::Pagination::BodyPage { .. })
+        {
+            return None;
+        }
+        let mut pages = pager::remaining_pages(op, style, args, total, got);
+        let last = pages.pop()?;
+        let mut out = vec![Lane::Keyset {
+            args: lanes::args_json(&last),
+        }];
+        out.extend(pages.iter().map(|a| Lane::Page {
+            args: lanes::args_json(a),
+        }));
+        Some(out)
+    }
+
+    /// Walk the lanes side by side, each page written with the lanes still
+    /// left (their cursors as of the pages written) as checkpoint. Every
+    /// range and keyset lane is in flight at once, numbered pages up to the
+    /// concurrency; the client's limiter paces them all.
+    async fn lanes(&mut self, base: CallArgs, left: Vec<Lane>) -> Result<(), Error> {
         let op = Client::operation(self.g.op)?;
-        let size = op
-            .pagination
+        let style = op.pagination.clone();
+        let field = ghl_core::split::for_operation(self.g.op).map(|s| s.field);
+        let size = style
             .as_ref()
             .and_then(pager::size_param)
             .and_then(|s| pager::get(&base, s, true))
             .and_then(Json::as_u64)
             .filter(|s| *s > 0)
             .unwrap_or(pager::DEFAULT_PAGE_SIZE);
-        let mut live: Vec<Option<Piece>> = pieces.into_iter().map(Some).collect();
+        let mut live: Vec<Option<Lane>> = left.into_iter().map(Some).collect();
         // Records each range returned this run, against the count the
         // server states for its bounds (saves asking for an empty page).
         let mut got = vec![0u64; live.len()];
-        let mut in_flight = futures::stream::FuturesUnordered::new();
-        let launch = |i: usize, p: &Piece| -> Result<Spawned<_>, Error> {
-            let req = self
-                .client
-                .prepare(self.g.op, &p.args(&base, split.field))?;
+        let launch = |i: usize, lane: &Lane| -> Result<Spawned<_>, Error> {
+            let args = match lane {
+                Lane::Range(p) => {
+                    let field = field.ok_or_else(|| {
+                        Error::validation(format!("{} cannot be cut by dates", self.g.op))
+                    })?;
+                    p.args(&base, field)
+                }
+                Lane::Page { args } | Lane::Keyset { args } => lanes::args_from(args),
+            };
+            let req = self.client.prepare(self.g.op, &args)?;
             let client = self.client.clone();
-            Ok(Spawned::new(async move { (i, client.execute(&req).await) }))
+            Ok(Spawned::new(async move {
+                let body = client.execute(&req).await;
+                (i, req.args, body)
+            }))
         };
-        for (i, p) in live.iter().enumerate() {
-            if let Some(p) = p {
-                in_flight.push(launch(i, p)?);
+        let mut in_flight = futures::stream::FuturesUnordered::new();
+        let mut waiting: VecDeque<usize> = VecDeque::new();
+        let pages_at_once = self.opts.concurrency.max(1);
+        let mut pages_in_flight = 0;
+        for (i, lane) in live.iter().enumerate() {
+            match lane {
+                Some(Lane::Page { .. }) if pages_in_flight >= pages_at_once => waiting.push_back(i),
+                Some(l) => {
+                    pages_in_flight += matches!(l, Lane::Page { .. }) as usize;
+                    in_flight.push(launch(i, l)?);
+                }
+                None => {}
             }
         }
-        while let Some((i, body)) = in_flight.next().await {
+        while let Some((i, sent, body)) = in_flight.next().await {
             let body = body?;
             let (records, _) = pager::records(&body);
-            let Some(piece) = live[i].as_mut() else {
+            let Some(lane) = live[i].as_mut() else {
                 continue;
             };
-            let step = ranges::step(piece, records, size).ok_or_else(|| {
-                Error::new(
-                    ghl_core::ErrorCode::Server,
-                    "a search page came back without the `searchAfter` positions the walk follows",
-                )
-            })?;
-            got[i] += step.kept.len() as u64;
-            let done = step.done || pager::total(&body).is_some_and(|t| got[i] >= t);
-            let next = (!done).then(|| piece.clone());
+            let (kept, done) = match lane {
+                Lane::Range(piece) => {
+                    let step = lanes::step(piece, records, size).ok_or_else(|| {
+                        Error::new(
+                            ghl_core::ErrorCode::Server,
+                            "a search page came back without the `searchAfter` positions the walk follows",
+                        )
+                    })?;
+                    got[i] += step.kept.len() as u64;
+                    let done = step.done || pager::total(&body).is_some_and(|t| got[i] >= t);
+                    (step.kept, done)
+                }
+                Lane::Page { .. } => {
+                    pages_in_flight -= 1;
+                    (records, true)
+                }
+                Lane::Keyset { args } => {
+                    let next = match (&style, records.is_empty()) {
+                        (Some(s), false) => pager::next_page(op, s, &sent, &body),
+                        _ => None,
+                    };
+                    match next {
+                        Some(n) => {
+                            *args = lanes::args_json(&n);
+                            (records, false)
+                        }
+                        None => (records, true),
+                    }
+                }
+            };
+            let again = (!done).then(|| lane.clone());
             if done {
                 live[i] = None;
             }
-            let left: Vec<&Piece> = live.iter().flatten().collect();
+            let left: Vec<&Lane> = live.iter().flatten().collect();
             let point = if left.is_empty() {
                 Self::point(None)
             } else {
-                ranges::checkpoint(&base, &left)
+                lanes::checkpoint(&base, &left)
             };
-            // A range's count is not the list's: the total the first page
+            // A lane's count is not the list's: the total the first page
             // stated stays (deletions wait for a scan that saw it all).
-            self.write_with_total(step.kept, point, None).await?;
-            if let Some(p) = next {
-                in_flight.push(launch(i, &p)?);
+            self.write_with_total(kept, point, None).await?;
+            if let Some(l) = again {
+                in_flight.push(launch(i, &l)?);
+            }
+            while pages_in_flight < pages_at_once
+                && let Some(j) = waiting.pop_front()
+            {
+                if let Some(l) = &live[j] {
+                    pages_in_flight += 1;
+                    in_flight.push(launch(j, l)?);
+                }
             }
         }
         Ok(())

@@ -493,8 +493,11 @@ async fn a_list_past_the_page_window_is_walked_in_ranges_and_resumes() {
     assert!(partial < total, "interrupted midway: {partial} of {total}");
     let checkpoint = env.mirror_strings("SELECT cursor FROM sync_state WHERE grp = 'contacts'");
     let checkpoint: Value = serde_json::from_str(&checkpoint[0]).unwrap();
-    let ranges = checkpoint["ranges"]["pieces"].as_array().expect("ranges");
-    assert!(ranges.len() > 1, "{checkpoint}");
+    let lanes = checkpoint["lanes"]["left"].as_array().expect("lanes");
+    assert!(
+        lanes.len() > 1 && lanes.iter().all(|l| l["lane"] == "range"),
+        "{checkpoint}"
+    );
 
     let before = env.requests();
     let reports = ghl_mirror::sync(&env.client, &env.mirror, &opts, &Quiet)
@@ -524,5 +527,63 @@ async fn a_list_past_the_page_window_is_walked_in_ranges_and_resumes() {
     assert_eq!(r[0].fetched as i64, total, "each contact fetched once");
     let made = env.requests() - before;
     assert!(made <= pages + 1 + 4, "{made} requests for {pages} pages");
+    env.sandbox.shutdown().await;
+}
+
+/// Opportunities past the window (their search takes no date filter): the
+/// numbered pages inside it and the `searchAfter` chain from its last page
+/// are lanes walked side by side, checkpointed, resumed; each deal once.
+#[tokio::test]
+async fn opportunities_past_the_window_walk_in_lanes_and_resume() {
+    let env = support::start(0).await;
+    // 2,000 past the window: a chain of 20 pages.
+    ghl_sandbox::bulk_seed_opportunities(&env.sandbox_db(), 12_000).unwrap();
+    let total = env.sandbox_docs("opportunities").len() as i64;
+    assert!(total > 10_000);
+    let opts = SyncOptions {
+        groups: vec!["opportunities".into()],
+        ..all_time()
+    };
+    let client = env.client.clone();
+    let mirror = env.mirror.clone();
+    let o = opts.clone();
+    let task = tokio::spawn(async move { ghl_mirror::sync(&client, &mirror, &o, &Quiet).await });
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        if env.count("SELECT COUNT(*) FROM opportunities") >= 1_000 {
+            task.abort();
+            break;
+        }
+        assert!(
+            !task.is_finished(),
+            "the sync finished before it could be interrupted"
+        );
+    }
+    let _ = task.await;
+    let checkpoint =
+        env.mirror_strings("SELECT cursor FROM sync_state WHERE grp = 'opportunities'");
+    let checkpoint: Value = serde_json::from_str(&checkpoint[0]).unwrap();
+    let lanes = checkpoint["lanes"]["left"].as_array().expect("lanes");
+    assert!(
+        lanes.iter().any(|l| l["lane"] == "keyset") && lanes.iter().any(|l| l["lane"] == "page"),
+        "{checkpoint}"
+    );
+
+    let before = env.requests();
+    let reports = ghl_mirror::sync(&env.client, &env.mirror, &opts, &Quiet)
+        .await
+        .unwrap();
+    assert!(reports[0].resumed);
+    assert_eq!(env.count("SELECT COUNT(*) FROM opportunities"), total);
+    assert_eq!(
+        set(env.mirror_strings("SELECT id FROM opportunities")),
+        ids(&env.sandbox_docs("opportunities"), "id")
+    );
+    let pages = (total as usize).div_ceil(100);
+    assert!(
+        env.requests() - before < pages,
+        "{} requests to resume a {pages}-page list",
+        env.requests() - before
+    );
     env.sandbox.shutdown().await;
 }

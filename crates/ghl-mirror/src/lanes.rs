@@ -1,18 +1,37 @@
-//! A long list cut into date ranges for the first sync: past HighLevel's
+//! A long list walked in lanes side by side: past HighLevel's
 //! 10,000-record page window a search follows one `searchAfter` cursor, a
-//! request at a time, far below the rate ceiling. Disjoint ranges of the
-//! date the list is sorted by (a record has one date, a range takes dates
-//! `>= lo` and `< hi`) are walked side by side, each with its own cursor;
-//! the client's limiter paces them. The ranges left and their cursors are
-//! the group's checkpoint, written with each page, so a run killed midway
-//! continues where each range stood.
+//! request at a time, far below the rate ceiling.
+//!
+//! - A search that filters by the date it is sorted by is cut into
+//!   disjoint date ranges (a record has one date, a range takes dates
+//!   `>= lo` and `< hi`), each followed with its own cursor.
+//! - One that cannot be cut (POST /opportunities/search has no filters)
+//!   asks its numbered pages inside the window one lane each, and follows
+//!   `searchAfter` from the window's last page in one more lane, started
+//!   first: the one chain no lane can shorten runs beside everything else.
+//!
+//! The client's limiter paces the lanes. The lanes left, with their
+//! cursors, are the group's checkpoint, written with each page, so a run
+//! killed midway continues where each lane stood.
 
 use ghl_core::CallArgs;
 use ghl_core::split;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-/// One range still to walk.
+/// One lane still to walk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "lane", rename_all = "snake_case")]
+pub enum Lane {
+    /// Dates in `[lo, hi)` of the list's sort field, after `cursor`.
+    Range(Piece),
+    /// One numbered page (its arguments).
+    Page { args: Json },
+    /// Pages followed one by one, the next from these arguments.
+    Keyset { args: Json },
+}
+
+/// One date range still to walk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Piece {
     pub lo: Option<i64>,
@@ -66,7 +85,7 @@ pub fn step(p: &mut Piece, records: Vec<Json>, size: u64) -> Option<Step> {
 /// the first range continues from the cursor, the dates after it are cut
 /// evenly into `n - 1` more, the last open-ended (records added meanwhile
 /// land there).
-pub fn cut(last: i64, cursor: Json, newest: i64, n: usize) -> Vec<Piece> {
+pub fn cut(last: i64, cursor: Json, newest: i64, n: usize) -> Vec<Lane> {
     let from = last + 1;
     let to = newest + 1;
     let span = to - from;
@@ -84,28 +103,35 @@ pub fn cut(last: i64, cursor: Json, newest: i64, n: usize) -> Vec<Piece> {
             cursor: None,
         });
     }
-    out
+    out.into_iter().map(Lane::Range).collect()
 }
 
-/// The checkpoint of a cut walk: the list's own arguments and the ranges
-/// left.
-pub fn checkpoint(base: &CallArgs, pieces: &[&Piece]) -> Json {
-    serde_json::json!({"ranges": {
-        "base": {"params": Json::Object(base.params.clone()), "body": base.body.clone()},
-        "pieces": pieces,
-    }})
+/// The checkpoint of a walk in lanes: the list's own arguments and the
+/// lanes left.
+pub fn checkpoint(base: &CallArgs, lanes: &[&Lane]) -> Json {
+    serde_json::json!({"lanes": {"base": args_json(base), "left": lanes}})
 }
 
 /// [`checkpoint`] read back.
-pub fn from_checkpoint(cursor: &Json) -> Option<(CallArgs, Vec<Piece>)> {
-    let r = cursor.get("ranges")?;
-    let mut base = CallArgs::new();
-    if let Some(Json::Object(p)) = r.pointer("/base/params") {
-        base.params = p.clone();
+pub fn from_checkpoint(cursor: &Json) -> Option<(CallArgs, Vec<Lane>)> {
+    let r = cursor.get("lanes")?;
+    let lanes = serde_json::from_value(r.get("left")?.clone()).ok()?;
+    Some((args_from(r.get("base")?), lanes))
+}
+
+/// Arguments as a checkpoint keeps them.
+pub fn args_json(a: &CallArgs) -> Json {
+    serde_json::json!({"params": Json::Object(a.params.clone()), "body": a.body.clone()})
+}
+
+/// [`args_json`] read back.
+pub fn args_from(v: &Json) -> CallArgs {
+    let mut a = CallArgs::new();
+    if let Some(Json::Object(p)) = v.get("params") {
+        a.params = p.clone();
     }
-    base.body = r.pointer("/base/body").filter(|b| !b.is_null()).cloned();
-    let pieces = serde_json::from_value(r.get("pieces")?.clone()).ok()?;
-    Some((base, pieces))
+    a.body = v.get("body").filter(|b| !b.is_null()).cloned();
+    a
 }
 
 #[cfg(test)]
@@ -113,9 +139,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn ranges(lanes: Vec<Lane>) -> Vec<Piece> {
+        lanes
+            .into_iter()
+            .map(|l| match l {
+                Lane::Range(p) => p,
+                other => panic!("not a range: {other:?}"),
+            })
+            .collect()
+    }
+
     #[test]
     fn the_ranges_cover_every_later_date_once() {
-        let pieces = cut(1_000, json!([1_000, "x"]), 5_000, 8);
+        let pieces = ranges(cut(1_000, json!([1_000, "x"]), 5_000, 8));
         assert_eq!(pieces.len(), 8);
         for d in 0..6_000 {
             let owners = pieces.iter().filter(|p| p.contains(d)).count();
@@ -128,12 +164,12 @@ mod tests {
 
     #[test]
     fn a_short_span_is_not_cut_finer_than_its_dates() {
-        let pieces = cut(1_000, json!([1_000, "x"]), 1_002, 8);
+        let pieces = ranges(cut(1_000, json!([1_000, "x"]), 1_002, 8));
         assert_eq!(pieces.len(), 2);
         for d in 990..1_010 {
             assert_eq!(pieces.iter().filter(|p| p.contains(d)).count(), 1);
         }
-        let one = cut(1_000, json!([1_000, "x"]), 1_000, 8);
+        let one = ranges(cut(1_000, json!([1_000, "x"]), 1_000, 8));
         assert_eq!(one.len(), 1);
         assert!(one[0].contains(2_000));
     }
@@ -141,10 +177,16 @@ mod tests {
     #[test]
     fn the_checkpoint_reads_back() {
         let base = CallArgs::new().with_body(json!({"pageLimit": 500}));
-        let pieces = cut(10, json!([10, "a"]), 100, 3);
-        let refs: Vec<&Piece> = pieces.iter().collect();
-        let (b, p) = from_checkpoint(&checkpoint(&base, &refs)).unwrap();
+        let mut lanes = cut(10, json!([10, "a"]), 100, 3);
+        lanes.push(Lane::Page {
+            args: args_json(&base),
+        });
+        lanes.push(Lane::Keyset {
+            args: args_json(&base),
+        });
+        let refs: Vec<&Lane> = lanes.iter().collect();
+        let (b, l) = from_checkpoint(&checkpoint(&base, &refs)).unwrap();
         assert_eq!(b.body, base.body);
-        assert_eq!(p, pieces);
+        assert_eq!(l, lanes);
     }
 }
