@@ -66,6 +66,37 @@ pub struct Summary {
     pub records_key: Option<String>,
 }
 
+/// Slots kept free by [`Client::reserve_slot`]; given back on drop.
+pub struct Reservation {
+    transport: Arc<Transport>,
+    key: String,
+    slots: u32,
+}
+
+impl Reservation {
+    /// Keep as many slots as a chain answering in `round_trip` sends in a
+    /// window, at most half the window's budget (the rest stays for the
+    /// requests side by side).
+    pub fn pace(&mut self, round_trip: std::time::Duration) {
+        let limiter = self.transport.limiter();
+        let (max, interval) = limiter.budget(&self.key);
+        let per_window = interval.as_secs_f64() / round_trip.as_secs_f64().max(0.001);
+        let want = (per_window.ceil() as u32).clamp(1, (max / 2).max(1));
+        if want > self.slots {
+            limiter.reserve(&self.key, want - self.slots);
+        } else {
+            limiter.unreserve(&self.key, self.slots - want);
+        }
+        self.slots = want;
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.transport.limiter().unreserve(&self.key, self.slots);
+    }
+}
+
 #[derive(Clone)]
 pub struct Client {
     transport: Arc<Transport>,
@@ -117,6 +148,20 @@ impl Client {
 
     pub fn transport(&self) -> &Arc<Transport> {
         &self.transport
+    }
+
+    /// Keep a rate-limit slot of the location `req` acts for free for
+    /// priority requests ([`Prepared::priority`]) until the reservation is
+    /// dropped: for a chain of requests that must follow each other while
+    /// others run side by side.
+    pub fn reserve_slot(&self, req: &Prepared) -> Reservation {
+        let key = req.location.clone().unwrap_or_else(|| "-".to_string());
+        self.transport.limiter().reserve(&key, 1);
+        Reservation {
+            transport: self.transport.clone(),
+            key,
+            slots: 1,
+        }
     }
 
     /// A copy with another policy (e.g. confirmation granted for one call).

@@ -93,6 +93,11 @@ struct Bucket {
     /// The send instant of the answer that last set `others`: an answer to
     /// an earlier request may only raise it (answers arrive out of order).
     others_as_of: Option<Instant>,
+    /// Slots left free for priority requests: one per chain of requests
+    /// that must follow each other (a keyset walk no other lane can
+    /// shorten), so a window used up by side-by-side requests never holds
+    /// the chain back.
+    reserved: u32,
 }
 
 /// How long a send is remembered after it left the window.
@@ -131,15 +136,21 @@ impl Bucket {
         }
     }
 
-    /// How long before a request fits, or `None` when one fits now.
-    fn wait(&mut self, now: Instant) -> Option<Duration> {
+    /// How long before a request fits, or `None` when one fits now. A
+    /// request that is not a priority leaves the reserved slots free.
+    fn wait(&mut self, now: Instant, priority: bool) -> Option<Duration> {
         if let Some(until) = self.blocked_until
             && until > now
         {
             return Some(until - now);
         }
         self.prune(now);
-        if (self.used(now) as u32) < self.max {
+        let cap = if priority {
+            self.max
+        } else {
+            self.max.saturating_sub(self.reserved).max(1)
+        };
+        if (self.used(now) as u32) < cap {
             return None;
         }
         let oldest = self.oldest_live(now).unwrap_or(now);
@@ -204,6 +215,7 @@ impl RateLimiter {
             in_flight: 0,
             others: VecDeque::new(),
             others_as_of: None,
+            reserved: 0,
         });
         f(b)
     }
@@ -231,6 +243,16 @@ impl RateLimiter {
     /// to wait before asking again (`Ok(Err(wait))`). A spent daily budget
     /// is an error.
     pub fn try_claim(&self, key: &str) -> Result<std::result::Result<Instant, Duration>> {
+        self.try_claim_as(key, false)
+    }
+
+    /// [`try_claim`](Self::try_claim); a `priority` request may take the
+    /// slots [`reserve`](Self::reserve) keeps free.
+    pub fn try_claim_as(
+        &self,
+        key: &str,
+        priority: bool,
+    ) -> Result<std::result::Result<Instant, Duration>> {
         self.with_bucket(key, |b| {
             let now = Instant::now();
             // The daily budget resets at a time we are not told; after a
@@ -251,7 +273,7 @@ impl RateLimiter {
                     "HighLevel allows 200,000 requests a day per location; try again tomorrow",
                 ));
             }
-            if let Some(wait) = b.wait(now) {
+            if let Some(wait) = b.wait(now, priority) {
                 return Ok(Err(wait));
             }
             b.blocked_until = None;
@@ -269,7 +291,18 @@ impl RateLimiter {
 
     /// How long a request for `key` would wait if claimed now.
     pub fn wait_ahead(&self, key: &str) -> Duration {
-        self.with_bucket(key, |b| b.wait(Instant::now()).unwrap_or_default())
+        self.with_bucket(key, |b| b.wait(Instant::now(), false).unwrap_or_default())
+    }
+
+    /// Keep `slots` of `key`'s window free for priority requests, until
+    /// [`unreserve`](Self::unreserve).
+    pub fn reserve(&self, key: &str, slots: u32) {
+        self.with_bucket(key, |b| b.reserved = b.reserved.saturating_add(slots));
+    }
+
+    /// Give back slots [`reserve`](Self::reserve) kept.
+    pub fn unreserve(&self, key: &str, slots: u32) {
+        self.with_bucket(key, |b| b.reserved = b.reserved.saturating_sub(slots));
     }
 
     /// The budget currently believed for `key`: requests per window.
@@ -378,6 +411,40 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reserved_slot_is_left_for_priority_requests() {
+        let rl = RateLimiter::new(RateConfig {
+            max: 3,
+            interval: Duration::from_secs(10),
+        });
+        rl.reserve("loc", 1);
+        assert!(rl.try_claim("loc").unwrap().is_ok());
+        assert!(rl.try_claim("loc").unwrap().is_ok());
+        assert!(
+            rl.try_claim("loc").unwrap().is_err(),
+            "the last slot is kept"
+        );
+        assert!(rl.try_claim_as("loc", true).unwrap().is_ok());
+        assert!(rl.try_claim_as("loc", true).unwrap().is_err(), "max holds");
+        // Without the reservation the window's max is everyone's.
+        let rl = RateLimiter::new(RateConfig {
+            max: 3,
+            interval: Duration::from_secs(10),
+        });
+        rl.reserve("loc", 2);
+        rl.unreserve("loc", 2);
+        for _ in 0..3 {
+            assert!(rl.try_claim("loc").unwrap().is_ok());
+        }
+        // A reservation never leaves ordinary requests no slot at all.
+        let rl = RateLimiter::new(RateConfig {
+            max: 1,
+            interval: Duration::from_secs(10),
+        });
+        rl.reserve("loc", 5);
+        assert!(rl.try_claim("loc").unwrap().is_ok());
+    }
 
     #[test]
     fn our_own_sends_expiring_in_flight_are_not_taken_for_others() {

@@ -51,6 +51,9 @@ pub struct Prepared {
     pub location: Option<String>,
     /// The validated arguments, kept so a pager can ask for the next page.
     pub args: CallArgs,
+    /// May take the rate-limit slots a reservation keeps free
+    /// ([`crate::ratelimit::RateLimiter::reserve`]).
+    pub priority: bool,
 }
 
 impl Prepared {
@@ -373,6 +376,7 @@ fn finish(
             body: args.body.clone(),
             files: args.files.clone(),
         },
+        priority: false,
     })
 }
 

@@ -196,7 +196,7 @@ impl Transport {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut slot = self.claim(&key, attempt).await?;
+            let mut slot = self.claim(&key, attempt, req.priority).await?;
             let started = Instant::now();
             self.log(&format!(
                 "> {} {} (attempt {attempt})",
@@ -372,10 +372,10 @@ impl Transport {
 
     /// Wait for the rate limiter, within the deadline, saying so when the
     /// wait is long.
-    async fn claim(&self, key: &str, attempt: u32) -> Result<SlotGuard<'_>> {
+    async fn claim(&self, key: &str, attempt: u32, priority: bool) -> Result<SlotGuard<'_>> {
         let mut announced = false;
         loop {
-            let wait = match self.limiter.try_claim(key)? {
+            let wait = match self.limiter.try_claim_as(key, priority)? {
                 Ok(claimed) => {
                     return Ok(SlotGuard {
                         limiter: &self.limiter,

@@ -575,13 +575,29 @@ impl Run<'_> {
                 }
                 Lane::Page { args } | Lane::Keyset { args } => lanes::args_from(args),
             };
-            let req = self.client.prepare(self.g.op, &args)?;
+            let mut req = self.client.prepare(self.g.op, &args)?;
+            // The keyset chain is the one lane nothing can shorten: it goes
+            // first whenever the others have used up the window.
+            req.priority = matches!(lane, Lane::Keyset { .. });
             let client = self.client.clone();
             Ok(Spawned::new(async move {
+                let sent = std::time::Instant::now();
                 let body = client.execute(&req).await;
-                (i, req.args, body)
+                (i, req.args, body, sent.elapsed())
             }))
         };
+        // Slots kept free for each keyset lane while it runs, as many as it
+        // sends in a window at the pace its pages answer.
+        let mut reserved: Vec<Option<ghl_core::Reservation>> = Vec::with_capacity(live.len());
+        for lane in &live {
+            reserved.push(match lane {
+                Some(Lane::Keyset { args }) => {
+                    let req = self.client.prepare(self.g.op, &lanes::args_from(args))?;
+                    Some(self.client.reserve_slot(&req))
+                }
+                _ => None,
+            });
+        }
         let mut in_flight = futures::stream::FuturesUnordered::new();
         let mut waiting: VecDeque<usize> = VecDeque::new();
         let pages_at_once = self.opts.concurrency.max(1);
@@ -596,7 +612,7 @@ impl Run<'_> {
                 None => {}
             }
         }
-        while let Some((i, sent, body)) = in_flight.next().await {
+        while let Some((i, sent, body, took)) = in_flight.next().await {
             let body = body?;
             let (records, _) = pager::records(&body);
             let Some(lane) = live[i].as_mut() else {
@@ -619,6 +635,9 @@ impl Run<'_> {
                     (records, true)
                 }
                 Lane::Keyset { args } => {
+                    if let Some(r) = reserved[i].as_mut() {
+                        r.pace(took);
+                    }
                     let next = match (&style, records.is_empty()) {
                         (Some(s), false) => pager::next_page(op, s, &sent, &body),
                         _ => None,
@@ -635,6 +654,7 @@ impl Run<'_> {
             let again = (!done).then(|| lane.clone());
             if done {
                 live[i] = None;
+                reserved[i] = None;
             }
             let left: Vec<&Lane> = live.iter().flatten().collect();
             let point = if left.is_empty() {
