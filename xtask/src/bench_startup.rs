@@ -120,6 +120,9 @@ fn measure(bin: &Path, dir: &Path, sandbox: &Sandbox, runs: usize) -> Result<Str
         "",
         size as f64 / 1e6
     ));
+    if let Some(note) = order_staleness(bin) {
+        out.push_str(&note);
+    }
     out.push_str(&format!(
         "\ngoals: --version <= 2 ms; GETs <= 3 ms; mcp <= 3 ms; each <= 8 MiB; mcp after {MCP_CALLS} calls <= 10 MB; binary <= 22.5 MB\nbinary: {}\n",
         bin.display()
@@ -442,4 +445,39 @@ fn healthy(addr: SocketAddr) -> bool {
         Ok(answer.starts_with("HTTP/1.1 200"))
     };
     probe().unwrap_or(false)
+}
+
+/// A warning when a dependency changed after `startup.order` was written:
+/// cargo then gives the crates new symbol names, the linker finds fewer of
+/// the listed functions, and the start-up code scatters again (memory, not
+/// correctness).
+fn order_staleness(bin: &Path) -> Option<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
+    let git = |args: &[&str]| -> Option<String> {
+        let out = Command::new("git")
+            .current_dir(root)
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let written = git(&[
+        "log",
+        "-1",
+        "--format=%H",
+        "--",
+        "crates/ghl-cli/generated/startup.order",
+    ])?;
+    let range = format!("{written}..HEAD");
+    let since = git(&["log", "--format=%h", &range, "--", "Cargo.lock", "*Cargo.toml"])?;
+    let dirty = git(&["status", "--porcelain", "--", "Cargo.lock", "*Cargo.toml"])?;
+    if since.is_empty() && dirty.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "\nnote: dependencies changed after crates/ghl-cli/generated/startup.order was written; its names may be stale for {}: run `cargo xtask startup-order`, rebuild, and measure again\n",
+        bin.display()
+    ))
 }
