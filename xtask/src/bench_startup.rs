@@ -471,7 +471,14 @@ fn order_staleness(bin: &Path) -> Option<String> {
         "crates/ghl-cli/generated/startup.order",
     ])?;
     let range = format!("{written}..HEAD");
-    let since = git(&["log", "--format=%h", &range, "--", "Cargo.lock", "*Cargo.toml"])?;
+    let since = git(&[
+        "log",
+        "--format=%h",
+        &range,
+        "--",
+        "Cargo.lock",
+        "*Cargo.toml",
+    ])?;
     let dirty = git(&["status", "--porcelain", "--", "Cargo.lock", "*Cargo.toml"])?;
     if since.is_empty() && dirty.is_empty() {
         return None;
