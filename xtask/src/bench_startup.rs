@@ -335,12 +335,28 @@ fn mcp_start(
 fn mcp_resident_after_calls(bin: &Path, env: &[(&str, String)]) -> Result<u64, String> {
     let mut mcp = Mcp::spawn(bin, env)?;
     mcp.initialize()?;
+    call_tools(&mut mcp, MCP_CALLS)?;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", mcp.child.id()))
+        .map_err(|e| format!("read /proc status: {e}"))?;
+    let kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .ok_or("no VmRSS in /proc status")?;
+    mcp.finish();
+    Ok(kib * 1024)
+}
+
+/// `calls` tool calls (search, read, discovery in turn), each required to
+/// succeed.
+pub(crate) fn call_tools(mcp: &mut Mcp, calls: usize) -> Result<(), String> {
     let tools = [
         r#""name":"search_contacts","arguments":{"query":"Jane","limit":5}"#,
         r#""name":"list_pipelines","arguments":{}"#,
         r#""name":"find_operations","arguments":{"query":"contact"}"#,
     ];
-    for i in 0..MCP_CALLS {
+    for i in 0..calls {
         let id = 10 + i as u64;
         mcp.send(&format!(
             r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{{}}}}}"#,
@@ -354,16 +370,7 @@ fn mcp_resident_after_calls(bin: &Path, env: &[(&str, String)]) -> Result<u64, S
             ));
         }
     }
-    let status = std::fs::read_to_string(format!("/proc/{}/status", mcp.child.id()))
-        .map_err(|e| format!("read /proc status: {e}"))?;
-    let kib: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .ok_or("no VmRSS in /proc status")?;
-    mcp.finish();
-    Ok(kib * 1024)
+    Ok(())
 }
 
 /// One contact id from the sandbox, through `ghl` itself.

@@ -122,19 +122,7 @@ fn mcp_session(mut cmd: Command, env: &[(&str, String)], calls: usize) -> Result
     mcp.initialize()?;
     mcp.send(bench_startup::TOOLS_LIST)?;
     mcp.answer(2)?;
-    let tools = [
-        r#""name":"search_contacts","arguments":{"query":"Jane","limit":5}"#,
-        r#""name":"list_pipelines","arguments":{}"#,
-        r#""name":"find_operations","arguments":{"query":"contact"}"#,
-    ];
-    for i in 0..calls {
-        let id = 10 + i as u64;
-        mcp.send(&format!(
-            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{{}}}}}"#,
-            tools[i % tools.len()]
-        ))?;
-        mcp.answer(id)?;
-    }
+    bench_startup::call_tools(&mut mcp, calls)?;
     drop(mcp.stdin);
     mcp.child
         .wait()

@@ -6,9 +6,8 @@
 mod support;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use ghl_core::{CallArgs, Client, Defaults, PageOpts, Policy, Secret, Transport, TransportConfig};
+use ghl_core::{CallArgs, Client, PageOpts};
 use serde_json::json;
 
 const OP: &str = "opportunities.search-opportunities-advanced";
@@ -16,16 +15,7 @@ const LOC: &str = ghl_sandbox::DEMO_LOCATION_ID;
 const BULK: usize = 10_050;
 
 fn client(base: &str) -> Client {
-    let mut c = TransportConfig::new(base, Secret::new(ghl_sandbox::DEFAULT_TOKEN));
-    c.rate = support::config(base).rate;
-    Client::new(
-        Arc::new(Transport::new(c).unwrap()),
-        Policy::default(),
-        Defaults {
-            location_id: Some(LOC.into()),
-            company_id: None,
-        },
-    )
+    support::sandbox_client(base)
 }
 
 #[tokio::test]

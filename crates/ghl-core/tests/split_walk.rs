@@ -9,9 +9,9 @@ mod support;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use ghl_core::{CallArgs, Client, Defaults, PageOpts, Policy, Secret, Transport, TransportConfig};
+use ghl_core::{CallArgs, Client, PageOpts};
 use serde_json::{Value, json};
 
 const OP: &str = "contacts.search-contacts-advanced";
@@ -56,16 +56,7 @@ async fn sandbox(dir: &Path, latency_ms: u64) -> ghl_sandbox::Sandbox {
 }
 
 fn client(base: &str) -> Client {
-    let mut c = TransportConfig::new(base, Secret::new(ghl_sandbox::DEFAULT_TOKEN));
-    c.rate = support::config(base).rate;
-    Client::new(
-        Arc::new(Transport::new(c).unwrap()),
-        Policy::default(),
-        Defaults {
-            location_id: Some(LOC.into()),
-            company_id: None,
-        },
-    )
+    support::sandbox_client(base)
 }
 
 async fn requests(base: &str) -> u64 {

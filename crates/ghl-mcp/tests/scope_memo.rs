@@ -75,6 +75,33 @@ fn memo_for(client: &Client, dir: &std::path::Path) -> Memo {
     Memo::new(dir, &client.transport().credential_digest(DEMO_LOCATION_ID))
 }
 
+/// A sandbox, the limited token's counted client, and where its memo goes.
+struct Limited {
+    env: Env,
+    memo_dir: tempfile::TempDir,
+    sent: Arc<AtomicUsize>,
+    client: Client,
+    memo: Memo,
+}
+
+impl Limited {
+    async fn new() -> Limited {
+        let env = Env::new().await;
+        let token = limited_token(&env);
+        let memo_dir = tempfile::tempdir().unwrap();
+        let sent = Arc::new(AtomicUsize::new(0));
+        let client = counted_client(&env, &token, sent.clone());
+        let memo = memo_for(&client, memo_dir.path());
+        Limited {
+            env,
+            memo_dir,
+            sent,
+            client,
+            memo,
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_second_start_lists_the_same_tools_without_a_request() {
     let env = Env::new().await;
@@ -142,13 +169,15 @@ impl ClientHandler for Watcher {
 
 #[tokio::test]
 async fn an_older_memo_answers_and_the_probes_correct_it_behind() {
-    let env = Env::new().await;
-    let token = limited_token(&env);
-    let memo_dir = tempfile::tempdir().unwrap();
-    let sent = Arc::new(AtomicUsize::new(0));
-    let client = counted_client(&env, &token, sent.clone());
+    // The sandbox must outlive the test: bound, not used.
+    let Limited {
+        env: _sandbox,
+        memo_dir,
+        sent,
+        client,
+        memo,
+    } = Limited::new().await;
     // An hour old, and wrong: it says the token lacks nothing.
-    let memo = memo_for(&client, memo_dir.path());
     let an_hour_ago = Remembered {
         probed_at: Remembered::now(&Default::default()).probed_at - 3600,
         missing: Vec::new(),
@@ -190,12 +219,14 @@ async fn an_older_memo_answers_and_the_probes_correct_it_behind() {
 
 #[tokio::test]
 async fn a_memo_others_could_write_is_not_believed() {
-    let env = Env::new().await;
-    let token = limited_token(&env);
-    let memo_dir = tempfile::tempdir().unwrap();
-    let sent = Arc::new(AtomicUsize::new(0));
-    let client = counted_client(&env, &token, sent.clone());
-    let memo = memo_for(&client, memo_dir.path());
+    // The sandbox must outlive the test: bound, not used.
+    let Limited {
+        env: _sandbox,
+        memo_dir,
+        sent,
+        client,
+        memo,
+    } = Limited::new().await;
     memo.save(&Remembered::now(&Default::default()));
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(memo.path(), std::fs::Permissions::from_mode(0o666)).unwrap();

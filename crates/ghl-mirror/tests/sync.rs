@@ -29,6 +29,68 @@ fn all_time() -> SyncOptions {
     }
 }
 
+/// Start `opts`'s sync and stop it once `table` holds `at_least` rows:
+/// dropping the future at an await is what a kill does between two
+/// committed pages. Returns the rows written by then.
+async fn stop_midway(env: &support::Env, opts: &SyncOptions, table: &str, at_least: i64) -> i64 {
+    let client = env.client.clone();
+    let mirror = env.mirror.clone();
+    let o = opts.clone();
+    let task = tokio::spawn(async move { ghl_mirror::sync(&client, &mirror, &o, &Quiet).await });
+    let count = format!("SELECT COUNT(*) FROM {table}");
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        if env.count(&count) >= at_least {
+            task.abort();
+            break;
+        }
+        assert!(
+            !task.is_finished(),
+            "the sync finished before it could be interrupted"
+        );
+    }
+    let _ = task.await;
+    env.count(&count)
+}
+
+/// Run `opts`'s sync again: it resumes, leaves `table` holding exactly the
+/// `expected` ids, and goes on from its checkpoint (fewer requests than
+/// the `pages` of a whole walk).
+async fn resume_completes(
+    env: &support::Env,
+    opts: &SyncOptions,
+    table: &str,
+    expected: BTreeSet<String>,
+    pages: usize,
+) {
+    let before = env.requests();
+    let reports = ghl_mirror::sync(&env.client, &env.mirror, opts, &Quiet)
+        .await
+        .unwrap();
+    assert!(reports[0].resumed);
+    assert_eq!(
+        env.count(&format!("SELECT COUNT(*) FROM {table}")) as usize,
+        expected.len()
+    );
+    assert_eq!(
+        set(env.mirror_strings(&format!("SELECT id FROM {table}"))),
+        expected
+    );
+    assert!(
+        env.requests() - before < pages,
+        "{} requests to resume a {pages}-page list",
+        env.requests() - before
+    );
+}
+
+/// The checkpoint a stopped sync left for `group`.
+fn checkpoint(env: &support::Env, group: &str) -> Value {
+    let c = env.mirror_strings(&format!(
+        "SELECT cursor FROM sync_state WHERE grp = '{group}'"
+    ));
+    serde_json::from_str(&c[0]).unwrap()
+}
+
 on_both!(a_full_sync_matches_the_sandbox_table_by_table);
 async fn a_full_sync_matches_the_sandbox_table_by_table() {
     let env = support::start(0).await;
@@ -294,45 +356,12 @@ async fn an_interrupted_sync_resumes_without_duplicates_or_gaps() {
         concurrency: 2,
         ..all_time()
     };
-    // Stop the first run after a few pages: dropping the future at an await
-    // is what a kill does between two committed pages.
-    let client = env.client.clone();
-    let mirror = env.mirror.clone();
-    let o = opts.clone();
-    let task = tokio::spawn(async move { ghl_mirror::sync(&client, &mirror, &o, &Quiet).await });
-    loop {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        if env.count("SELECT COUNT(*) FROM contacts") >= 1_000 {
-            task.abort();
-            break;
-        }
-        assert!(
-            !task.is_finished(),
-            "the sync finished before it could be interrupted"
-        );
-    }
-    let _ = task.await;
-    let partial = env.count("SELECT COUNT(*) FROM contacts");
+    let partial = stop_midway(&env, &opts, "contacts", 1_000).await;
     let total = env.sandbox_contacts().len() as i64;
     assert!(partial < total, "interrupted midway: {partial} of {total}");
-
-    let before = env.requests();
-    let reports = ghl_mirror::sync(&env.client, &env.mirror, &opts, &Quiet)
-        .await
-        .unwrap();
-    assert!(reports[0].resumed);
-    assert_eq!(env.count("SELECT COUNT(*) FROM contacts"), total);
-    assert_eq!(
-        set(env.mirror_strings("SELECT id FROM contacts")),
-        ids(&env.sandbox_contacts(), "id")
-    );
-    // It went on from its checkpoint instead of starting over.
     let pages = (total as usize).div_ceil(500);
-    assert!(
-        env.requests() - before < pages,
-        "{} requests to resume a {pages}-page list",
-        env.requests() - before
-    );
+    let expected = ids(&env.sandbox_contacts(), "id");
+    resume_completes(&env, &opts, "contacts", expected, pages).await;
     env.sandbox.shutdown().await;
 }
 
@@ -473,48 +502,17 @@ async fn a_list_past_the_page_window_is_walked_in_ranges_and_resumes() {
         concurrency: 2,
         ..all_time()
     };
-    let client = env.client.clone();
-    let mirror = env.mirror.clone();
-    let o = opts.clone();
-    let task = tokio::spawn(async move { ghl_mirror::sync(&client, &mirror, &o, &Quiet).await });
-    loop {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        if env.count("SELECT COUNT(*) FROM contacts") >= 4_000 {
-            task.abort();
-            break;
-        }
-        assert!(
-            !task.is_finished(),
-            "the sync finished before it could be interrupted"
-        );
-    }
-    let _ = task.await;
-    let partial = env.count("SELECT COUNT(*) FROM contacts");
+    let partial = stop_midway(&env, &opts, "contacts", 4_000).await;
     assert!(partial < total, "interrupted midway: {partial} of {total}");
-    let checkpoint = env.mirror_strings("SELECT cursor FROM sync_state WHERE grp = 'contacts'");
-    let checkpoint: Value = serde_json::from_str(&checkpoint[0]).unwrap();
+    let checkpoint = checkpoint(&env, "contacts");
     let lanes = checkpoint["lanes"]["left"].as_array().expect("lanes");
     assert!(
         lanes.len() > 1 && lanes.iter().all(|l| l["lane"] == "range"),
         "{checkpoint}"
     );
-
-    let before = env.requests();
-    let reports = ghl_mirror::sync(&env.client, &env.mirror, &opts, &Quiet)
-        .await
-        .unwrap();
-    assert!(reports[0].resumed);
-    assert_eq!(env.count("SELECT COUNT(*) FROM contacts"), total);
-    assert_eq!(
-        set(env.mirror_strings("SELECT id FROM contacts")),
-        ids(&env.sandbox_contacts(), "id")
-    );
     let pages = (total as usize).div_ceil(500);
-    assert!(
-        env.requests() - before < pages,
-        "{} requests to resume a {pages}-page list",
-        env.requests() - before
-    );
+    let expected = ids(&env.sandbox_contacts(), "id");
+    resume_completes(&env, &opts, "contacts", expected, pages).await;
 
     // A whole run: the pages the contacts fill, one probe, and at most one
     // short page more per range.
@@ -544,46 +542,16 @@ async fn opportunities_past_the_window_walk_in_lanes_and_resume() {
         groups: vec!["opportunities".into()],
         ..all_time()
     };
-    let client = env.client.clone();
-    let mirror = env.mirror.clone();
-    let o = opts.clone();
-    let task = tokio::spawn(async move { ghl_mirror::sync(&client, &mirror, &o, &Quiet).await });
-    loop {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        if env.count("SELECT COUNT(*) FROM opportunities") >= 1_000 {
-            task.abort();
-            break;
-        }
-        assert!(
-            !task.is_finished(),
-            "the sync finished before it could be interrupted"
-        );
-    }
-    let _ = task.await;
-    let checkpoint =
-        env.mirror_strings("SELECT cursor FROM sync_state WHERE grp = 'opportunities'");
-    let checkpoint: Value = serde_json::from_str(&checkpoint[0]).unwrap();
+    let partial = stop_midway(&env, &opts, "opportunities", 1_000).await;
+    assert!(partial < total, "interrupted midway: {partial} of {total}");
+    let checkpoint = checkpoint(&env, "opportunities");
     let lanes = checkpoint["lanes"]["left"].as_array().expect("lanes");
     assert!(
         lanes.iter().any(|l| l["lane"] == "keyset") && lanes.iter().any(|l| l["lane"] == "page"),
         "{checkpoint}"
     );
-
-    let before = env.requests();
-    let reports = ghl_mirror::sync(&env.client, &env.mirror, &opts, &Quiet)
-        .await
-        .unwrap();
-    assert!(reports[0].resumed);
-    assert_eq!(env.count("SELECT COUNT(*) FROM opportunities"), total);
-    assert_eq!(
-        set(env.mirror_strings("SELECT id FROM opportunities")),
-        ids(&env.sandbox_docs("opportunities"), "id")
-    );
     let pages = (total as usize).div_ceil(100);
-    assert!(
-        env.requests() - before < pages,
-        "{} requests to resume a {pages}-page list",
-        env.requests() - before
-    );
+    let expected = ids(&env.sandbox_docs("opportunities"), "id");
+    resume_completes(&env, &opts, "opportunities", expected, pages).await;
     env.sandbox.shutdown().await;
 }

@@ -59,3 +59,18 @@ pub fn client_from(config: TransportConfig, defaults: Defaults) -> Client {
 pub fn client(base: &str) -> Client {
     client_from(config(base), Defaults::default())
 }
+
+/// A client of the embedded sandbox's demo location: the sandbox's token,
+/// the tests' rate budget, the default policy.
+pub fn sandbox_client(base: &str) -> Client {
+    let mut c = TransportConfig::new(base, Secret::new(ghl_sandbox::DEFAULT_TOKEN));
+    c.rate = config(base).rate;
+    Client::new(
+        Arc::new(Transport::new(c).expect("transport")),
+        Policy::default(),
+        Defaults {
+            location_id: Some(ghl_sandbox::DEMO_LOCATION_ID.into()),
+            company_id: None,
+        },
+    )
+}
