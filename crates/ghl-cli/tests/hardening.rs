@@ -558,7 +558,7 @@ fn connections_beyond_the_cap_get_503() {
     let world = World::new();
     let server = mcp_http(&world, None, Some(MCP_SECRET));
     // Hold 130 connections, each with half a request.
-    let held: Vec<_> = (0..130)
+    let held: Vec<std::net::TcpStream> = (0..130)
         .map(|_| {
             let mut s = std::net::TcpStream::connect(&server.addr).unwrap();
             let _ = write!(s, "POST /mcp HTTP/1.1\r\n");
@@ -567,8 +567,22 @@ fn connections_beyond_the_cap_get_503() {
         .collect();
     std::thread::sleep(Duration::from_millis(300));
     let (code, head) = post_init(&server.addr, MCP_SECRET, None);
-    assert_eq!(code, 503, "{head}");
-    drop(held);
+    // 131 connections against a cap of 128: at least 3 are refused. Which
+    // ones is the kernel's to say: a busy server whose accept queue
+    // overflowed takes connections in another order than they were made.
+    let mut refused = usize::from(code == 503);
+    for mut s in held {
+        s.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+        let mut answer = [0u8; 12];
+        if s.read_exact(&mut answer).is_ok() && answer.starts_with(b"HTTP/1.1 503") {
+            refused += 1;
+        }
+    }
+    assert!(
+        refused >= 3,
+        "{refused} of 131 connections refused; last: {head}"
+    );
+    assert!(code == 503 || code == 200, "{head}");
 }
 
 #[test]
