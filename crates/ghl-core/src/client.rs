@@ -465,7 +465,7 @@ impl Client {
 
         // Numbered styles with a known total: ask for later pages ahead.
         if let Some(total) = summary.total
-            && pager::numbered(&style, total)
+            && pager::numbered(&style)
             && seen == 0
             && next.is_some()
         {

@@ -315,7 +315,7 @@ pub const BODY_PAGE_WINDOW: u64 = 10_000;
 /// answer, once the total is known. A body-numbered search past its
 /// window is asked ahead up to the window ([`remaining_pages`] stops
 /// there), then followed by `searchAfter` from its last page.
-pub fn numbered(p: &Pagination, _total: u64) -> bool {
+pub fn numbered(p: &Pagination) -> bool {
     matches!(
         p,
         Pagination::OffsetLimit { .. }

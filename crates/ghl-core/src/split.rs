@@ -86,8 +86,6 @@ impl RangeSplit {
 }
 
 /// A record's position: its date (epoch ms) and its whole `searchAfter`.
-/// A record's place in a walk: the date its `searchAfter` sorts by, and
-/// the `searchAfter` itself.
 pub fn position(record: &Value) -> Option<(i64, Value)> {
     let sa = record.get("searchAfter")?;
     let a = sa.as_array().filter(|a| a.len() == 2)?;
@@ -223,6 +221,34 @@ impl Walk<'_> {
     }
 }
 
+/// The date of the record at the far end of `args`'s order by `field`
+/// (`asc`: the newest), from one request for one record; `None` when the
+/// list is empty.
+pub async fn far_edge(
+    client: &Client,
+    name: &str,
+    args: &CallArgs,
+    field: &str,
+    asc: bool,
+) -> Result<Option<i64>> {
+    let op = Client::operation(name)?;
+    let mut probe = args.clone();
+    let other = if asc { "desc" } else { "asc" };
+    pager::put(
+        &mut probe,
+        "sort",
+        json!([{"field": field, "direction": other}]),
+        true,
+    );
+    if let Some(size) = op.pagination.as_ref().and_then(pager::size_param) {
+        pager::put(&mut probe, size, json!(1), true);
+    }
+    let req = client.prepare(name, &probe)?;
+    let body = client.execute(&req).await?;
+    let (edge, _) = pager::records(&body);
+    Ok(edge.first().and_then(position).map(|(date, _)| date))
+}
+
 /// `base` narrowed to dates of `field` in `[lo, hi)` (open where `None`),
 /// continued after `cursor` or from its first page.
 pub fn range_args(
@@ -307,27 +333,10 @@ pub async fn walk<F: FnMut(Page) -> Result<()>>(
     if first.count >= first.total {
         return Ok(());
     }
-    // One probe for the far edge: the other end of the order, one record.
-    let mut probe = first.args.clone();
-    let other = if plan.asc { "desc" } else { "asc" };
-    pager::put(
-        &mut probe,
-        "sort",
-        json!([{"field": plan.split.field, "direction": other}]),
-        true,
-    );
-    if let Some(size) = style.and_then(pager::size_param) {
-        pager::put(&mut probe, size, json!(1), true);
-    }
-    let req = client
-        .prepare(name, &probe)
-        .map_err(|e| partial(e, summary))?;
-    let body = client
-        .execute(&req)
+    let far = far_edge(client, name, first.args, plan.split.field, plan.asc)
         .await
         .map_err(|e| partial(e, summary))?;
-    let (edge, _) = pager::records(&body);
-    let Some((far, _)) = edge.first().and_then(position) else {
+    let Some(far) = far else {
         // Nothing at the other end: the first page was all there is.
         return Ok(());
     };

@@ -46,10 +46,6 @@ impl Remembered {
     pub fn age(&self) -> Duration {
         Duration::from_secs(unix_now().saturating_sub(self.probed_at))
     }
-
-    pub fn set(&self) -> HashSet<String> {
-        self.missing.iter().cloned().collect()
-    }
 }
 
 impl Memo {

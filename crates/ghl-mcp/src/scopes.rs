@@ -63,14 +63,23 @@ impl Scopes {
         if self.probed.initialized() {
             return Known::Settled;
         }
-        if let Some(r) = self.memo.as_ref().and_then(Memo::load) {
-            let stale = r.age() >= FRESH;
-            *lock(&self.remembered) = Some(r);
-            return if stale {
-                Known::Recheck
-            } else {
-                Known::Settled
-            };
+        // The memo is read once per server; later listings (a new HTTP
+        // session, say) use what was read.
+        let known = {
+            let mut remembered = lock(&self.remembered);
+            if remembered.is_none() {
+                *remembered = self.memo.as_ref().and_then(Memo::load);
+            }
+            remembered.as_ref().map(|r| {
+                if r.age() >= FRESH {
+                    Known::Recheck
+                } else {
+                    Known::Settled
+                }
+            })
+        };
+        if let Some(known) = known {
+            return known;
         }
         self.probe(client).await;
         Known::Settled
@@ -144,16 +153,13 @@ impl Scopes {
     /// this process (a memo never refuses a call: the person may just have
     /// added the scope).
     pub fn refuses(&self, op: &Operation) -> bool {
-        all_in(&lock(&self.missing), op.scopes.iter().map(String::as_str))
+        hidden_by(&lock(&self.missing), op.scopes.iter().map(String::as_str))
     }
 
-    /// Whether to leave a tool with these scopes out of tools/list: what
-    /// this process learned, and before its own probes, what the memo said.
-    pub fn hides<'a>(&self, scopes: impl IntoIterator<Item = &'a str>) -> bool {
-        all_in(&self.listing_set(), scopes)
-    }
-
-    fn listing_set(&self) -> HashSet<String> {
+    /// The scopes tools/list counts as missing: what this process learned,
+    /// and before its own probes, what the memo said. A tool is left out
+    /// when [`hidden_by`] says so.
+    pub fn listing_set(&self) -> HashSet<String> {
         let mut set = lock(&self.missing).clone();
         if !self.probed.initialized()
             && let Some(r) = lock(&self.remembered).as_ref()
@@ -164,7 +170,8 @@ impl Scopes {
     }
 }
 
-fn all_in<'a>(missing: &HashSet<String>, scopes: impl IntoIterator<Item = &'a str>) -> bool {
+/// Whether every scope that could grant an operation is in `missing`.
+pub fn hidden_by<'a>(missing: &HashSet<String>, scopes: impl IntoIterator<Item = &'a str>) -> bool {
     let mut any = false;
     for s in scopes {
         if !missing.contains(s) {

@@ -24,7 +24,7 @@ use crate::errors::{invalid_arguments, tool_error};
 use crate::exec::{Common, Executor};
 use crate::options::ServerOptions;
 use crate::scope_memo::Memo;
-use crate::scopes::{Known, Scopes};
+use crate::scopes::{self, Known, Scopes};
 use crate::tools::{self, Kind, ToolDef};
 
 const INSTRUCTIONS: &str = "HighLevel CRM tools for one sub-account (location). \
@@ -124,14 +124,14 @@ impl GhlMcp {
 
     /// The listing by what is known of the scopes right now.
     fn listed_now(&self) -> Vec<Tool> {
-        let exec = &self.inner.exec;
+        let missing = self.inner.exec.scopes.listing_set();
         self.inner
             .defs
             .iter()
             .zip(&self.inner.listed)
             .filter(|(d, _)| {
                 d.op.and_then(summary::find)
-                    .is_none_or(|op| !exec.scopes.hides(op.scopes()))
+                    .is_none_or(|op| !scopes::hidden_by(&missing, op.scopes()))
             })
             .map(|(_, t)| t.clone())
             // Tools that run no API operation (the mirror's) stay listed.

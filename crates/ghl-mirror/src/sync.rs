@@ -412,9 +412,7 @@ impl Run<'_> {
                 }
             }
             let ahead = match (&style, total, &next) {
-                (Some(s), Some(t), Some(_))
-                    if pager::numbered(s, t) && self.g.stop_at.is_none() =>
-                {
+                (Some(s), Some(t), Some(_)) if pager::numbered(s) && self.g.stop_at.is_none() => {
                     pager::remaining_pages(op, s, &req.args, t, got)
                 }
                 _ => Vec::new(),
@@ -496,22 +494,15 @@ impl Run<'_> {
         let Some((last, cursor)) = records.last().and_then(ghl_core::split::position) else {
             return Ok(None);
         };
-        let mut probe = without_position(args);
-        pager::put(
-            &mut probe,
-            "sort",
-            json!([{"field": split.field, "direction": "desc"}]),
+        let newest = ghl_core::split::far_edge(
+            self.client,
+            self.g.op,
+            &without_position(args),
+            split.field,
             true,
-        );
-        pager::put(&mut probe, "page", json!(1), true);
-        let op = Client::operation(self.g.op)?;
-        if let Some(size) = op.pagination.as_ref().and_then(pager::size_param) {
-            pager::put(&mut probe, size, json!(1), true);
-        }
-        let req = self.client.prepare(self.g.op, &probe)?;
-        let body = self.client.execute(&req).await?;
-        let (newest, _) = pager::records(&body);
-        let Some((newest, _)) = newest.first().and_then(ghl_core::split::position) else {
+        )
+        .await?;
+        let Some(newest) = newest else {
             return Ok(None);
         };
         let n = self.opts.concurrency.max(1) * 2;

@@ -467,7 +467,7 @@ fn range(actual: &Value, op: &str, want: &Value) -> bool {
 }
 
 /// The most records numbered search pages reach.
-const SEARCH_WINDOW: u64 = 10_000;
+pub(super) const SEARCH_WINDOW: u64 = 10_000;
 
 fn search(c: &Connection, ctx: &Ctx) -> Reply {
     let mut errors = Vec::new();

@@ -4,14 +4,12 @@
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
+use super::contacts::SEARCH_WINDOW;
 use super::{Ctx, created, merge, ok, owned, str_of};
 use crate::contact_store as cs;
 use crate::ids::{new_id, now_iso, parse_iso_ms};
 use crate::reply::{ApiError, Reply};
 use crate::store;
-
-/// How deep numbered pages of the POST search reach.
-const SEARCH_WINDOW: u64 = 10_000;
 
 pub fn route(c: &Connection, ctx: &Ctx, name: &str) -> Option<Reply> {
     Some(match name {
