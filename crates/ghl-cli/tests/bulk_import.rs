@@ -8,7 +8,7 @@ mod bulk_support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bulk_support::{emails, ghl, ghl_cmd, http_get, n, sandbox, summary};
 use serde_json::Value;
@@ -161,6 +161,13 @@ fn two_thousand_rows_with_bad_ones_then_a_second_run_creates_nothing() {
     assert_eq!(stats["rate_limited"], 0, "{stats}");
 }
 
+/// Requests the sandbox has answered (its own stats and health excluded).
+fn requests_seen(sb: &bulk_support::Sandbox) -> u64 {
+    http_get(sb.addr, "/_sandbox/stats")
+        .and_then(|b| serde_json::from_str::<Value>(&b).ok())
+        .map_or(0, |v| n(&v, "/requests"))
+}
+
 #[test]
 fn killed_midway_against_a_failing_server_then_resumed_every_contact_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -178,7 +185,8 @@ fn killed_midway_against_a_failing_server_then_resumed_every_contact_once() {
     let file = csv.to_str().unwrap();
 
     // 600 rows at 100 a second take six seconds and more with faults: kill
-    // after two.
+    // once the import has sent 60 requests (a fixed sleep is too short on a
+    // loaded machine, where the debug binary may not have started yet).
     let mut child = ghl_cmd(
         d,
         &sb,
@@ -196,11 +204,18 @@ fn killed_midway_against_a_failing_server_then_resumed_every_contact_once() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the import ended before the kill"
-    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while requests_seen(&sb) < 60 {
+        assert!(
+            Instant::now() < deadline,
+            "the import sent too few requests"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 

@@ -111,7 +111,20 @@ pub fn n(v: &Value, ptr: &str) -> u64 {
 
 /// Every contact of the sandbox by lower-case email, through `ghl contacts export`.
 pub fn emails(dir: &Path, sb: &Sandbox) -> BTreeMap<String, usize> {
-    let out = ghl(dir, sb, &["contacts", "export", "-o", "jsonl"]);
+    // A short response timeout: against a failing sandbox a hung read is
+    // retried after 2 s instead of waiting out the default.
+    let out = ghl(
+        dir,
+        sb,
+        &[
+            "--response-timeout",
+            "2",
+            "contacts",
+            "export",
+            "-o",
+            "jsonl",
+        ],
+    );
     assert!(
         out.status.success(),
         "export failed: {}",
