@@ -93,10 +93,10 @@ struct Bucket {
     /// The send instant of the answer that last set `others`: an answer to
     /// an earlier request may only raise it (answers arrive out of order).
     others_as_of: Option<Instant>,
-    /// Slots left free for priority requests: one per chain of requests
-    /// that must follow each other (a keyset walk no other lane can
-    /// shorten), so a window used up by side-by-side requests never holds
-    /// the chain back.
+    /// Sends per window of the chains of priority requests (keyset walks
+    /// no other lane can shorten, each request after the last one's
+    /// answer): slots are left for them, so a window used up by
+    /// side-by-side requests never holds a chain back.
     reserved: u32,
 }
 
@@ -137,7 +137,7 @@ impl Bucket {
     }
 
     /// How long before a request fits, or `None` when one fits now. A
-    /// request that is not a priority leaves the reserved slots free.
+    /// request that is not a priority leaves the chains their slots.
     fn wait(&mut self, now: Instant, priority: bool) -> Option<Duration> {
         if let Some(until) = self.blocked_until
             && until > now
@@ -145,16 +145,45 @@ impl Bucket {
             return Some(until - now);
         }
         self.prune(now);
-        let cap = if priority {
-            self.max
-        } else {
-            self.max.saturating_sub(self.reserved).max(1)
-        };
-        if (self.used(now) as u32) < cap {
+        let used = self.used(now);
+        // A reservation never leaves ordinary requests no slot at all.
+        let fits = (used as u32) < self.max
+            && (priority || used == 0 || self.leaves_chains_enough(now, used));
+        if fits {
             return None;
         }
         let oldest = self.oldest_live(now).unwrap_or(now);
         Some((oldest + self.interval).saturating_duration_since(now) + Duration::from_millis(5))
+    }
+
+    /// Whether one more slot taken now still leaves the chains one each
+    /// time they send, until the window is over: a chain sends `reserved`
+    /// times a window, evenly (the first at once), and takes what is free
+    /// now or has left the window by then. A slot is held back only as
+    /// long as a chain needs it, not for the whole window: slots that
+    /// leave the window soon enough serve the chain's later sends.
+    fn leaves_chains_enough(&self, now: Instant, used: usize) -> bool {
+        if self.reserved == 0 {
+            return true;
+        }
+        let free_after = (self.max as usize).saturating_sub(used + 1);
+        let mut leaving: Vec<Instant> = self
+            .sent
+            .iter()
+            .skip(self.first_live(now))
+            .chain(self.others.iter())
+            .map(|t| *t + self.interval)
+            .collect();
+        leaving.sort_unstable();
+        let step = self.interval / self.reserved;
+        let mut left = 0;
+        (0..self.reserved as usize).all(|k| {
+            let send = now + step * k as u32;
+            while left < leaving.len() && leaving[left] <= send {
+                left += 1;
+            }
+            free_after + left > k
+        })
     }
 
     /// Forget sends long gone. Sends are kept a while past the window: an
@@ -444,6 +473,44 @@ mod tests {
         });
         rl.reserve("loc", 5);
         assert!(rl.try_claim("loc").unwrap().is_ok());
+    }
+
+    #[test]
+    fn slots_leaving_the_window_soon_serve_the_chain_so_others_may_go() {
+        // A chain sending 5 times per 10 s window (every 2 s) in a budget
+        // of 10 per window.
+        let budget = RateConfig {
+            max: 10,
+            interval: Duration::from_secs(10),
+        };
+        let others_fit = |rl: &RateLimiter| {
+            let mut n = 0;
+            while rl.try_claim("loc").unwrap().is_ok() {
+                n += 1;
+            }
+            n
+        };
+        // An empty window frees nothing for 10 s: the chain's five sends
+        // need five of the ten, the others may have the rest.
+        let rl = RateLimiter::new(budget);
+        rl.reserve("loc", 5);
+        assert_eq!(others_fit(&rl), 5);
+        for _ in 0..5 {
+            assert!(rl.try_claim_as("loc", true).unwrap().is_ok());
+        }
+        assert!(rl.try_claim_as("loc", true).unwrap().is_err(), "max holds");
+
+        // Eight sends leave the window within a second: the chain's send
+        // now needs one slot, its later ones find those eight. Holding
+        // back five (the whole window's) would leave four idle.
+        let rl = RateLimiter::new(budget);
+        rl.with_bucket("loc", |b| {
+            let soon = Instant::now() - Duration::from_secs(9);
+            b.sent.extend(std::iter::repeat_n(soon, 8));
+        });
+        rl.reserve("loc", 5);
+        assert_eq!(others_fit(&rl), 1, "one left for the chain's send now");
+        assert!(rl.try_claim_as("loc", true).unwrap().is_ok());
     }
 
     #[test]

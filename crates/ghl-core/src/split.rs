@@ -181,12 +181,10 @@ impl Walk<'_> {
         } else {
             (p.lo.unwrap_or(self.lo_edge), last)
         };
-        let span = to - from;
-        if span < 2 {
+        let cuts = even_cuts(from, to, n);
+        if cuts.is_empty() {
             return Vec::new();
         }
-        let n = (n as i64).min(span);
-        let cuts: Vec<i64> = (1..n).map(|j| from + span * j / n).collect();
         let mut out = Vec::new();
         let fresh = |lo, hi| Piece {
             lo,
@@ -219,6 +217,20 @@ impl Walk<'_> {
         p.total = None;
         out
     }
+}
+
+/// The dates that cut `[from, to)` into up to `n` pieces of even spans
+/// (fewer when the span holds fewer dates): the pieces' inner bounds, in
+/// order, none when it cannot be cut.
+pub fn even_cuts(from: i64, to: i64, n: usize) -> Vec<i64> {
+    let span = to.saturating_sub(from);
+    let n = (n as i64).min(span);
+    if n < 2 {
+        return Vec::new();
+    }
+    (1..n)
+        .map(|j| from + ((span as i128 * j as i128) / n as i128) as i64)
+        .collect()
 }
 
 /// The date of the record at the far end of `args`'s order by `field`

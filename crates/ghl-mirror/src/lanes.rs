@@ -45,6 +45,11 @@ impl Piece {
         self.lo.is_none_or(|l| date >= l) && self.hi.is_none_or(|h| date < h)
     }
 
+    /// The date of the record the cursor stands at.
+    pub fn cursor_date(&self) -> Option<i64> {
+        self.cursor.as_ref()?.get(0)?.as_i64()
+    }
+
     pub fn args(&self, base: &CallArgs, field: &str) -> CallArgs {
         split::range_args(base, field, self.lo, self.hi, self.cursor.as_ref())
     }
@@ -86,24 +91,39 @@ pub fn step(p: &mut Piece, records: Vec<Json>, size: u64) -> Option<Step> {
 /// evenly into `n - 1` more, the last open-ended (records added meanwhile
 /// land there).
 pub fn cut(last: i64, cursor: Json, newest: i64, n: usize) -> Vec<Lane> {
-    let from = last + 1;
-    let to = newest + 1;
-    let span = to - from;
-    let n = (n.max(1) as i64).min(span.max(1));
-    let cuts: Vec<i64> = (1..n).map(|j| from + span * j / n).collect();
-    let mut out = vec![Piece {
+    let mut first = Piece {
         lo: None,
-        hi: cuts.first().copied(),
+        hi: None,
         cursor: Some(cursor),
-    }];
-    for (i, c) in cuts.iter().enumerate() {
-        out.push(Piece {
+    };
+    let rest = recut(&mut first, last, newest, n);
+    std::iter::once(first)
+        .chain(rest)
+        .map(Lane::Range)
+        .collect()
+}
+
+/// Cut what is left of `p`, whose cursor stands at date `last`, into up to
+/// `n` pieces at even dates (an open end counts as reaching `newest`): `p`
+/// keeps the part next to its cursor, with the cursor's own date (ties no
+/// cut divides), and the others are returned, each from its start.
+pub fn recut(p: &mut Piece, last: i64, newest: i64, n: usize) -> Vec<Piece> {
+    let to = p.hi.unwrap_or(newest.saturating_add(1));
+    let cuts = split::even_cuts(last.saturating_add(1), to, n);
+    let Some(first) = cuts.first().copied() else {
+        return Vec::new();
+    };
+    let out = cuts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Piece {
             lo: Some(*c),
-            hi: cuts.get(i + 1).copied(),
+            hi: cuts.get(i + 1).copied().or(p.hi),
             cursor: None,
-        });
-    }
-    out.into_iter().map(Lane::Range).collect()
+        })
+        .collect();
+    p.hi = Some(first);
+    out
 }
 
 /// The checkpoint of a walk in lanes: the list's own arguments and the
@@ -172,6 +192,47 @@ mod tests {
         let one = ranges(cut(1_000, json!([1_000, "x"]), 1_000, 8));
         assert_eq!(one.len(), 1);
         assert!(one[0].contains(2_000));
+    }
+
+    #[test]
+    fn a_recut_range_and_its_new_pieces_share_no_date() {
+        // A middle range [2000, 6000) walked up to 2500, cut in four.
+        let mut p = Piece {
+            lo: Some(2_000),
+            hi: Some(6_000),
+            cursor: Some(json!([2_500, "x"])),
+        };
+        let before = p.clone();
+        assert_eq!(p.cursor_date(), Some(2_500));
+        let more = recut(&mut p, 2_500, 9_999, 4);
+        assert_eq!(more.len(), 3);
+        assert!(more.iter().all(|m| m.cursor.is_none()));
+        for d in 2_501..6_000 {
+            let owners = more.iter().chain([&p]).filter(|q| q.contains(d)).count();
+            assert_eq!(owners, 1, "date {d} is in {owners} ranges");
+        }
+        assert!(p.contains(2_500), "the cursor's ties stay with it");
+        assert_eq!(more.last().and_then(|m| m.hi), Some(6_000));
+        // Nothing outside the old bounds was taken in.
+        assert!(more.iter().all(|m| before.contains(m.lo.unwrap())));
+        // The open-ended range reaches to the newest date, and stays open.
+        let mut open = Piece {
+            lo: Some(6_000),
+            hi: None,
+            cursor: Some(json!([6_100, "y"])),
+        };
+        let more = recut(&mut open, 6_100, 8_000, 2);
+        assert_eq!(more.len(), 1);
+        assert_eq!(more[0].hi, None);
+        assert!(open.hi.is_some_and(|h| h > 6_100 && h <= 8_000));
+        // Too little left to cut.
+        let mut thin = Piece {
+            lo: None,
+            hi: Some(10),
+            cursor: Some(json!([9, "z"])),
+        };
+        assert!(recut(&mut thin, 9, 100, 4).is_empty());
+        assert_eq!(thin.hi, Some(10));
     }
 
     #[test]

@@ -17,6 +17,13 @@ use crate::schedule;
 use crate::tables::{self, Apply, Origin};
 use crate::{Mirror, now_ms, store_error};
 
+/// A page's transaction, queued for the writer of a walk in lanes.
+type PageWrite = Box<dyn FnOnce(&mut dyn ghl_store::Tx) -> Result<(), ghl_store::Error> + Send>;
+
+/// Pages answered and waiting to be written, at most: past it the walk
+/// waits for the writer (memory stays bounded when the disk is slow).
+const WRITES_AHEAD: usize = 8;
+
 /// How far back to look past the previous run's start, for clocks that
 /// disagree and records written while it ran.
 pub const DEFAULT_OVERLAP_MS: i64 = 60_000;
@@ -29,7 +36,8 @@ pub struct SyncOptions {
     pub full: bool,
     /// The oldest conversation and appointment to mirror (epoch ms).
     pub since_ms: Option<i64>,
-    /// Requests in flight at once; the client's limiter keeps the rate.
+    /// Requests in flight at once (a long list cut into date ranges walks
+    /// twice as many); the client's limiter keeps the rate.
     pub concurrency: usize,
     pub overlap_ms: i64,
 }
@@ -274,6 +282,7 @@ async fn run_group(
         progress,
         full_scan,
         fetched,
+        newest: None,
     };
     match resume {
         Resume::Page(args) => run.pages(args).await?,
@@ -296,6 +305,9 @@ struct Run<'a> {
     progress: &'a dyn Progress,
     full_scan: bool,
     fetched: u64,
+    /// The newest date of a list cut into ranges, as found when it was
+    /// cut (a resumed run takes the clock's date instead).
+    newest: Option<i64>,
 }
 
 impl Run<'_> {
@@ -311,6 +323,28 @@ impl Run<'_> {
         next: Json,
         total: Option<u64>,
     ) -> Result<(), Error> {
+        let n = records.len() as u64;
+        // Off the runtime's threads: a page's transaction must not hold up
+        // the answers of the requests in flight (their rate-limit slots
+        // count until their answers are read).
+        self.mirror
+            .store()
+            .write_async(self.page_write(records, next, total))
+            .await
+            .map_err(store_error)?;
+        self.fetched += n;
+        self.progress.advance(n);
+        Ok(())
+    }
+
+    /// The transaction that writes one page's records and the point after
+    /// it.
+    fn page_write(
+        &self,
+        records: Vec<Json>,
+        next: Json,
+        total: Option<u64>,
+    ) -> impl FnOnce(&mut dyn ghl_store::Tx) -> Result<(), ghl_store::Error> + Send + 'static {
         let g = self.g;
         let full_scan = self.full_scan;
         let n = records.len() as u64;
@@ -318,38 +352,28 @@ impl Run<'_> {
             origin: Origin::Sync,
             now_ms: now_ms(),
         };
-        // Off the runtime's threads: a page's transaction must not hold up
-        // the answers of the requests in flight (their rate-limit slots
-        // count until their answers are read).
-        self.mirror
-            .store()
-            .write_async(move |tx| {
-                for r in &records {
-                    let id = tables::upsert(tx, g.table, r, apply)?;
-                    if let (Some(id), true) = (id, full_scan) {
-                        tx.execute(
-                            "INSERT INTO sync_seen (grp, id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                            &[g.name.into(), id.into()],
-                        )?;
-                    }
+        move |tx| {
+            for r in &records {
+                let id = tables::upsert(tx, g.table, r, apply)?;
+                if let (Some(id), true) = (id, full_scan) {
+                    tx.execute(
+                        "INSERT INTO sync_seen (grp, id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        &[g.name.into(), id.into()],
+                    )?;
                 }
-                tx.execute(
-                    "UPDATE sync_state SET cursor = $2, fetched = fetched + $3,
+            }
+            tx.execute(
+                "UPDATE sync_state SET cursor = $2, fetched = fetched + $3,
                      listed_total = COALESCE($4, listed_total) WHERE grp = $1",
-                    &[
-                        g.name.into(),
-                        next.to_string().into(),
-                        Value::Int(n as i64),
-                        total.map(|t| Value::Int(t as i64)).unwrap_or(Value::Null),
-                    ],
-                )?;
-                Ok(())
-            })
-            .await
-            .map_err(store_error)?;
-        self.fetched += n;
-        self.progress.advance(n);
-        Ok(())
+                &[
+                    g.name.into(),
+                    next.to_string().into(),
+                    Value::Int(n as i64),
+                    total.map(|t| Value::Int(t as i64)).unwrap_or(Value::Null),
+                ],
+            )?;
+            Ok(())
+        }
     }
 
     /// Apply the group's bound: records past it are dropped and end the list.
@@ -477,7 +501,7 @@ impl Run<'_> {
     /// page window, for a list sorted oldest first by a date the search can
     /// filter by, and when one probe finds its newest record.
     async fn first_ranges(
-        &self,
+        &mut self,
         args: &CallArgs,
         records: &[Json],
         total: u64,
@@ -505,8 +529,16 @@ impl Run<'_> {
         let Some(newest) = newest else {
             return Ok(None);
         };
-        let n = self.opts.concurrency.max(1) * 2;
-        Ok(Some(lanes::cut(last, cursor, newest, n)))
+        self.newest = Some(newest);
+        Ok(Some(lanes::cut(last, cursor, newest, self.range_lanes())))
+    }
+
+    /// Date ranges walked side by side (one that ends early leaves its
+    /// place to a piece cut from one still long): two per request in
+    /// flight elsewhere, so a window's budget freed at once is spent at
+    /// once. More cost more partly filled pages at the ranges' ends.
+    fn range_lanes(&self) -> usize {
+        self.opts.concurrency.max(1) * 2
     }
 
     /// For a body-numbered search past its window that cannot be cut by
@@ -542,6 +574,36 @@ impl Run<'_> {
     /// range and keyset lane is in flight at once, numbered pages up to the
     /// concurrency; the client's limiter paces them all.
     async fn lanes(&mut self, base: CallArgs, left: Vec<Lane>) -> Result<(), Error> {
+        // One writer writes the pages in the order they were answered
+        // while the walk goes on asking: the next requests never wait on a
+        // transaction, and each checkpoint still lands after the pages it
+        // counts.
+        let (pages, mut queued) = tokio::sync::mpsc::channel::<(u64, PageWrite)>(WRITES_AHEAD);
+        let store = self.mirror.store().clone();
+        let writer = Spawned::new(async move {
+            let mut written = 0;
+            while let Some((n, page)) = queued.recv().await {
+                store.write_async(page).await.map_err(store_error)?;
+                written += n;
+            }
+            Ok::<u64, Error>(written)
+        });
+        let walked = self.walk_lanes(base, left, pages).await;
+        // What was answered before a failure is still written: a resumed
+        // run need not ask for it again.
+        let written = writer.await;
+        if let Ok(n) = &written {
+            self.fetched += n;
+        }
+        walked.and(written.map(|_| ()))
+    }
+
+    async fn walk_lanes(
+        &self,
+        base: CallArgs,
+        left: Vec<Lane>,
+        pages: tokio::sync::mpsc::Sender<(u64, PageWrite)>,
+    ) -> Result<(), Error> {
         let op = Client::operation(self.g.op)?;
         let style = op.pagination.clone();
         let field = ghl_core::split::for_operation(self.g.op).map(|s| s.field);
@@ -553,6 +615,8 @@ impl Run<'_> {
             .filter(|s| *s > 0)
             .unwrap_or(pager::DEFAULT_PAGE_SIZE);
         let mut live: Vec<Option<Lane>> = left.into_iter().map(Some).collect();
+        let newest = self.newest.unwrap_or_else(now_ms);
+        let range_lanes = self.range_lanes();
         // Records each range returned this run, against the count the
         // server states for its bounds (saves asking for an empty page).
         let mut got = vec![0u64; live.len()];
@@ -609,6 +673,8 @@ impl Run<'_> {
             let Some(lane) = live[i].as_mut() else {
                 continue;
             };
+            // Records the server states are left in this lane's range.
+            let mut range_left = None;
             let (kept, done) = match lane {
                 Lane::Range(piece) => {
                     let step = lanes::step(piece, records, size).ok_or_else(|| {
@@ -618,7 +684,9 @@ impl Run<'_> {
                         )
                     })?;
                     got[i] += step.kept.len() as u64;
-                    let done = step.done || pager::total(&body).is_some_and(|t| got[i] >= t);
+                    let stated = pager::total(&body);
+                    range_left = stated.map(|t| t.saturating_sub(got[i]));
+                    let done = step.done || stated.is_some_and(|t| got[i] >= t);
                     (step.kept, done)
                 }
                 Lane::Page { .. } => {
@@ -642,22 +710,48 @@ impl Run<'_> {
                     }
                 }
             };
-            let again = (!done).then(|| lane.clone());
             if done {
                 live[i] = None;
                 reserved[i] = None;
             }
+            // Fewer ranges left than lanes, and this one has pages to
+            // spare: cut what is left of it, so the walk's last pages go
+            // out side by side rather than one lane's after another's.
+            let mut cut_off = Vec::new();
+            let ranges = live
+                .iter()
+                .filter(|l| matches!(l, Some(Lane::Range(_))))
+                .count();
+            if let Some(Lane::Range(piece)) = live[i].as_mut()
+                && ranges < range_lanes
+                && range_left.is_some_and(|r| r >= 2 * size)
+                && let Some(last) = piece.cursor_date()
+            {
+                for more in lanes::recut(piece, last, newest, range_lanes - ranges + 1) {
+                    live.push(Some(Lane::Range(more)));
+                    got.push(0);
+                    reserved.push(None);
+                    cut_off.push(live.len() - 1);
+                }
+            }
+            let again = live[i].clone();
             let left: Vec<&Lane> = live.iter().flatten().collect();
             let point = if left.is_empty() {
                 Self::point(None)
             } else {
                 lanes::checkpoint(&base, &left)
             };
-            // A lane's count is not the list's: the total the first page
-            // stated stays (deletions wait for a scan that saw it all).
-            self.write_with_total(kept, point, None).await?;
+            // The next requests go out before this page is written: they
+            // depend on its cursor only, and a slot the window frees must
+            // not wait on a transaction. The checkpoint stays as of the
+            // pages written, since answers are written one at a time.
             if let Some(l) = again {
                 in_flight.push(launch(i, &l)?);
+            }
+            for j in cut_off {
+                if let Some(l) = &live[j] {
+                    in_flight.push(launch(j, l)?);
+                }
             }
             while pages_in_flight < pages_at_once
                 && let Some(j) = waiting.pop_front()
@@ -667,6 +761,18 @@ impl Run<'_> {
                     in_flight.push(launch(j, l)?);
                 }
             }
+            // A lane's count is not the list's: the total the first page
+            // stated stays (deletions wait for a scan that saw it all).
+            let n = kept.len() as u64;
+            if pages
+                .send((n, Box::new(self.page_write(kept, point, None))))
+                .await
+                .is_err()
+            {
+                // The writer stopped on an error, which `lanes` reports.
+                break;
+            }
+            self.progress.advance(n);
         }
         Ok(())
     }

@@ -528,6 +528,43 @@ async fn a_list_past_the_page_window_is_walked_in_ranges_and_resumes() {
     env.sandbox.shutdown().await;
 }
 
+/// Dates far from even: a year of contacts, then thousands added within
+/// minutes, some sharing one date. The ranges that end early leave their
+/// place to pieces cut from the crowded one; no contact is fetched twice
+/// or missed, ties on a cut's date included.
+#[tokio::test]
+async fn ranges_recut_over_crowded_dates_fetch_each_contact_once() {
+    let env = support::start(10_000).await;
+    let now = ghl_mirror::now_ms();
+    for k in 0..8i64 {
+        let at = ghl_mirror::iso(now - 30 * 60_000 + k * 7_000);
+        // One batch of ties big enough to span pages.
+        let n = if k == 3 { 1_200 } else { 400 };
+        ghl_sandbox::bulk_seed_contacts_added_at(&env.sandbox_db(), n, &at).unwrap();
+    }
+    let total = env.sandbox_contacts().len();
+    let opts = SyncOptions {
+        groups: vec!["contacts".into()],
+        concurrency: 2,
+        ..all_time()
+    };
+    let before = env.requests();
+    let r = ghl_mirror::sync(&env.client, &env.mirror, &opts, &Quiet)
+        .await
+        .unwrap();
+    assert_eq!(r[0].fetched as usize, total, "each contact fetched once");
+    assert_eq!(
+        set(env.mirror_strings("SELECT id FROM contacts")),
+        ids(&env.sandbox_contacts(), "id")
+    );
+    // The pages the contacts fill, one probe, and a short page at the end
+    // of each range, first cut or recut.
+    let pages = total.div_ceil(500);
+    let made = env.requests() - before;
+    assert!(made <= pages + 1 + 12, "{made} requests for {pages} pages");
+    env.sandbox.shutdown().await;
+}
+
 /// Opportunities past the window (their search takes no date filter): the
 /// numbered pages inside it and the `searchAfter` chain from its last page
 /// are lanes walked side by side, checkpointed, resumed; each deal once.
