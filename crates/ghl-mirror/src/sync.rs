@@ -577,14 +577,20 @@ impl Run<'_> {
         // One writer writes the pages in the order they were answered
         // while the walk goes on asking: the next requests never wait on a
         // transaction, and each checkpoint still lands after the pages it
-        // counts.
+        // counts. Pages that queued up meanwhile go in one transaction (the
+        // last one's checkpoint covers them all).
         let (pages, mut queued) = tokio::sync::mpsc::channel::<(u64, PageWrite)>(WRITES_AHEAD);
         let store = self.mirror.store().clone();
         let writer = Spawned::new(async move {
             let mut written = 0;
-            while let Some((n, page)) = queued.recv().await {
-                store.write_async(page).await.map_err(store_error)?;
-                written += n;
+            let mut batch = Vec::with_capacity(WRITES_AHEAD);
+            while queued.recv_many(&mut batch, WRITES_AHEAD).await > 0 {
+                written += batch.iter().map(|(n, _)| n).sum::<u64>();
+                let writes: Vec<PageWrite> = batch.drain(..).map(|(_, w)| w).collect();
+                store
+                    .write_async(move |tx| writes.into_iter().try_for_each(|w| w(tx)))
+                    .await
+                    .map_err(store_error)?;
             }
             Ok::<u64, Error>(written)
         });
