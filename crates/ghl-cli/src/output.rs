@@ -113,6 +113,8 @@ const PREFERRED: &[&str] = &[
     "companyName",
     "monetaryValue",
     "pipelineStageId",
+    "stage",
+    "pipeline",
     "startTime",
     "endTime",
     "fieldKey",

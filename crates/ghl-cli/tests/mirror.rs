@@ -38,6 +38,18 @@ fn json_ok(data: &Path, base_url: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The names of every pipeline stage, from HighLevel (the sandbox).
+fn stages_named(data: &Path, base_url: &str) -> Vec<String> {
+    let all = json_ok(data, base_url, &["pipelines", "list"]);
+    all["pipelines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["stages"].as_array().cloned().unwrap_or_default())
+        .filter_map(|s| s["name"].as_str().map(str::to_string))
+        .collect()
+}
+
 fn mirror_path(data: &Path) -> PathBuf {
     data.join(format!(
         "mirror-default-{}.db",
@@ -224,8 +236,29 @@ async fn sql_reports_and_names_from_the_mirror() {
         text.contains("Sales Pipeline") && text.contains("Proposal Sent"),
         "{text}"
     );
+    // The columns say what they now hold: a name, not an id.
+    let header = text.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("STAGE") && header.contains("PIPELINE") && !header.contains(" ID "),
+        "{header}"
+    );
     let ids = json_ok(&data, &url, &["opportunities", "search", "--max", "1"]);
     assert_eq!(ids[0]["pipelineId"].as_str().unwrap().len(), 20, "{ids}");
+    // One record, shown as a table of fields, names its ids too.
+    let id = ids[0]["id"].as_str().unwrap();
+    let one = run(&data, &url, &["opportunities", "get", id, "-o", "table"]);
+    let text = String::from_utf8_lossy(&one.stdout);
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+    };
+    let stage_name = field("stage").unwrap_or_else(|| panic!("no stage line: {text}"));
+    assert!(
+        stages_named(&data, &url).contains(&stage_name),
+        "{stage_name} is not a stage's name: {text}"
+    );
+    assert!(field("pipelineStageId").is_none(), "{text}");
 
     // `contacts dedupe` is the dedupe report; merging needs --yes (tests/dedupe.rs).
     let plan = json_ok(&data, &url, &["contacts", "dedupe", "--by", "email"]);

@@ -44,6 +44,10 @@ pub async fn run(
                 client.call(op_name, args).await?
             }
         };
+        let mut body = body;
+        if fmt == OutputFormat::Table {
+            crate::commands::mirror::name_ids_in_body(&mut body);
+        }
         return output::body(fmt, &body).map_err(io);
     }
     let opts = page_opts(paging);

@@ -543,16 +543,43 @@ async fn directory_from_api(
 
 /// Names for ids in tables, from the mirror of the location in use (set
 /// once per process, before a command renders).
-static NAMER: std::sync::OnceLock<Vec<(&'static str, names::Directory)>> =
+static NAMER: std::sync::OnceLock<Vec<(&'static NamedField, names::Directory)>> =
     std::sync::OnceLock::new();
 
-/// Record fields whose ids a table shows as names.
-const NAMED_FIELDS: &[(&str, names::IdKind)] = &[
-    ("pipelineId", names::IdKind::Pipeline),
-    ("pipelineStageId", names::IdKind::Stage),
-    ("assignedTo", names::IdKind::User),
-    ("assignedUserId", names::IdKind::User),
-    ("calendarId", names::IdKind::Calendar),
+/// A record field whose ids a table shows as names, under another label
+/// (the column then holds a name, not an id).
+pub struct NamedField {
+    field: &'static str,
+    label: &'static str,
+    kind: names::IdKind,
+}
+
+const NAMED_FIELDS: &[NamedField] = &[
+    NamedField {
+        field: "pipelineId",
+        label: "pipeline",
+        kind: names::IdKind::Pipeline,
+    },
+    NamedField {
+        field: "pipelineStageId",
+        label: "stage",
+        kind: names::IdKind::Stage,
+    },
+    NamedField {
+        field: "assignedTo",
+        label: "assignedTo",
+        kind: names::IdKind::User,
+    },
+    NamedField {
+        field: "assignedUserId",
+        label: "assignedUser",
+        kind: names::IdKind::User,
+    },
+    NamedField {
+        field: "calendarId",
+        label: "calendar",
+        kind: names::IdKind::Calendar,
+    },
 ];
 
 /// Load the names tables will show, when this location has a mirror.
@@ -560,31 +587,51 @@ pub fn load_names_for_tables(global: &GlobalArgs) {
     let Ok(Some(mirror)) = existing_mirror(global) else {
         return;
     };
-    let dirs: Vec<(&'static str, names::Directory)> = NAMED_FIELDS
+    let dirs: Vec<(&'static NamedField, names::Directory)> = NAMED_FIELDS
         .iter()
-        .filter_map(|(field, kind)| {
-            names::Directory::from_mirror(&mirror, *kind)
+        .filter_map(|f| {
+            names::Directory::from_mirror(&mirror, f.kind)
                 .ok()
-                .map(|d| (*field, d))
+                .map(|d| (f, d))
         })
         .collect();
     let _ = NAMER.set(dirs);
 }
 
-/// In records about to be shown as a table, replace known ids by names.
+/// In records about to be shown as a table, replace known ids by names,
+/// each under its field's label, in the field's place.
 pub fn name_ids_in_table(records: &mut [Json]) {
-    let Some(dirs) = NAMER.get() else { return };
     for r in records.iter_mut() {
-        let Json::Object(m) = r else { continue };
-        for (field, dir) in dirs {
-            if let Some(Json::String(id)) = m.get(*field)
-                && let Some(name) = dir.name_of(id).filter(|n| !n.is_empty())
-            {
-                let name = name.to_string();
-                m.insert((*field).to_string(), Json::String(name));
-            }
-        }
+        name_ids_in_record(r);
     }
+}
+
+/// [`name_ids_in_table`] for one answer shown as a table: a record, or
+/// one record wrapped in one key (`{"opportunity": {...}}`).
+pub fn name_ids_in_body(body: &mut Json) {
+    match body {
+        Json::Object(m) if m.len() == 1 && m.values().all(Json::is_object) => {
+            m.values_mut().for_each(name_ids_in_record);
+        }
+        other => name_ids_in_record(other),
+    }
+}
+
+fn name_ids_in_record(record: &mut Json) {
+    let Some(dirs) = NAMER.get() else { return };
+    let Json::Object(m) = record else { return };
+    let named = |key: &str, value: &Json| {
+        let (f, dir) = dirs.iter().find(|(f, _)| f.field == key)?;
+        let name = dir.name_of(value.as_str()?).filter(|n| !n.is_empty())?;
+        Some((f.label.to_string(), Json::String(name.to_string())))
+    };
+    if !m.iter().any(|(k, v)| named(k, v).is_some()) {
+        return;
+    }
+    *m = std::mem::take(m)
+        .into_iter()
+        .map(|(k, v)| named(&k, &v).unwrap_or((k, v)))
+        .collect();
 }
 
 /// `ghl contacts dedupe`: the dedupe report under the contacts noun.
