@@ -351,9 +351,16 @@ impl Bar {
             indicatif::ProgressDrawTarget::stderr(),
         );
         let style = indicatif::ProgressStyle::with_template(
-            "{prefix:>14} {bar:30} {pos}/{len} records, {per_sec}, ETA {eta}",
+            "{prefix:>14} {bar:30} {pos}/{len} records, {rate}, ETA {eta}",
         )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        // Whole records a second: `{per_sec}` shows four decimals.
+        .with_key(
+            "rate",
+            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0}/s", s.per_sec());
+            },
+        );
         bar.set_style(style);
         Bar { bar }
     }
