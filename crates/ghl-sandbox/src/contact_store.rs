@@ -26,7 +26,7 @@ pub fn search_text(c: &Value) -> String {
 
 pub fn put(conn: &Connection, c: &Value) -> rusqlite::Result<()> {
     let email = s(c, "email").to_lowercase();
-    let phone = s(c, "phone");
+    let phone = phone_key(s(c, "phone"));
     conn.execute(
         "INSERT INTO contacts(id, location_id, email_lower, phone, first_lower, last_lower, date_added, search, data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -73,30 +73,39 @@ pub fn find_by_email(conn: &Connection, loc: &str, email: &str) -> rusqlite::Res
     .map(|o| o.map(parse))
 }
 
-/// Phones compare on their digits so `+1 (555) 010-2000` finds `+15550102000`.
+/// Phones compare on their digits, both ways: `+1 (555) 010-2000` finds
+/// `+15550102000` and the other way round (the column holds
+/// [`phone_key`]; a database written before it held phones as written,
+/// which the exact match still finds).
 pub fn find_by_phone(conn: &Connection, loc: &str, phone: &str) -> rusqlite::Result<Option<Value>> {
-    let exact = conn
-        .query_row(
-            "SELECT data FROM contacts WHERE location_id = ?1 AND phone = ?2 LIMIT 1",
-            params![loc, phone],
-            |r| r.get::<_, String>(0),
-        )
-        .optional()?;
-    if let Some(d) = exact {
-        return Ok(Some(parse(d)));
+    let key = phone_key(phone);
+    for wanted in [key.as_str(), phone] {
+        if wanted.is_empty() {
+            continue;
+        }
+        let found = conn
+            .query_row(
+                "SELECT data FROM contacts WHERE location_id = ?1 AND phone = ?2 LIMIT 1",
+                params![loc, wanted],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?;
+        if let Some(d) = found {
+            return Ok(Some(parse(d)));
+        }
     }
-    let digits = normalize_phone(phone);
+    Ok(None)
+}
+
+/// What phones are matched on: `+` and the digits, a 10-digit number
+/// taken as North American; empty when there are no digits.
+pub fn phone_key(p: &str) -> String {
+    let digits = normalize_phone(p);
     if digits.is_empty() {
-        return Ok(None);
+        String::new()
+    } else {
+        format!("+{digits}")
     }
-    let alt = format!("+{digits}");
-    conn.query_row(
-        "SELECT data FROM contacts WHERE location_id = ?1 AND phone = ?2 LIMIT 1",
-        params![loc, alt],
-        |r| r.get::<_, String>(0),
-    )
-    .optional()
-    .map(|o| o.map(parse))
 }
 
 pub fn normalize_phone(p: &str) -> String {

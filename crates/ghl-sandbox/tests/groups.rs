@@ -125,6 +125,30 @@ async fn contacts_crud_search_upsert() {
         )
         .await;
     assert_eq!(r.body["new"], false, "phone match");
+    // Phones match on their digits both ways: one stored as written
+    // (`+1 312 555 0199`) is found by its E.164 form, and the other way.
+    let r = e
+        .op(
+            "contacts.create-contact",
+            &[],
+            &[],
+            Some(json!({"locationId": LOC, "firstName": "Spaced", "phone": "+1 312 555 0199"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let spaced = s(&r.body["contact"]["id"]).to_string();
+    for written in ["+13125550199", "(312) 555-0199"] {
+        let r = e
+            .op(
+                "contacts.upsert-contact",
+                &[],
+                &[],
+                Some(json!({"locationId": LOC, "phone": written, "city": "Chicago"})),
+            )
+            .await;
+        assert_eq!(r.body["new"], false, "{written}: {}", r.body);
+        assert_eq!(r.body["contact"]["id"], spaced.as_str(), "{written}");
+    }
     let r = e
         .op(
             "contacts.upsert-contact",
