@@ -205,7 +205,9 @@ fn a_failing_sink_backs_off_goes_dead_and_replays() {
     );
 
     // Three attempts, the second wait about twice the first (300 ms ±20 %,
-    // then 600 ms ±20 %).
+    // then 600 ms ±20 %): the second is longer than the first can be.
+    // Both gaps also carry the sink's start-up time, which a loaded
+    // machine stretches, so they are not compared with each other.
     let times: Vec<i128> = std::fs::read_to_string(&attempts)
         .unwrap()
         .lines()
@@ -216,7 +218,7 @@ fn a_failing_sink_backs_off_goes_dead_and_replays() {
     let gap2 = (times[2] - times[1]) / 1_000_000;
     assert!(gap1 >= 230, "first retry came after {gap1} ms");
     assert!(
-        gap2 >= 470 && gap2 > gap1,
+        gap2 >= 470,
         "second retry after {gap2} ms (first {gap1} ms)"
     );
     assert!(!delivered.exists());
