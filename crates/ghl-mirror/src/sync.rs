@@ -747,10 +747,10 @@ impl Run<'_> {
             } else {
                 lanes::checkpoint(&base, &left)
             };
-            // The next requests go out before this page is written: they
-            // depend on its cursor only, and a slot the window frees must
-            // not wait on a transaction. The checkpoint stays as of the
-            // pages written, since answers are written one at a time.
+            // The next requests go out before this page is queued for the
+            // writer (a full queue waits): they depend on its cursor only.
+            // The checkpoint stays as of the pages written, since the
+            // writer takes pages in the order they were queued.
             if let Some(l) = again {
                 in_flight.push(launch(i, &l)?);
             }

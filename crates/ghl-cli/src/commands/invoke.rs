@@ -28,7 +28,7 @@ pub async fn run(
                 &format!("note: {op_name} returns one page; --all/--max ignored"),
             );
         }
-        let body = match op.pagination {
+        let mut body = match op.pagination {
             Some(_) => {
                 let mut shown = Value::Null;
                 client
@@ -44,7 +44,6 @@ pub async fn run(
                 client.call(op_name, args).await?
             }
         };
-        let mut body = body;
         if fmt == OutputFormat::Table {
             crate::commands::mirror::name_ids_in_body(&mut body);
         }

@@ -555,7 +555,7 @@ static NAMER: std::sync::OnceLock<Vec<(&'static NamedField, names::Directory)>> 
 
 /// A record field whose ids a table shows as names, under another label
 /// (the column then holds a name, not an id).
-pub struct NamedField {
+struct NamedField {
     field: &'static str,
     label: &'static str,
     kind: names::IdKind,
