@@ -121,11 +121,16 @@ fn a_burst_survives_a_sigkilled_receiver_and_arrives_once() {
     // Midway through what the receiver acknowledged (the sandbox's creates
     // can run ahead of its deliveries on an idle machine).
     assert!(wait_for(30, || done.load(Ordering::SeqCst) >= N / 3));
-    assert!(wait_for(30, || {
-        outbox(&sb.proc.addr)["counts"]["delivered"]
-            .as_u64()
-            .is_some_and(|d| d as usize >= N / 3)
-    }));
+    assert!(
+        wait_for(30, || {
+            outbox(&sb.proc.addr)["counts"]["delivered"]
+                .as_u64()
+                .is_some_and(|d| d as usize >= N / 3)
+        }),
+        "sandbox outbox: {}; receiver: {:?}",
+        outbox(&sb.proc.addr)["counts"],
+        rx.stderr.try_iter().collect::<Vec<_>>()
+    );
     rx.kill9();
     std::thread::sleep(std::time::Duration::from_millis(300));
     let rx2 = receiver(&dir, port, &key, &out);

@@ -134,3 +134,33 @@ async fn a_database_from_before_the_search_index_is_searchable() {
     assert!(r["total"].as_u64().unwrap() >= 1, "{r}");
     sb.shutdown().await;
 }
+
+/// `ghl sandbox webhook-key` may run while `ghl sandbox serve` makes its
+/// signing key: whoever comes first makes it, and everyone gets that one
+/// (a second key would have the receiver refuse every delivery).
+#[test]
+fn processes_asking_for_the_signing_key_at_once_all_get_one_key() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("sandbox.db");
+        // The database exists, as it does once the server has opened it.
+        drop(ghl_sandbox::webhook_summary(&db).unwrap());
+        let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let askers: Vec<_> = (0..8)
+            .map(|_| {
+                let (db, start) = (db.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    ghl_sandbox::webhook_public_key(&db).unwrap()
+                })
+            })
+            .collect();
+        let keys: std::collections::HashSet<String> =
+            askers.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(keys.len(), 1, "round {round}: {} keys made", keys.len());
+        assert_eq!(
+            ghl_sandbox::webhook_public_key(&db).unwrap(),
+            *keys.iter().next().unwrap()
+        );
+    }
+}

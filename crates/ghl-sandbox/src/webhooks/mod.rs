@@ -31,16 +31,36 @@ pub fn ensure_schema(c: &Connection) -> rusqlite::Result<()> {
 }
 
 /// The sandbox's signing key, made on first use and kept in its database.
+/// Processes may ask at once (`sandbox webhook-key` beside `sandbox serve`):
+/// the first key written is kept and every asker reads that one back.
 pub fn signing_key(c: &Connection) -> rusqlite::Result<SigningKey> {
-    if let Some(b64) = crate::store::meta_get(c, KEY_META)?
-        && let Ok(bytes) = STANDARD.decode(b64.as_bytes())
-        && let Ok(seed) = <[u8; 32]>::try_from(bytes.as_slice())
-    {
-        return Ok(SigningKey::from_bytes(&seed));
+    if let Some(key) = stored_key(c)? {
+        return Ok(key);
     }
     let seed: [u8; 32] = rand::random();
-    crate::store::meta_set(c, KEY_META, &STANDARD.encode(seed))?;
-    Ok(SigningKey::from_bytes(&seed))
+    c.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING",
+        params![KEY_META, STANDARD.encode(seed)],
+    )?;
+    match stored_key(c)? {
+        Some(key) => Ok(key),
+        // A value that is not a key was there first: replace it.
+        None => {
+            crate::store::meta_set(c, KEY_META, &STANDARD.encode(seed))?;
+            Ok(SigningKey::from_bytes(&seed))
+        }
+    }
+}
+
+fn stored_key(c: &Connection) -> rusqlite::Result<Option<SigningKey>> {
+    let Some(b64) = crate::store::meta_get(c, KEY_META)? else {
+        return Ok(None);
+    };
+    Ok(STANDARD
+        .decode(b64.as_bytes())
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+        .map(|seed| SigningKey::from_bytes(&seed)))
 }
 
 /// The public half as SPKI DER in base64, the form HighLevel publishes.
