@@ -237,7 +237,11 @@ async fn faults_and_latency() {
         .build()
         .unwrap();
     let (mut five, mut dropped, mut hung) = (0, 0, 0);
-    for _ in 0..24 {
+    // Each failure takes one of the three forms at random: ask until all
+    // three are seen (a fixed count misses one now and then).
+    let mut sent = 0;
+    while sent < 60 && (five == 0 || dropped == 0 || hung == 0) {
+        sent += 1;
         let r = client
             .get(format!("{}/locations/{LOC}", e.base))
             .bearer_auth(&e.token)
@@ -266,7 +270,7 @@ async fn faults_and_latency() {
         .json()
         .await
         .unwrap();
-    assert_eq!(stats["failures_injected"], 24);
+    assert_eq!(stats["failures_injected"], sent);
 
     let slow = env_with(|o| o.latency_ms = 150).await;
     let t = std::time::Instant::now();

@@ -106,7 +106,7 @@ on_both!(reads_cannot_write);
 
 fn a_lease_has_one_holder_until_it_expires(s: &Store) {
     let a = s
-        .lease("sync:loc1", "a", Duration::from_millis(300))
+        .lease("sync:loc1", "a", Duration::from_millis(1500))
         .unwrap()
         .expect("a takes it");
     assert!(
@@ -115,7 +115,9 @@ fn a_lease_has_one_holder_until_it_expires(s: &Store) {
             .is_none()
     );
     assert!(a.renew().unwrap());
-    std::thread::sleep(Duration::from_millis(400));
+    // Long enough that a loaded database answers b and a's renewal within
+    // the lease; the sleep outlasts it.
+    std::thread::sleep(Duration::from_millis(1700));
     let b = s
         .lease("sync:loc1", "b", Duration::from_secs(5))
         .unwrap()
