@@ -434,8 +434,10 @@ pub async fn walk<F: FnMut(Page) -> Result<()>>(
         p.fetched += kept.len() as u64;
         p.total = pager::total(&body);
         let parent = p.parent;
-        let done =
-            asked == 0 || asked < page_size || past_end || p.total.is_some_and(|t| p.fetched >= t);
+        // The pages say where a range ends, not its stated total: records
+        // deleted behind the cursor lower the total below what was
+        // counted, and stopping there would leave the rest out.
+        let done = asked == 0 || asked < page_size || past_end;
         if fresh
             && asked == 0
             && let Some(parent) = parent

@@ -2,8 +2,8 @@
 //! real sandbox: the walk is cut into date ranges followed side by side,
 //! and still hands over every record exactly once: with thousands of
 //! records on the very date a range is cut at, and with contacts added
-//! while it runs. The request count is the pages the records fill, plus
-//! one probe and one empty range.
+//! or deleted while it runs. The request count is the pages the records
+//! fill, plus one probe and one empty range.
 
 mod support;
 
@@ -118,8 +118,10 @@ async fn every_record_once_with_thousands_on_the_cut_date() {
     assert_eq!(summary.total, Some(3 * PER_DATE as u64));
     // 105 pages of records; one probe for the oldest date; the first page
     // holds the newest 100, so its range has 34 more; the range cut just
-    // below the newest date holds nothing and says so in one request.
-    assert_eq!(summary.pages, 1 + 34 + 35 + 35 + 1);
+    // below the newest date holds nothing and says so in one request. Each
+    // range holding records ends on a full page, so an empty one follows:
+    // only a page short of full says a range is over.
+    assert_eq!(summary.pages, 1 + (34 + 1) + (35 + 1) + (35 + 1) + 1);
     assert_eq!(sent, summary.pages as u64 + 1, "pages plus one probe");
     sb.shutdown().await;
 }
@@ -166,6 +168,53 @@ async fn contacts_added_during_the_walk_are_not_repeated() {
     let unique: HashSet<&String> = during.iter().collect();
     assert_eq!(unique.len(), during.len(), "a record came back twice");
     let missing = before.iter().filter(|id| !unique.contains(id)).count();
+    assert_eq!(missing, 0, "records that existed all along are missing");
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contacts_deleted_during_the_walk_do_not_cut_short_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox(dir.path(), 0).await;
+    let c = client(&sb.base_url());
+    let (before, _) = walk(&c, json!({"locationId": LOC})).await;
+    // As the first page arrives, its records are deleted: the ranges' stated
+    // totals then fall short of what the walk has counted, and only the
+    // pages themselves can say where each range ends.
+    let mut ids = Vec::new();
+    let mut deleted = HashSet::new();
+    let deleter = c.with_policy(support::granted());
+    let args = CallArgs::new().with_body(json!({"locationId": LOC}));
+    c.walk(OP, args, all(), |page| {
+        if page.index == 0 {
+            for r in &page.records {
+                let id = r["id"].as_str().unwrap().to_string();
+                tokio::task::block_in_place(|| {
+                    tokio::runtime::Handle::current().block_on(deleter.call(
+                        "contacts.delete-contact",
+                        CallArgs::new().param("contactId", id.as_str()),
+                    ))
+                })
+                .unwrap();
+                deleted.insert(id);
+            }
+        }
+        ids.extend(
+            page.records
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_string()),
+        );
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(deleted.len(), 100);
+    let got: HashSet<&String> = ids.iter().collect();
+    assert_eq!(got.len(), ids.len(), "a record came back twice");
+    let missing = before
+        .iter()
+        .filter(|id| !deleted.contains(*id) && !got.contains(id))
+        .count();
     assert_eq!(missing, 0, "records that existed all along are missing");
     sb.shutdown().await;
 }
