@@ -66,6 +66,20 @@ pub struct Summary {
     pub records_key: Option<String>,
 }
 
+/// Where a continued walk stands: the records its earlier calls returned
+/// and the total stated when it began.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Resume {
+    pub seen: u64,
+    pub total: Option<u64>,
+}
+
+impl Resume {
+    pub fn new(seen: u64, total: Option<u64>) -> Self {
+        Resume { seen, total }
+    }
+}
+
 /// Slots kept free by [`Client::reserve_slot`]; given back on drop.
 pub struct Reservation {
     transport: Arc<Transport>,
@@ -354,20 +368,23 @@ impl Client {
         opts: PageOpts,
         on_page: impl FnMut(Page) -> Result<()>,
     ) -> Result<Summary> {
-        self.walk_from(name, args, 0, opts, on_page).await
+        self.walk_from(name, args, Resume::default(), opts, on_page)
+            .await
     }
 
-    /// Go on with a walk whose earlier calls returned `seen` records:
+    /// Go on with a walk whose earlier calls returned `from.seen` records:
     /// `args` are the `next` arguments those calls gave. A stated total
-    /// then counts those records too, so the end is known.
+    /// then counts those records too, so the end is known, as long as it
+    /// has not fallen below the total the walk began with.
     pub async fn walk_from(
         &self,
         name: &str,
         args: CallArgs,
-        seen: u64,
+        from: Resume,
         opts: PageOpts,
         mut on_page: impl FnMut(Page) -> Result<()>,
     ) -> Result<Summary> {
+        let seen = from.seen;
         let op = Self::operation(name)?;
         let Some(style) = op.pagination.clone() else {
             let body = self.call(name, args).await?;
@@ -414,13 +431,20 @@ impl Client {
         let (mut records, key) = pager::records(&body);
         summary.records_key = key;
         summary.total = pager::total(&body);
+        // Records deleted behind a continued walk's cursor lower the total
+        // below what its earlier calls counted: then reaching it says
+        // nothing, and only the pages say where the list ends.
+        let end_at = match (from.total, summary.total) {
+            (Some(began), Some(now)) if seen > 0 && now < began => None,
+            (_, now) => now,
+        };
         let split_start = split.and_then(|_| crate::split::start(&records));
         let first_count = records.len() as u64;
         // Records fetched so far, this walk's and its earlier calls': with
         // a stated total, reaching it ends the list whatever the style.
         let mut fetched = seen + records.len() as u64;
-        let mut next = pager::next_page(op, &style, &first.args, &body)
-            .filter(|_| !reached(summary.total, fetched));
+        let mut next =
+            pager::next_page(op, &style, &first.args, &body).filter(|_| !reached(end_at, fetched));
         truncate(&mut records, cap, &mut summary);
         let got = records.len();
         summary.records += got;
@@ -491,7 +515,7 @@ impl Client {
                 summary.records += records.len();
                 summary.pages += 1;
                 next = pager::next_page(op, &style, &req.args, &body)
-                    .filter(|_| !reached(summary.total, fetched));
+                    .filter(|_| !reached(end_at, fetched));
                 on_page(Page {
                     index: summary.pages - 1,
                     records,
@@ -509,7 +533,7 @@ impl Client {
 
         // Cursor styles are sequential by nature.
         while let Some(a) = next.take() {
-            if reached(summary.total, fetched) {
+            if reached(end_at, fetched) {
                 break;
             }
             if summary.records >= cap {
@@ -527,7 +551,7 @@ impl Client {
             let (mut records, _) = pager::records(&body);
             fetched += records.len() as u64;
             next = pager::next_page(op, &style, &req.args, &body)
-                .filter(|_| !reached(summary.total, fetched));
+                .filter(|_| !reached(end_at, fetched));
             truncate(&mut records, cap - summary.records, &mut summary);
             summary.records += records.len();
             summary.pages += 1;

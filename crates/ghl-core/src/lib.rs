@@ -38,7 +38,7 @@ pub mod validate;
 pub mod values;
 
 pub use args::CallArgs;
-pub use client::{Client, Page, PageOpts, Reservation, Summary};
+pub use client::{Client, Page, PageOpts, Reservation, Resume, Summary};
 pub use error::{Error, ErrorCode, Result};
 pub use ghl_catalog as catalog;
 pub use policy::{Confirm, Pattern, Policy};

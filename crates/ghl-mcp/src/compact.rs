@@ -176,6 +176,8 @@ pub struct Cursor {
     pub skip: usize,
     pub fields: Vec<String>,
     pub limit: Option<usize>,
+    /// The total the list stated when the walk began.
+    pub total: Option<u64>,
 }
 
 impl Cursor {
@@ -191,6 +193,7 @@ impl Cursor {
             "s": self.skip,
             "f": self.fields,
             "l": self.limit,
+            "t": self.total,
         });
         URL_SAFE_NO_PAD.encode(v.to_string())
     }
@@ -229,6 +232,7 @@ impl Cursor {
                 })
                 .unwrap_or_default(),
             limit: v.get("l").and_then(Value::as_u64).map(|l| l as usize),
+            total: v.get("t").and_then(Value::as_u64),
         })
     }
 }
@@ -312,10 +316,14 @@ mod tests {
             args: CallArgs::new().param("startAfterId", "x"),
             seen: 20,
             skip: 0,
+            total: Some(57),
             ..Cursor::default()
         };
         let d = Cursor::decode(&c.encode()).unwrap();
-        assert_eq!((d.op, d.args.params, d.seen), (c.op, c.args.params, c.seen));
+        assert_eq!(
+            (d.op, d.args.params, d.seen, d.total),
+            (c.op, c.args.params, c.seen, c.total)
+        );
         assert!(Cursor::decode("!!").is_err());
     }
 }

@@ -3,7 +3,7 @@
 
 use ghl_catalog::Operation;
 use ghl_core::custom_fields::Resolver;
-use ghl_core::{CallArgs, Client, Error, ErrorCode, PageOpts};
+use ghl_core::{CallArgs, Client, Error, ErrorCode, PageOpts, Resume};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -314,13 +314,15 @@ impl Executor {
             .or(named_size)
             .unwrap_or(self.options.page_size)
             .clamp(1, MAX_PAGE_SIZE);
-        let carry = |args: CallArgs, seen: usize, skip: usize| Cursor {
+        let began = continued.as_ref().and_then(|c| c.total);
+        let carry = |args: CallArgs, seen: usize, skip: usize, total: Option<u64>| Cursor {
             op: op.name.clone(),
             args,
             seen,
             skip,
             fields: fields.to_vec(),
             limit: Some(limit),
+            total: began.or(total),
         };
         let (mut records, total, next) = if op.pagination.is_some() {
             let opts = PageOpts {
@@ -332,16 +334,22 @@ impl Executor {
             let mut records = Vec::new();
             let summary = self
                 .client
-                .walk_from(&op.name, plan.args, seen as u64, opts, |page| {
-                    records.extend(page.records);
-                    Ok(())
-                })
+                .walk_from(
+                    &op.name,
+                    plan.args,
+                    Resume::new(seen as u64, began),
+                    opts,
+                    |page| {
+                        records.extend(page.records);
+                        Ok(())
+                    },
+                )
                 .await?;
             let n = records.len();
             let next = summary
                 .next
                 .filter(|_| summary.more)
-                .map(|args| carry(args, seen + n, 0));
+                .map(|args| carry(args, seen + n, 0, summary.total));
             (records, summary.total, next)
         } else {
             // Unpaged lists come whole; page them here so a long one does
@@ -353,7 +361,7 @@ impl Executor {
             let total = all.len();
             let page: Vec<Value> = all.into_iter().skip(skip).take(limit).collect();
             let next = (skip + page.len() < total)
-                .then(|| carry(plan.args.clone(), seen + page.len(), skip + limit));
+                .then(|| carry(plan.args.clone(), seen + page.len(), skip + limit, None));
             (page, Some(total as u64), next)
         };
         let mut wrapped = Value::Array(std::mem::take(&mut records));

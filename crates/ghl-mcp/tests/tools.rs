@@ -406,3 +406,59 @@ async fn discovery_reaches_uncurated_operations() {
         "{e}"
     );
 }
+
+/// An assistant pages through contacts and deletes each page it has read
+/// (merging duplicates, say): the cursor still walks to the last contact,
+/// though the total it counts against has fallen.
+#[tokio::test]
+async fn a_cursor_walks_to_the_end_when_pages_read_are_deleted() {
+    let env = Env::new().await;
+    let c = mcp(&env, ServerOptions::default()).await;
+    let deleter = env.client().with_policy(ghl_core::Policy {
+        confirm: ghl_core::Confirm::Granted,
+        ..ghl_core::Policy::default()
+    });
+    let mut page = ok(
+        &c,
+        "search_contacts",
+        json!({"limit": 25, "fields": ["id"]}),
+    )
+    .await;
+    let total = page["total"].as_u64().expect("a total") as usize;
+    assert!(total > 150, "the demo has {total} contacts");
+    let (mut seen, mut deleted) = (Vec::new(), 0);
+    let mut calls = 0;
+    loop {
+        calls += 1;
+        assert!(calls <= 20, "the walk does not end");
+        let ids: Vec<String> = records(&page).iter().map(id_of).collect();
+        // The first two pages are deleted once read.
+        if calls <= 2 {
+            for id in &ids {
+                deleter
+                    .call(
+                        "contacts.delete-contact",
+                        ghl_core::CallArgs::new().param("contactId", id.as_str()),
+                    )
+                    .await
+                    .unwrap();
+                deleted += 1;
+            }
+        }
+        seen.extend(ids);
+        if page["cursor"].is_null() {
+            break;
+        }
+        page = ok(&c, "search_contacts", json!({"cursor": page["cursor"]})).await;
+    }
+    assert_eq!(deleted, 50);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "a contact came twice");
+    assert_eq!(
+        seen.len(),
+        total,
+        "every contact, the deleted ones before they went"
+    );
+}
