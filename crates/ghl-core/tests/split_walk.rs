@@ -79,9 +79,19 @@ fn all() -> PageOpts {
 
 /// Walk the search, returning the ids in the order they came.
 async fn walk(c: &Client, body: Value) -> (Vec<String>, ghl_core::Summary) {
+    walk_seeing(c, body, |_| {}).await
+}
+
+/// The same, showing each page to `see` as it arrives.
+async fn walk_seeing(
+    c: &Client,
+    body: Value,
+    mut see: impl FnMut(&ghl_core::Page),
+) -> (Vec<String>, ghl_core::Summary) {
     let mut ids = Vec::new();
     let summary = c
         .walk(OP, CallArgs::new().with_body(body), all(), |page| {
+            see(&page);
             ids.extend(
                 page.records
                     .iter()
@@ -181,33 +191,25 @@ async fn contacts_deleted_during_the_walk_do_not_cut_short_the_rest() {
     // As the first page arrives, its records are deleted: the ranges' stated
     // totals then fall short of what the walk has counted, and only the
     // pages themselves can say where each range ends.
-    let mut ids = Vec::new();
     let mut deleted = HashSet::new();
     let deleter = c.with_policy(support::granted());
-    let args = CallArgs::new().with_body(json!({"locationId": LOC}));
-    c.walk(OP, args, all(), |page| {
-        if page.index == 0 {
-            for r in &page.records {
-                let id = r["id"].as_str().unwrap().to_string();
-                tokio::task::block_in_place(|| {
-                    tokio::runtime::Handle::current().block_on(deleter.call(
-                        "contacts.delete-contact",
-                        CallArgs::new().param("contactId", id.as_str()),
-                    ))
-                })
-                .unwrap();
-                deleted.insert(id);
-            }
+    let (ids, _) = walk_seeing(&c, json!({"locationId": LOC}), |page| {
+        if page.index > 0 {
+            return;
         }
-        ids.extend(
-            page.records
-                .iter()
-                .map(|r| r["id"].as_str().unwrap().to_string()),
-        );
-        Ok(())
+        for r in &page.records {
+            let id = r["id"].as_str().unwrap().to_string();
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(deleter.call(
+                    "contacts.delete-contact",
+                    CallArgs::new().param("contactId", id.as_str()),
+                ))
+            })
+            .unwrap();
+            deleted.insert(id);
+        }
     })
-    .await
-    .unwrap();
+    .await;
     assert_eq!(deleted.len(), 100);
     let got: HashSet<&String> = ids.iter().collect();
     assert_eq!(got.len(), ids.len(), "a record came back twice");
