@@ -624,7 +624,10 @@ impl Run<'_> {
         let newest = self.newest.unwrap_or_else(now_ms);
         let range_lanes = self.range_lanes();
         // Records each range returned this run, against the count the
-        // server states for its bounds (saves asking for an empty page).
+        // server states for its bounds: what is left, to judge whether a
+        // range is worth cutting again. Not where it ends: records deleted
+        // behind its cursor lower that count below what was read, so only
+        // a short page ends a range.
         let mut got = vec![0u64; live.len()];
         let launch = |i: usize, lane: &Lane| -> Result<Spawned<_>, Error> {
             let args = match lane {
@@ -692,8 +695,7 @@ impl Run<'_> {
                     got[i] += step.kept.len() as u64;
                     let stated = pager::total(&body);
                     range_left = stated.map(|t| t.saturating_sub(got[i]));
-                    let done = step.done || stated.is_some_and(|t| got[i] >= t);
-                    (step.kept, done)
+                    (step.kept, step.done)
                 }
                 Lane::Page { .. } => {
                     pages_in_flight -= 1;

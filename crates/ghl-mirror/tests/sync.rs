@@ -592,3 +592,61 @@ async fn opportunities_past_the_window_walk_in_lanes_and_resume() {
     resume_completes(&env, &opts, "opportunities", expected, pages).await;
     env.sandbox.shutdown().await;
 }
+
+/// Deletes, part way through a sync, every contact the mirror already
+/// holds: the ranges they were read from now state smaller totals.
+struct DeleteWhatWasRead<'a> {
+    env: &'a support::Env,
+    pages: std::sync::atomic::AtomicUsize,
+    deleted: std::sync::atomic::AtomicUsize,
+}
+
+impl ghl_mirror::sync::Progress for DeleteWhatWasRead<'_> {
+    fn advance(&self, _records: u64) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.pages.fetch_add(1, SeqCst) + 1 != 10 {
+            return;
+        }
+        tokio::task::block_in_place(|| {
+            let read = self.env.mirror_strings("SELECT id FROM contacts");
+            let handle = tokio::runtime::Handle::current();
+            for id in read {
+                handle
+                    .block_on(self.env.client.call(
+                        "contacts.delete-contact",
+                        CallArgs::new().param("contactId", id.as_str()),
+                    ))
+                    .unwrap();
+                self.deleted.fetch_add(1, SeqCst);
+            }
+        });
+    }
+}
+
+/// Contacts deleted behind the ranges' cursors while a sync runs: each
+/// range still ends on its pages, not on the smaller total it now states,
+/// so every contact that stayed is mirrored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contacts_deleted_behind_the_ranges_do_not_end_them_early() {
+    let env = support::start(12_000).await;
+    let opts = SyncOptions {
+        groups: vec!["contacts".into()],
+        concurrency: 2,
+        ..all_time()
+    };
+    let progress = DeleteWhatWasRead {
+        env: &env,
+        pages: Default::default(),
+        deleted: Default::default(),
+    };
+    ghl_mirror::sync(&env.client, &env.mirror, &opts, &progress)
+        .await
+        .unwrap();
+    let deleted = progress.deleted.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(deleted >= 1_000, "deleted {deleted} midway");
+    let stayed = ids(&env.sandbox_contacts(), "id");
+    let mirrored = set(env.mirror_strings("SELECT id FROM contacts"));
+    let missing = stayed.difference(&mirrored).count();
+    assert_eq!(missing, 0, "contacts that stayed are not mirrored");
+    env.sandbox.shutdown().await;
+}
